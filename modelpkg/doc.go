@@ -1,0 +1,3 @@
+// Package modelpkg defines the model package format and reads, extracts and
+// builds packages safely.
+package modelpkg

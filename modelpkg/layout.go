@@ -1,0 +1,43 @@
+package modelpkg
+
+// Layout says which files a package must contain and which one is the
+// model. Hosts whose packages carry another model format (model.onnx, say)
+// supply their own.
+type Layout struct {
+	// Required lists the files every package must contain, as canonical
+	// slash-separated paths relative to the package root.
+	Required []string
+	// ModelFile is the path of the model file (it should be in Required).
+	ModelFile string
+	// MetadataFile and ManifestFile name the metadata and manifest files.
+	MetadataFile string
+	ManifestFile string
+}
+
+// Default file names from the package specification.
+const (
+	DefaultModelFile    = "model.joblib"
+	DefaultMetadataFile = "metadata.json"
+	DefaultManifestFile = "deployment_manifest.json"
+)
+
+// DefaultLayout returns the layout the package specification describes:
+// model.joblib, metadata.json, deployment_manifest.json, validate_model.py,
+// inference_example.py, requirements.txt and README.md. Each call returns
+// a fresh value that the caller may modify.
+func DefaultLayout() *Layout {
+	return &Layout{
+		Required: []string{
+			DefaultModelFile,
+			DefaultMetadataFile,
+			DefaultManifestFile,
+			"validate_model.py",
+			"inference_example.py",
+			"requirements.txt",
+			"README.md",
+		},
+		ModelFile:    DefaultModelFile,
+		MetadataFile: DefaultMetadataFile,
+		ManifestFile: DefaultManifestFile,
+	}
+}

@@ -1,0 +1,3 @@
+// Package validate checks model packages: composable validators that write
+// every finding into one Report.
+package validate

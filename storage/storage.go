@@ -38,7 +38,9 @@ type Store interface {
 	// opts.Prefix, in lexical key order. With opts.Delimiter set to "/",
 	// keys that contain a "/" after the prefix are rolled up into
 	// [ListPage.Prefixes] (one entry per "directory", ending in "/").
-	// Use [Walk] to iterate over every page.
+	// opts.PageToken continues a listing; use [All] or [Pages] to iterate
+	// over every page. A bad prefix or delimiter returns an error matching
+	// [ErrInvalidKey]. Keys and prefixes are compared as byte strings.
 	List(ctx context.Context, opts *ListOptions) (*ListPage, error)
 
 	// Delete removes the object at key. Deleting a missing key is not an

@@ -1,0 +1,393 @@
+package diskstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/modelvault/modelvault/storage"
+	"github.com/modelvault/modelvault/storage/internal/fslist"
+)
+
+// Options configures [Open]. A nil *Options is the zero value.
+type Options struct {
+	// NoSync turns off fsync of files and directories. Puts are still
+	// atomic for readers, but a crash may lose or truncate recent ones.
+	// Use it only for stores that can be thrown away.
+	NoSync bool
+	// DirPerm and FilePerm are the permissions of created directories
+	// and files, before the umask. Zero means 0o755 and 0o644.
+	DirPerm, FilePerm fs.FileMode
+}
+
+// Store is a [storage.Store] over a local directory. Create one with
+// [Open]; close it with [Store.Close].
+type Store struct {
+	root     *os.Root
+	dir      string // absolute path of the root directory
+	noSync   bool
+	dirPerm  fs.FileMode
+	filePerm fs.FileMode
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// Open opens the directory dir as a store, creating it (and its parents)
+// if it does not exist.
+func Open(dir string, opts *Options) (*Store, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	s := &Store{noSync: opts.NoSync, dirPerm: opts.DirPerm, filePerm: opts.FilePerm}
+	if s.dirPerm == 0 {
+		s.dirPerm = 0o755
+	}
+	if s.filePerm == 0 {
+		s.filePerm = 0o644
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(abs, s.dirPerm); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, err
+	}
+	s.root, s.dir = root, abs
+	return s, nil
+}
+
+// Close releases the directory. Readers already open stay usable.
+func (s *Store) Close() error { return s.root.Close() }
+
+// Dir returns the absolute path of the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// LocalPath returns the file name of the object at key, for loaders that
+// need one. The object must exist ([storage.ErrNotExist] otherwise). The
+// path is not protected by the root (see the package documentation), and
+// the file must not be modified: it is the stored object.
+func (s *Store) LocalPath(key string) (string, error) {
+	if _, err := s.Stat(context.Background(), key); err != nil {
+		return "", err
+	}
+	return filepath.Join(s.dir, filepath.FromSlash(key)), nil
+}
+
+func pathErr(op, key string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // drop the root-relative path; Path is the key
+	}
+	return &fs.PathError{Op: op, Path: key, Err: err}
+}
+
+// reader is the storage.Reader of an open file.
+type reader struct {
+	f    *os.File
+	size int64
+}
+
+func (r *reader) Read(p []byte) (int, error)              { return r.f.Read(p) }
+func (r *reader) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
+func (r *reader) Seek(off int64, whence int) (int64, error) {
+	return r.f.Seek(off, whence)
+}
+func (r *reader) WriteTo(w io.Writer) (int64, error) { return r.f.WriteTo(w) }
+func (r *reader) Close() error                       { return r.f.Close() }
+func (r *reader) Size() int64                        { return r.size }
+
+// Get opens the object at key. The returned Reader also implements
+// [io.Seeker] and [io.WriterTo].
+func (s *Store) Get(ctx context.Context, key string) (storage.Reader, error) {
+	if err := storage.ValidKey(key); err != nil {
+		return nil, pathErr("get", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, pathErr("get", key, err)
+	}
+	f, err := s.root.Open(key)
+	if err != nil {
+		return nil, pathErr("get", key, notExist(err))
+	}
+	info, err := f.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = fs.ErrNotExist
+	}
+	if err != nil {
+		f.Close()
+		return nil, pathErr("get", key, err)
+	}
+	return &reader{f: f, size: info.Size()}, nil
+}
+
+// notExist maps "a path element is a file" to ErrNotExist: key "a/b" is
+// missing when "a" is an object.
+func notExist(err error) error {
+	if errors.Is(err, syscall.ENOTDIR) {
+		return fs.ErrNotExist
+	}
+	return err
+}
+
+// Stat returns the size and modification time of the object at key.
+func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
+	if err := storage.ValidKey(key); err != nil {
+		return storage.ObjectInfo{}, pathErr("stat", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return storage.ObjectInfo{}, pathErr("stat", key, err)
+	}
+	info, err := s.root.Stat(key)
+	if err == nil && !info.Mode().IsRegular() {
+		err = fs.ErrNotExist
+	}
+	if err != nil {
+		return storage.ObjectInfo{}, pathErr("stat", key, notExist(err))
+	}
+	return storage.ObjectInfo{Key: key, Size: info.Size(), ModTime: info.ModTime()}, nil
+}
+
+// List lists objects in lexical key order. Temporary files are skipped.
+// The page token is the last key or prefix of the previous page.
+func (s *Store) List(ctx context.Context, opts *storage.ListOptions) (*storage.ListPage, error) {
+	page, err := fslist.List(ctx, s.root.FS(), opts)
+	if err != nil {
+		prefix := ""
+		if opts != nil {
+			prefix = opts.Prefix
+		}
+		return nil, pathErr("list", prefix, err)
+	}
+	return page, nil
+}
+
+// Delete removes the object at key, then the directories above it that
+// became empty. Deleting a missing key succeeds.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := storage.ValidKey(key); err != nil {
+		return pathErr("delete", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return pathErr("delete", key, err)
+	}
+	info, err := s.root.Lstat(key)
+	if err != nil {
+		if err = notExist(err); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return pathErr("delete", key, err)
+	}
+	if info.IsDir() {
+		return nil // a directory is not an object
+	}
+	if err := s.root.Remove(key); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return pathErr("delete", key, err)
+	}
+	dir := path.Dir(key)
+	if err := s.syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return pathErr("delete", key, err)
+	}
+	// Prune empty directories; a non-empty one (or a racing put's new
+	// temporary file) stops it.
+	for ; dir != "."; dir = path.Dir(dir) {
+		if s.root.Remove(dir) != nil {
+			break
+		}
+	}
+	return nil
+}
+
+// maxMkdirAttempts bounds the retries when a concurrent Delete prunes the
+// directory a put has just created.
+const maxMkdirAttempts = 10
+
+// Put writes r to a temporary file next to key, fsyncs it and publishes it
+// by rename (replacing any object at key) or, with IfNotExist, by hard
+// link, so that exactly one of many concurrent creators wins. If r fails
+// or ctx ends, the temporary file is removed and nothing changes.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
+	if err := storage.ValidKey(key); err != nil {
+		return pathErr("put", key, err)
+	}
+	if opts == nil {
+		opts = &storage.PutOptions{}
+	}
+	if err := ctx.Err(); err != nil {
+		return pathErr("put", key, err)
+	}
+	dir := path.Dir(key)
+	tmp, f, err := s.createTemp(dir)
+	if err != nil {
+		return pathErr("put", key, err)
+	}
+	err = s.write(ctx, f, r)
+	if err == nil {
+		err = ctx.Err() // a put cancelled at the last moment still fails
+	}
+	if err != nil {
+		s.root.Remove(tmp)
+		return pathErr("put", key, err)
+	}
+	if opts.IfNotExist {
+		err = s.root.Link(tmp, key)
+		if rerr := s.root.Remove(tmp); err == nil && rerr != nil {
+			err = rerr
+		}
+		if errors.Is(err, fs.ErrExist) {
+			err = fs.ErrExist
+		}
+	} else {
+		err = s.root.Rename(tmp, key)
+		if err != nil {
+			s.root.Remove(tmp)
+		}
+	}
+	if err != nil {
+		return pathErr("put", key, err)
+	}
+	if err := s.syncDir(dir); err != nil {
+		return pathErr("put", key, err)
+	}
+	return nil
+}
+
+// createTemp creates the directory dir as needed and a new temporary file
+// in it.
+func (s *Store) createTemp(dir string) (string, *os.File, error) {
+	var lastErr error
+	for range maxMkdirAttempts {
+		if err := s.mkdirAll(dir); err != nil {
+			return "", nil, err
+		}
+		tmp := path.Join(dir, storage.ReservedPrefix+randomSuffix())
+		f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.filePerm)
+		if err == nil {
+			return tmp, f, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrExist) {
+			return "", nil, err
+		}
+		lastErr = err // pruned by a concurrent Delete, or a name clash
+	}
+	return "", nil, lastErr
+}
+
+func randomSuffix() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// mkdirAll creates dir and its missing parents, fsyncing the parent of
+// every directory it creates.
+func (s *Store) mkdirAll(dir string) error {
+	if dir == "." {
+		return nil
+	}
+	if info, err := s.root.Stat(dir); err == nil {
+		if !info.IsDir() {
+			return &fs.PathError{Op: "mkdir", Path: dir, Err: syscall.ENOTDIR}
+		}
+		return nil
+	}
+	if err := s.mkdirAll(path.Dir(dir)); err != nil {
+		return err
+	}
+	if err := s.root.Mkdir(dir, s.dirPerm); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return err
+	}
+	return s.syncDir(path.Dir(dir))
+}
+
+// write copies r into f, checking ctx between reads, then fsyncs and
+// closes f.
+func (s *Store) write(ctx context.Context, f *os.File, r io.Reader) error {
+	buf := make([]byte, 256<<10)
+	_, err := io.CopyBuffer(f, &ctxReader{ctx: ctx, r: r}, buf)
+	if err == nil && !s.noSync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Store) syncDir(dir string) error {
+	if s.noSync {
+		return nil
+	}
+	d, err := s.root.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// ctxReader fails reads once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// Clean removes temporary files left behind by puts that crashed, if they
+// were last modified more than olderThan ago (a put in progress keeps its
+// file recent), and returns how many it removed. It walks the whole
+// directory tree.
+func (s *Store) Clean(ctx context.Context, olderThan time.Duration) (int, error) {
+	cutoff := time.Now().Add(-olderThan)
+	removed := 0
+	err := fs.WalkDir(s.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || !fslist.IsTemp(d.Name()) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || info.ModTime().After(cutoff) {
+			return nil
+		}
+		if err := s.root.Remove(p); err == nil {
+			removed++
+		}
+		return nil
+	})
+	if err != nil {
+		return removed, &fs.PathError{Op: "clean", Path: s.dir, Err: err}
+	}
+	return removed, nil
+}
+

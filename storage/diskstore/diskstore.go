@@ -390,4 +390,3 @@ func (s *Store) Clean(ctx context.Context, olderThan time.Duration) (int, error)
 	}
 	return removed, nil
 }
-

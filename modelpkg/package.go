@@ -1,0 +1,403 @@
+package modelpkg
+
+import (
+	"archive/zip"
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/flate"
+)
+
+// OpenOptions configures [Open] and [OpenFile]. The zero value (or nil)
+// means default limits and the default layout.
+type OpenOptions struct {
+	// Limits bounds the package; nil means [DefaultLimits].
+	Limits *Limits
+	// Layout names the manifest and metadata files; nil means
+	// [DefaultLayout]. Open does not check for required files; that
+	// is the validate package's job.
+	Layout *Layout
+}
+
+// Package is an opened, structurally checked model package. It
+// implements fs.FS, fs.ReadDirFS, fs.ReadFileFS and fs.StatFS over the
+// package's files; directories that the archive implies but does not list
+// are synthesized. A Package is safe for concurrent use.
+type Package struct {
+	ra      io.ReaderAt
+	closer  io.Closer
+	zr      *zip.Reader
+	limits  Limits
+	layout  Layout
+	entries map[string]*entry // every file and directory, by name; "." is the root
+	files   []*entry          // regular files, sorted by name
+	flate   sync.Pool         // of *inflater
+}
+
+// entry is one file or directory of a package.
+type entry struct {
+	name     string // canonical, without a trailing slash; "." for the root
+	isDir    bool
+	dataOff  int64
+	csize    int64
+	usize    int64
+	method   uint16
+	crc      uint32
+	modTime  time.Time
+	children []*entry // of a directory, sorted by name
+}
+
+// Entry describes one file of a package, as [Package.Files] lists it.
+type Entry struct {
+	// Name is the file's canonical slash-separated path.
+	Name string
+	// Size is the uncompressed size the archive declares. It is
+	// informational: reads enforce it and the limits on real bytes.
+	Size int64
+	// CompressedSize is the size of the stored data.
+	CompressedSize int64
+	// Deflated reports whether the file is compressed (otherwise stored).
+	Deflated bool
+}
+
+// OpenFile opens the package file at name; see [Open]. Closing the
+// Package closes the file.
+func OpenFile(name string, opts *OpenOptions) (*Package, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	p, err := Open(f, fi.Size(), opts)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	p.closer = f
+	return p, nil
+}
+
+// Open reads the ZIP archive of the given size from r and checks its
+// whole structure before returning; r must stay usable until Close. It
+// rejects, with an error naming the entry:
+//
+//   - names that are not canonical, safe relative paths (invalid UTF-8,
+//     NUL or control characters, absolute, drive letter, backslash, colon,
+//     "." or ".." or empty elements, a trailing slash on a file), or that
+//     exceed MaxNameLen or MaxDepth: [ErrUnsafePath];
+//   - entries that are not regular files or directories according to
+//     their mode bits (symlinks, devices, FIFOs, sockets), or whose mode
+//     disagrees with their name: [ErrUnsafeEntryType];
+//   - the same name twice, names equal under Unicode NFC and case
+//     folding, and a name used both as a file and as a directory:
+//     [ErrDuplicateEntry];
+//   - encrypted entries, methods other than store and deflate, local
+//     headers that disagree with the central directory, entries whose
+//     bytes overlap each other or the central directory, data before,
+//     between-disk or after the archive, and anything archive/zip
+//     rejects: [ErrInvalidArchive];
+//   - more than MaxEntries entries, declared sizes or ratios above the
+//     limits: [ErrResourceLimit].
+//
+// Reads through the returned Package enforce the limits again on the
+// bytes they actually produce, and check each file's size and CRC-32.
+func Open(r io.ReaderAt, size int64, opts *OpenOptions) (*Package, error) {
+	if opts == nil {
+		opts = &OpenOptions{}
+	}
+	p := &Package{ra: r, limits: opts.Limits.resolve(), layout: *DefaultLayout()}
+	if opts.Layout != nil {
+		p.layout = *opts.Layout
+	}
+	if size < 0 {
+		return nil, archiveErr("negative size")
+	}
+	dir, err := readDirectoryEnd(r, size)
+	if err != nil {
+		return nil, err
+	}
+	if dir.records > uint64(p.limits.MaxEntries) {
+		return nil, fmt.Errorf("%w: %d entries, the limit is %d", ErrResourceLimit, dir.records, p.limits.MaxEntries)
+	}
+	zr, err := zip.NewReader(r, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return nil, archiveErr("%v", err)
+	}
+	zr.RegisterDecompressor(zip.Deflate, func(r io.Reader) io.ReadCloser { return flate.NewReader(r) })
+	p.zr = zr
+	central, err := readCentral(r, dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(central) != len(zr.File) {
+		return nil, archiveErr("central directory has %d entries, archive/zip read %d", len(central), len(zr.File))
+	}
+	if err := p.index(central, dir); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// index checks every entry and builds the file tree.
+func (p *Package) index(central []rawCentral, dir *directory) error {
+	root := &entry{name: ".", isDir: true}
+	p.entries = map[string]*entry{".": root}
+	folded := map[string]*entry{".": root}
+	spans := make([]span, 0, len(central))
+	explicitDirs := map[string]bool{}
+	var total int64
+	for i := range central {
+		c := &central[i]
+		zf := p.zr.File[i]
+		name := string(c.name)
+		if zf.Name != name || zf.CompressedSize64 != c.csize || zf.UncompressedSize64 != c.usize || zf.Method != c.method {
+			return archiveErr("entry %q: archive/zip and this package disagree on the central directory", name)
+		}
+		isDir := strings.HasSuffix(name, "/")
+		clean := strings.TrimSuffix(name, "/")
+		if len(name) > p.limits.MaxNameLen {
+			return fmt.Errorf("%w: entry %.64q...: name longer than %d bytes", ErrUnsafePath, name, p.limits.MaxNameLen)
+		}
+		if prob := pathProblem(clean); prob != "" {
+			return fmt.Errorf("%w: entry %q: %s", ErrUnsafePath, name, prob)
+		}
+		if d := strings.Count(clean, "/") + 1; d > p.limits.MaxDepth {
+			return fmt.Errorf("%w: entry %q: %d path elements, the limit is %d", ErrUnsafePath, name, d, p.limits.MaxDepth)
+		}
+		if err := checkEntryType(zf, isDir); err != nil {
+			return err
+		}
+		if c.flags&(flagEncrypted|flagStrongEnc|flagMaskedCD) != 0 {
+			return archiveErr("entry %q: encrypted", name)
+		}
+		if c.method != zip.Store && c.method != zip.Deflate {
+			return archiveErr("entry %q: compression method %d (only store and deflate are allowed)", name, c.method)
+		}
+		if c.csize > 1<<62 || c.usize > 1<<62 {
+			return archiveErr("entry %q: size out of range", name)
+		}
+		csize, usize := int64(c.csize), int64(c.usize)
+		if c.method == zip.Store && csize != usize {
+			return archiveErr("entry %q: stored with compressed size %d but size %d", name, csize, usize)
+		}
+		if isDir && usize != 0 {
+			return archiveErr("entry %q: directory with %d bytes of data", name, usize)
+		}
+		if usize > p.limits.MaxFileSize {
+			return fmt.Errorf("%w: entry %q: declared size %d exceeds the %d-byte limit", ErrResourceLimit, name, usize, p.limits.MaxFileSize)
+		}
+		if total += usize; total > p.limits.MaxTotalSize {
+			return fmt.Errorf("%w: entry %q: declared sizes exceed the %d-byte total limit", ErrResourceLimit, name, p.limits.MaxTotalSize)
+		}
+		if !p.limits.ratioOK(usize, csize) {
+			return fmt.Errorf("%w: entry %q: declared compression ratio %d:%d exceeds %d:1", ErrResourceLimit, name, usize, csize, p.limits.MaxRatio)
+		}
+		dataOff, end, err := checkLocal(p.ra, c, name)
+		if err != nil {
+			return err
+		}
+		if zoff, err := zf.DataOffset(); err != nil || zoff != dataOff {
+			return archiveErr("entry %q: archive/zip and this package disagree on the data offset", name)
+		}
+		if end > dir.offset {
+			return archiveErr("entry %q: data (bytes %d-%d) overlaps the central directory at %d", name, c.headerOffset, end, dir.offset)
+		}
+		spans = append(spans, span{start: c.headerOffset, end: end, name: name})
+
+		e := &entry{name: clean, isDir: isDir, dataOff: dataOff, csize: csize, usize: usize,
+			method: c.method, crc: c.crc, modTime: zf.Modified}
+		if err := p.insert(e, folded, explicitDirs); err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmpInt64(a.start, b.start) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].start < spans[i-1].end {
+			return archiveErr("entries %q and %q overlap", spans[i-1].name, spans[i].name)
+		}
+	}
+	for _, e := range p.entries {
+		if e.isDir {
+			slices.SortFunc(e.children, func(a, b *entry) int { return strings.Compare(a.name, b.name) })
+		} else {
+			p.files = append(p.files, e)
+		}
+	}
+	slices.SortFunc(p.files, func(a, b *entry) int { return strings.Compare(a.name, b.name) })
+	return nil
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// insert adds e and its implied parent directories to the tree, rejecting
+// duplicates (exact, or equal after NFC and case folding) and names used
+// both as a file and as a directory.
+func (p *Package) insert(e *entry, folded map[string]*entry, explicitDirs map[string]bool) error {
+	key := foldKey(e.name)
+	if old, ok := folded[key]; ok {
+		switch {
+		case old.name != e.name:
+			return fmt.Errorf("%w: entry %q collides with %q (case or Unicode normalization)", ErrDuplicateEntry, e.name, old.name)
+		case !old.isDir || !e.isDir:
+			if old.isDir != e.isDir {
+				return fmt.Errorf("%w: %q is both a file and a directory", ErrDuplicateEntry, e.name)
+			}
+			return fmt.Errorf("%w: entry %q appears twice", ErrDuplicateEntry, e.name)
+		case explicitDirs[e.name]:
+			return fmt.Errorf("%w: directory entry %q appears twice", ErrDuplicateEntry, e.name+"/")
+		}
+		// An explicit directory entry for a directory seen implicitly.
+		explicitDirs[e.name] = true
+		old.modTime = e.modTime
+		return nil
+	}
+	if e.isDir {
+		explicitDirs[e.name] = true
+	}
+	folded[key] = e
+	p.entries[e.name] = e
+	// Attach to the parent, creating implied directories.
+	child := e
+	for {
+		parentName := path.Dir(child.name)
+		pkey := "."
+		if parentName != "." {
+			pkey = foldKey(parentName)
+		}
+		parent, ok := folded[pkey]
+		if ok {
+			if parent.name != parentName {
+				return fmt.Errorf("%w: directory %q collides with %q (case or Unicode normalization)", ErrDuplicateEntry, parentName, parent.name)
+			}
+			if !parent.isDir {
+				return fmt.Errorf("%w: %q is both a file and a directory", ErrDuplicateEntry, parentName)
+			}
+			parent.children = append(parent.children, child)
+			return nil
+		}
+		parent = &entry{name: parentName, isDir: true}
+		folded[pkey] = parent
+		p.entries[parentName] = parent
+		parent.children = append(parent.children, child)
+		child = parent
+	}
+}
+
+// checkEntryType accepts regular files and directories only, judged by
+// the raw mode bits as well as the name.
+func checkEntryType(zf *zip.File, isDir bool) error {
+	mode := zf.Mode()
+	if mode.Type()&^fs.ModeDir != 0 {
+		return fmt.Errorf("%w: entry %q has mode %v", ErrUnsafeEntryType, zf.Name, mode)
+	}
+	if zf.CreatorVersion>>8 == 3 || zf.CreatorVersion>>8 == 19 { // Unix, macOS
+		switch ifmt := zf.ExternalAttrs >> 16 & 0o170000; ifmt {
+		case 0, 0o100000: // unspecified (Python's writestr), regular
+			if ifmt != 0 && isDir {
+				return fmt.Errorf("%w: directory entry %q has the mode of a regular file", ErrUnsafeEntryType, zf.Name)
+			}
+		case 0o040000: // directory
+			if !isDir {
+				return fmt.Errorf("%w: file entry %q has the mode of a directory", ErrUnsafeEntryType, zf.Name)
+			}
+		default:
+			return fmt.Errorf("%w: entry %q has file type %#o", ErrUnsafeEntryType, zf.Name, ifmt)
+		}
+	}
+	if mode.IsDir() != isDir {
+		return fmt.Errorf("%w: file entry %q has the mode of a directory", ErrUnsafeEntryType, zf.Name)
+	}
+	return nil
+}
+
+// Close closes the underlying file if the package was opened with
+// [OpenFile]; otherwise it does nothing.
+func (p *Package) Close() error {
+	if p.closer != nil {
+		return p.closer.Close()
+	}
+	return nil
+}
+
+// Files lists the package's regular files, sorted by name.
+func (p *Package) Files() []Entry {
+	out := make([]Entry, len(p.files))
+	for i, e := range p.files {
+		out[i] = Entry{Name: e.name, Size: e.usize, CompressedSize: e.csize, Deflated: e.method == zip.Deflate}
+	}
+	return out
+}
+
+// ReadManifest reads and parses the package's manifest (named by the
+// layout), bounded by the package's limits. A package without one gives
+// an error wrapping [ErrMissingFile]; see [ParseManifest] for the others.
+func (p *Package) ReadManifest() (*Manifest, error) {
+	rc, err := p.openNamed(p.layout.ManifestFile)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return ParseManifest(rc, &p.limits)
+}
+
+// ReadMetadata reads and parses the package's metadata file (named by the
+// layout). A package without one gives an error wrapping
+// [ErrMissingFile]; see [ParseMetadata] for the others.
+func (p *Package) ReadMetadata() (*Metadata, error) {
+	rc, err := p.openNamed(p.layout.MetadataFile)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return ParseMetadata(rc, &p.limits)
+}
+
+func (p *Package) openNamed(name string) (io.ReadCloser, error) {
+	e, ok := p.entries[name]
+	if !ok || e.isDir {
+		return nil, fmt.Errorf("%w: %s", ErrMissingFile, name)
+	}
+	return p.newEntryReader(e, &p.limits, nil, true), nil
+}
+
+// inflater is a pooled deflate decompressor with its input buffer.
+type inflater struct {
+	br *bufio.Reader
+	fr io.ReadCloser
+}
+
+func (p *Package) getInflater(src io.Reader) *inflater {
+	if f, ok := p.flate.Get().(*inflater); ok {
+		f.br.Reset(src)
+		f.fr.(flate.Resetter).Reset(f.br, nil)
+		return f
+	}
+	br := bufio.NewReaderSize(src, 64<<10)
+	return &inflater{br: br, fr: flate.NewReader(br)}
+}
+
+func (p *Package) putInflater(f *inflater) {
+	f.br.Reset(nil)
+	p.flate.Put(f)
+}

@@ -1,0 +1,135 @@
+package modelpkg
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/flate"
+)
+
+// entryReader produces the bytes of one file exactly once, enforcing the
+// limits on the bytes it actually produces, the declared size, and (unless
+// the caller checks it itself) the CRC-32.
+type entryReader struct {
+	p        *Package
+	e        *entry
+	lim      *Limits
+	src      io.Reader
+	inf      *inflater
+	crc      hash.Hash32 // nil when the caller checks the CRC
+	n        int64
+	total    *atomic.Int64 // shared across an extraction; may be nil
+	err      error
+	closed   bool
+	released bool
+}
+
+func (p *Package) newEntryReader(e *entry, lim *Limits, total *atomic.Int64, checkCRC bool) *entryReader {
+	r := &entryReader{p: p, e: e, lim: lim, total: total}
+	sec := io.NewSectionReader(p.ra, e.dataOff, e.csize)
+	if e.method == zip.Deflate {
+		r.inf = p.getInflater(sec)
+		r.src = r.inf.fr
+	} else {
+		r.src = sec
+	}
+	if checkCRC {
+		r.crc = crc32.NewIEEE()
+	}
+	return r
+}
+
+func (r *entryReader) Read(b []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	n, err := r.src.Read(b)
+	if n > 0 {
+		if err := r.account(int64(n)); err != nil {
+			r.fail(err)
+			return 0, err
+		}
+		if r.crc != nil {
+			r.crc.Write(b[:n])
+		}
+	}
+	switch {
+	case err == io.EOF:
+		if err := r.finish(); err != nil {
+			r.fail(err)
+			return n, err
+		}
+		r.err = io.EOF
+		r.release()
+	case err != nil:
+		var ce flate.CorruptInputError
+		if errors.As(err, &ce) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("%w: entry %q: %v", ErrInvalidArchive, r.e.name, err)
+		} else {
+			err = fmt.Errorf("read %s: %w", r.e.name, err)
+		}
+		r.fail(err)
+	}
+	return n, err
+}
+
+func (r *entryReader) account(n int64) error {
+	r.n += n
+	switch {
+	case r.n > r.e.usize:
+		return fmt.Errorf("%w: entry %q produces more than its declared %d bytes", ErrResourceLimit, r.e.name, r.e.usize)
+	case r.n > r.lim.MaxFileSize:
+		return fmt.Errorf("%w: entry %q exceeds the %d-byte file size limit", ErrResourceLimit, r.e.name, r.lim.MaxFileSize)
+	case !r.lim.ratioOK(r.n, r.e.csize):
+		return fmt.Errorf("%w: entry %q exceeds the %d:1 compression ratio limit", ErrResourceLimit, r.e.name, r.lim.MaxRatio)
+	}
+	if r.total != nil && r.total.Add(n) > r.lim.MaxTotalSize {
+		return fmt.Errorf("%w: entry %q: package exceeds the %d-byte total size limit", ErrResourceLimit, r.e.name, r.lim.MaxTotalSize)
+	}
+	return nil
+}
+
+// finish checks the size and CRC-32 at the end of the data.
+func (r *entryReader) finish() error {
+	if r.n != r.e.usize {
+		return fmt.Errorf("%w: entry %q: %d bytes, the archive declares %d", ErrInvalidArchive, r.e.name, r.n, r.e.usize)
+	}
+	if r.crc != nil && r.crc.Sum32() != r.e.crc {
+		return crcError(r.e)
+	}
+	return nil
+}
+
+func crcError(e *entry) error {
+	return fmt.Errorf("%w: entry %q: CRC-32 mismatch", ErrInvalidArchive, e.name)
+}
+
+func (r *entryReader) fail(err error) {
+	r.err = err
+	r.release()
+}
+
+// release returns the decompressor to the pool once the data is consumed.
+func (r *entryReader) release() {
+	if r.inf != nil && !r.released {
+		r.released = true
+		r.p.putInflater(r.inf)
+		r.inf, r.src = nil, nil
+	}
+}
+
+func (r *entryReader) Close() error {
+	if !r.closed {
+		r.closed = true
+		if r.err == nil {
+			r.err = errors.New("modelpkg: read after close")
+		}
+		r.release()
+	}
+	return nil
+}

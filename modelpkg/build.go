@@ -30,8 +30,10 @@ type BuildOptions struct {
 	// Compress decides whether a file is deflated (true) or stored,
 	// given its name and up to its first 64 KiB. Nil means the default:
 	// store files with an already-compressed extension (.zip, .gz,
-	// .png, ...) and files whose sample deflates by less than 10%
-	// (model weights, compressed joblib files); deflate the rest.
+	// .png, ...), files whose sample deflates by less than 10% (model
+	// weights, compressed joblib files), and files whose sample deflates
+	// by more than 50:1 (so the package stays within [DefaultMaxRatio]);
+	// deflate the rest.
 	Compress func(name string, sample []byte) bool
 }
 
@@ -40,7 +42,7 @@ const sampleSize = 64 << 10
 var compressedExts = []string{".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".lz4", ".7z", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".mp3", ".mp4"}
 
 // defaultCompress deflates a file only if a fast deflate of its first 64
-// KiB saves at least 10%.
+// KiB saves at least 10% without exceeding 50:1.
 func defaultCompress(name string, sample []byte) bool {
 	if slices.Contains(compressedExts, strings.ToLower(path.Ext(name))) {
 		return false
@@ -52,7 +54,7 @@ func defaultCompress(name string, sample []byte) bool {
 	fw, _ := flate.NewWriter(&cw, flate.BestSpeed) // BestSpeed is a valid level
 	fw.Write(sample)
 	fw.Close()
-	return cw.n < int64(len(sample))*9/10
+	return cw.n < int64(len(sample))*9/10 && cw.n*50 > int64(len(sample))
 }
 
 type countWriter struct{ n int64 }

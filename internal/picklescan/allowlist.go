@@ -187,25 +187,3 @@ func whyBlocked(g Global) string {
 	}
 	return blockedModules[m]
 }
-
-// compatModules lists the module names that Python's unpickler renames
-// (fix_imports, see Lib/_compat_pickle.py) when the pickle's protocol is
-// below 3. A global naming one of them is not what it appears to be, so
-// it is rejected whatever the allowlist says.
-var compatModules = wordSet(`BaseHTTPServer CGIHTTPServer ConfigParser Cookie Dialog
-		DocXMLRPCServer FileDialog HTMLParser Queue ScrolledText SimpleDialog SimpleHTTPServer
-		SimpleXMLRPCServer SocketServer StringIO Tix Tkconstants Tkdnd Tkinter UserDict UserList
-		UserString __builtin__ _abcoll _elementtree _multiprocessing _socket _winreg anydbm
-		cPickle cStringIO commands cookielib copy_reg dbhash dbm dumbdbm dummy_thread exceptions
-		gdbm htmlentitydefs httplib itertools markupbase multiprocessing multiprocessing.forking
-		multiprocessing.process repr robotparser socket test.test_support thread tkColorChooser
-		tkCommonDialog tkFileDialog tkFont tkMessageBox tkSimpleDialog ttk urllib urllib2
-		urlparse whichdb xmlrpclib`)
-
-func wordSet(words string) map[string]bool {
-	set := make(map[string]bool)
-	for _, w := range strings.Fields(words) {
-		set[w] = true
-	}
-	return set
-}

@@ -121,6 +121,23 @@ type scanner struct {
 	strBytes int
 }
 
+func newScanner(ctx context.Context, o Options) *scanner {
+	s := &scanner{
+		ctx:     ctx,
+		opts:    o,
+		allow:   make(map[Global]bool, len(defaultAllow)+len(o.Allow)),
+		globals: make(map[Global]*object),
+		res:     &Result{},
+	}
+	for _, a := range defaultAllow {
+		s.allow[a.g] = a.root
+	}
+	for _, g := range o.Allow {
+		s.allow[g] = true
+	}
+	return s
+}
+
 func (s *scanner) walk(m mode) (value, error) {
 	w := &walker{s: s, in: s.in, mode: m, memo: make(map[uint32]value)}
 	return w.run()
@@ -137,20 +154,14 @@ func (s *scanner) walk(m mode) (value, error) {
 // fails. If r is an io.ReadSeeker positioned at the start of the file, raw
 // array data is skipped by seeking.
 func Scan(ctx context.Context, r io.Reader, opts *Options) (*Result, error) {
+	return scan(ctx, r, opts, true)
+}
+
+// scan is Scan; checkRoot false skips the root object check (tests walk
+// plain data pickles with it).
+func scan(ctx context.Context, r io.Reader, opts *Options, checkRoot bool) (*Result, error) {
 	o := opts.withDefaults()
-	s := &scanner{
-		ctx:     ctx,
-		opts:    o,
-		allow:   make(map[Global]bool, len(defaultAllow)+len(o.Allow)),
-		globals: make(map[Global]*object),
-		res:     &Result{},
-	}
-	for _, a := range defaultAllow {
-		s.allow[a.g] = a.root
-	}
-	for _, g := range o.Allow {
-		s.allow[g] = true
-	}
+	s := newScanner(ctx, o)
 	raw := &errRecorder{r: r}
 	head := bufio.NewReaderSize(raw, 64<<10)
 	in := &input{br: head, src: raw, raw: raw, end: -1}
@@ -207,12 +218,18 @@ func Scan(ctx context.Context, r io.Reader, opts *Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	if !checkRoot {
+		return s.res, nil
+	}
 	if root.k != kInstance || root.o.role != roleGeneric {
-		what := root.k.String()
-		if root.k == kInstance {
-			what = "instance of " + root.o.g.String()
+		what := "a " + root.k.String()
+		switch {
+		case root.k == kInstance && root.o.role == roleNDArray:
+			what = "a numpy array"
+		case root.k == kInstance:
+			what = "an instance of " + root.o.g.String()
 		}
-		return nil, in.invalid("root object is a %s, want an instance of an allow-listed model class", what)
+		return nil, in.invalid("root object is %s, want an instance of an allow-listed model class", what)
 	}
 	if !s.allow[root.o.g] {
 		return nil, in.invalid("root object is an instance of %s, which is not a model class", root.o.g)

@@ -645,8 +645,8 @@ func (w *walker) decimal(line []byte, long bool) (value, error) {
 		if c < '0' || c > '9' {
 			return value{}, w.invalid("malformed integer %q", line)
 		}
-		if n > (math.MaxInt64-9)/10 {
-			big = true
+		if big || n > (math.MaxInt64-9)/10 {
+			big, n = true, 0
 			continue
 		}
 		n = n*10 + int64(c-'0')
@@ -740,30 +740,42 @@ func (w *walker) twoLines(ascii bool) (string, string, error) {
 	return parts[0], parts[1], nil
 }
 
-// global checks a looked-up global against the allowlist.
+// global checks a looked-up global against the allowlist. Protocol 0-2
+// names are first renamed as Python's fix_imports does
+// (Lib/_compat_pickle.py), so the check applies to what would be imported.
 func (w *walker) global(mod, name string) (value, error) {
 	g := Global{mod, name}
+	if w.proto < 3 {
+		if m, ok := compatNames[g]; ok {
+			g = m
+		} else if m, ok := compatImports[mod]; ok {
+			g.Module = m
+		}
+	}
+	desc := g.String()
+	if g.Module != mod || g.Name != name {
+		desc = fmt.Sprintf("%s (written %s.%s)", g, mod, name)
+	}
 	w.s.res.noteGlobal(g)
+	if w.mode == modeNested && g == gArrayWrapper {
+		return value{}, w.invalid("global %s inside an object-array pickle", g)
+	}
 	if o, ok := w.s.globals[g]; ok {
 		return value{k: kGlobal, o: o}, nil
 	}
 	switch {
-	case strings.Contains(name, "."):
-		return value{}, w.unsafe(g, "global %q from module %q: dotted names are resolved attribute by attribute and are never allowed", name, mod)
-	case mod == "" || name == "":
+	case strings.Contains(g.Name, "."):
+		return value{}, w.unsafe(g, "global %q from module %q: dotted names are resolved attribute by attribute and are never allowed", g.Name, g.Module)
+	case g.Module == "" || g.Name == "":
 		return value{}, w.unsafe(g, "global with an empty module or name")
-	case w.proto < 3 && compatModules[mod]:
-		return value{}, w.unsafe(g, "global %s: Python renames module %q when loading protocol %d pickles", g, mod, w.proto)
 	case g == gNDArrayCompat || g == gZNDArrayCompat:
 		return value{}, w.unsafe(g, "global %s: pre-0.10 joblib arrays load an external file with pickles enabled", g)
-	case w.mode == modeNested && g == gArrayWrapper:
-		return value{}, w.invalid("global %s inside an object-array pickle", g)
 	}
 	if _, ok := w.s.allow[g]; !ok {
 		if why := whyBlocked(g); why != "" {
-			return value{}, w.unsafe(g, "global %s (module %q, name %q) is blocked: it %s", g, mod, name, why)
+			return value{}, w.unsafe(g, "global %s (module %q, name %q) is blocked: it %s", desc, g.Module, g.Name, why)
 		}
-		return value{}, w.unsafe(g, "global %s (module %q, name %q) is not allow-listed", g, mod, name)
+		return value{}, w.unsafe(g, "global %s (module %q, name %q) is not allow-listed", desc, g.Module, g.Name)
 	}
 	o := &object{g: g}
 	w.s.globals[g] = o

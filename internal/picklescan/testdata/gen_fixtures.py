@@ -93,3 +93,36 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def opcode_fixtures():
+    """Plain-data pickles covering every opcode family, protocols 0-5.
+
+    Only built-in data is pickled (no object with __reduce__), so the
+    files name no global except _codecs.encode (bytes in protocols < 3).
+    """
+    os.makedirs("opcodes", exist_ok=True)
+    shared = ["shared"]
+    base = {
+        "ints": [0, 1, -1, 255, 256, 65535, 65536, -2**31, 2**31 - 1, 2**31, 2**63 - 1, -2**63, 2**64, 2**100, -2**100],
+        "floats": [0.0, -1.5, 1e300, float("inf")],
+        "strs": ["", "a", "o\u0073", "caf\u00e9", "\U0001f600", "x" * 300, "back\\slash", "quote'\"", "nl\nnl"],
+        "bytes": [b"", b"\x00\xff", b"y" * 300],
+        "tuples": [(), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4)],
+        "consts": [None, True, False],
+        "nested": {"a": [shared, shared], "b": (shared,), 3: {"deep": [[[[1]]]]}},
+        "big_list": list(range(2500)),
+        "big_dict": {str(i): i for i in range(1200)},
+    }
+    for proto in range(0, 6):
+        obj = dict(base)
+        if proto >= 4:
+            obj["sets"] = [set(), {1, 2, 3}, frozenset(), frozenset({"a"}), set(range(1500))]
+        if proto >= 5:
+            obj["bytearray"] = bytearray(b"abc")
+        with open(os.path.join("opcodes", "data_proto%d.pickle" % proto), "wb") as f:
+            pickle.dump(obj, f, protocol=proto)
+
+
+if __name__ == "__main__":
+    opcode_fixtures()

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"maps"
@@ -17,9 +18,13 @@ import (
 	"github.com/modelvault/modelvault/modelpkg"
 )
 
-// Model is the model.joblib of [Files]: pickle.dumps({}, protocol=4), a
-// harmless pickle that any pickle scanner accepts.
-var Model = []byte("\x80\x04}\x94.")
+// Model is the model.joblib of [Files]: a real scikit-learn
+// RandomForestClassifier saved with joblib (a copy of
+// internal/picklescan/testdata/real/forest.joblib), so packages made here
+// pass the pickle safety scan.
+//
+//go:embed testdata/model.joblib
+var Model []byte
 
 // Files returns the files of a valid package of the given version in the
 // default layout, deployment_manifest.json included (with correct

@@ -1,0 +1,277 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/modelvault/modelvault/modelpkg"
+	"github.com/modelvault/modelvault/storage"
+	"github.com/modelvault/modelvault/validate"
+)
+
+// Deploy makes version the deployed version of its model name, replacing
+// whichever version of that model name was deployed (other model names
+// are not affected). The version must be valid; its files are re-verified
+// against their digests and, when [Options.Loader] is set, loaded as a
+// test, before the deploy is recorded. Deploying the version that is
+// already deployed is a no-op that records nothing and returns a nil
+// event.
+func (r *Registry) Deploy(ctx context.Context, version string, caller *Caller) (*Event, error) {
+	e, err := r.deploy(ctx, version, EventDeployed, caller)
+	if err != nil {
+		return nil, fmt.Errorf("deploy %s: %w", version, err)
+	}
+	return e, nil
+}
+
+// RollbackOptions controls [Registry.Rollback].
+type RollbackOptions struct {
+	Caller
+	// To is the version to roll back to. Empty means the version that was
+	// deployed before the current one (of Model), from history.
+	To string
+	// Model is the model name to roll back when To is empty; it may be
+	// empty when the registry holds one model name.
+	Model string
+}
+
+// Rollback deploys an earlier version again: opts.To, or the one deployed
+// before the current one. Rolling back twice goes back two deployments.
+// It fails with [ErrNoPrevious] when there is nothing to go back to.
+func (r *Registry) Rollback(ctx context.Context, opts *RollbackOptions) (*Event, error) {
+	var o RollbackOptions
+	if opts != nil {
+		o = *opts
+	}
+	target := o.To
+	if target == "" {
+		if err := r.Sync(ctx); err != nil {
+			return nil, err
+		}
+		r.mu.RLock()
+		t, err := r.st.previous(o.Model)
+		r.mu.RUnlock()
+		if err != nil {
+			return nil, fmt.Errorf("rollback: %w", err)
+		}
+		target = t
+	}
+	e, err := r.deploy(ctx, target, EventRolledBack, &o.Caller)
+	if err != nil {
+		return nil, fmt.Errorf("rollback to %s: %w", target, err)
+	}
+	return e, nil
+}
+
+// previous returns the version a rollback of model returns to.
+func (s *state) previous(model string) (string, error) {
+	model, err := s.resolveModel(model)
+	if err != nil {
+		return "", err
+	}
+	stack := s.Stack[model]
+	for i := len(stack) - 2; i >= 0; i-- {
+		if v := s.Versions[stack[i]]; v != nil && v.Status != StatusInvalid && stack[i] != s.Deployed[model] {
+			return stack[i], nil
+		}
+	}
+	return "", fmt.Errorf("%w for model %q", ErrNoPrevious, model)
+}
+
+func (r *Registry) deploy(ctx context.Context, version string, typ EventType, caller *Caller) (*Event, error) {
+	if err := r.Sync(ctx); err != nil {
+		return nil, err
+	}
+	v, err := r.Get(version)
+	if err != nil {
+		return nil, err
+	}
+	if v.Status == StatusDeployed {
+		return nil, nil
+	}
+	if v.Status == StatusInvalid {
+		return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
+	}
+	if err := r.loadTest(ctx, v); err != nil {
+		return nil, err
+	}
+	return r.appendEvent(ctx, caller, func(st *state) (*Event, error) {
+		cur := st.Versions[version]
+		if cur == nil {
+			return nil, fmt.Errorf("%w: %q was deleted meanwhile", ErrNotFound, version)
+		}
+		if cur.Status == StatusInvalid {
+			return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
+		}
+		from := st.Deployed[cur.Model]
+		if from == version {
+			return nil, errNoop
+		}
+		return &Event{Type: typ, Version: version, Model: cur.Model, From: from, To: version}, nil
+	})
+}
+
+// loadTest verifies v's files and, with a Loader configured, loads it
+// through the verifying view so that the files the loader reads are
+// checked in the same pass.
+func (r *Registry) loadTest(ctx context.Context, v *Version) error {
+	if r.opts.Loader == nil {
+		return r.verifyVersion(ctx, v)
+	}
+	vfs := newVerifyingFS(ctx, r.store, v)
+	m, lerr := r.opts.Loader.Load(ctx, r.loadPackage(vfs, v))
+	if c, ok := m.(io.Closer); ok && lerr == nil {
+		_ = c.Close()
+	}
+	if err := vfs.verifyRest(ctx); err != nil {
+		r.notify(Notice{Kind: NoticeVerificationFailed, Version: v.Version, Model: v.Model, Err: err})
+		return fmt.Errorf("verify %s: %w", v.Version, err)
+	}
+	if lerr != nil {
+		return fmt.Errorf("%w: %w", ErrLoad, lerr)
+	}
+	return nil
+}
+
+// loadPackage describes v to a Loader.
+func (r *Registry) loadPackage(vfs *verifyingFS, v *Version) *Package {
+	p := &Package{Version: v, FS: vfs}
+	if lp, ok := r.store.(interface{ LocalPath(string) (string, error) }); ok {
+		if dir, err := lp.LocalPath(v.Dir() + r.layout.ModelFile); err == nil {
+			p.LocalDir = dir[:len(dir)-len(r.layout.ModelFile)]
+		}
+	}
+	return p
+}
+
+// Delete removes a version and its files. The deployed version cannot be
+// deleted ([ErrInUse]); deploy another or roll back first.
+func (r *Registry) Delete(ctx context.Context, version string, caller *Caller) (*Event, error) {
+	e, err := r.appendEvent(ctx, caller, func(st *state) (*Event, error) {
+		v := st.Versions[version]
+		if v == nil {
+			return nil, fmt.Errorf("%w: %q", ErrNotFound, version)
+		}
+		if st.Deployed[v.Model] == version {
+			return nil, fmt.Errorf("%w: %q is deployed for model %q", ErrInUse, version, v.Model)
+		}
+		return &Event{Type: EventDeleted, Version: version, Model: v.Model}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete %s: %w", version, err)
+	}
+	// The event is the commit point; files a crash leaves are removed by
+	// the next repair.
+	if err := storage.DeletePrefix(ctx, r.store, modelpkg.DirName(version)+"/"); err != nil {
+		return e, fmt.Errorf("delete %s: remove files: %w", version, err)
+	}
+	return e, nil
+}
+
+// PruneOptions controls [Registry.Prune].
+type PruneOptions struct {
+	Caller
+	// Model restricts pruning to one model name ("" for all).
+	Model string
+	// Keep is how many versions besides the deployed one to keep per
+	// model name: the most recently imported ones.
+	Keep int
+	// DryRun reports what would be deleted without deleting it.
+	DryRun bool
+}
+
+// Prune deletes, per model name, every version except the deployed one
+// and the Keep most recently imported others. It returns the versions it
+// deleted (or would delete, with DryRun).
+func (r *Registry) Prune(ctx context.Context, opts *PruneOptions) ([]string, error) {
+	var o PruneOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Keep < 0 {
+		return nil, fmt.Errorf("prune: Keep must not be negative")
+	}
+	if err := r.Sync(ctx); err != nil {
+		return nil, err
+	}
+	byModel := map[string][]*Version{}
+	for _, v := range r.List(&ListOptions{Model: o.Model}) {
+		if v.Status == StatusDeployed {
+			continue
+		}
+		byModel[v.Model] = append(byModel[v.Model], v)
+	}
+	var victims []string
+	for _, m := range slices.Sorted(mapsKeys(byModel)) {
+		vs := byModel[m]
+		slices.SortFunc(vs, func(a, b *Version) int {
+			if c := b.ImportedAt.Compare(a.ImportedAt); c != 0 {
+				return c
+			}
+			return modelpkg.CompareVersions(b.Version, a.Version)
+		})
+		if len(vs) > o.Keep {
+			for _, v := range vs[o.Keep:] {
+				victims = append(victims, v.Version)
+			}
+		}
+	}
+	if o.DryRun {
+		return victims, nil
+	}
+	var deleted []string
+	for _, v := range victims {
+		if _, err := r.Delete(ctx, v, &o.Caller); err != nil {
+			return deleted, fmt.Errorf("prune: %w", err)
+		}
+		deleted = append(deleted, v)
+	}
+	return deleted, nil
+}
+
+// Validate checks a stored version again: every file is re-hashed and the
+// registry's validators run. A version that fails is marked invalid (it
+// stays deployed if it was, so serving is not interrupted; see the
+// findings); an invalid version that now passes becomes available.
+func (r *Registry) Validate(ctx context.Context, version string, caller *Caller) (*validate.Report, error) {
+	if err := r.Sync(ctx); err != nil {
+		return nil, err
+	}
+	v, err := r.Get(version)
+	if err != nil {
+		return nil, fmt.Errorf("validate %s: %w", version, err)
+	}
+	report, digests, err := r.checkStored(ctx, version, v.Files)
+	if err != nil {
+		return nil, fmt.Errorf("validate %s: %w", version, err)
+	}
+	valid := report.Valid()
+	if !valid {
+		r.notify(Notice{Kind: NoticeVerificationFailed, Version: version, Model: v.Model, Err: report.Err(), Findings: report.Findings})
+	}
+	wasInvalid := v.Status == StatusInvalid
+	if valid == !wasInvalid {
+		return report, nil
+	}
+	rec := v.clone()
+	rec.Findings = report.Findings
+	if valid {
+		rec.Files = digests
+	}
+	typ := EventInvalid
+	if valid {
+		typ = EventImported
+	}
+	_, err = r.appendEvent(ctx, caller, func(st *state) (*Event, error) {
+		if st.Versions[version] == nil {
+			return nil, fmt.Errorf("%w: %q was deleted meanwhile", ErrNotFound, version)
+		}
+		return &Event{Type: typ, Version: version, Model: rec.Model, Record: rec}, nil
+	})
+	if err != nil {
+		return report, fmt.Errorf("validate %s: %w", version, err)
+	}
+	return report, nil
+}

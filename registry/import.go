@@ -1,0 +1,435 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelvault/modelvault/modelpkg"
+	"github.com/modelvault/modelvault/storage"
+	"github.com/modelvault/modelvault/validate"
+)
+
+// ImportOptions controls an import. A nil *ImportOptions means defaults.
+type ImportOptions struct {
+	Caller
+	// Model overrides the model name (default: metadata.model_type, or
+	// "default" when the metadata has none).
+	Model string
+	// SkipValidation skips the registry's Validator. Structure, limits,
+	// the manifest and every file's SHA-256 are still checked: they are
+	// not optional.
+	SkipValidation bool
+	// DryRun checks the package and returns what would be registered,
+	// without writing anything. The returned version carries every
+	// finding; when the package is invalid, Import returns the version
+	// and the validation error together.
+	DryRun bool
+	// Progress, when set, is called as bytes are extracted (done of total
+	// uncompressed bytes).
+	Progress func(done, total int64)
+	// TempDir is where Import spools a stream before opening it as a ZIP
+	// (default os.TempDir()).
+	TempDir string
+
+	method ImportMethod
+}
+
+// Import reads a ZIP package from r and registers it under the version in
+// its file name (model_{version}_deployment.zip). The stream is spooled to
+// a temporary file, since a ZIP's directory is at its end; use
+// [Registry.ImportReaderAt] when the package is already random-access.
+//
+// Re-importing a version with identical files is a no-op that returns the
+// registered version; other files under a registered version fail with
+// [ErrVersionExists]. Any failure leaves the store as it was.
+func (r *Registry) Import(ctx context.Context, name string, src io.Reader, opts *ImportOptions) (*Version, error) {
+	if _, err := modelpkg.ParseFileName(name); err != nil {
+		return nil, fmt.Errorf("import %s: %w", name, err)
+	}
+	dir := ""
+	if opts != nil {
+		dir = opts.TempDir
+	}
+	f, err := os.CreateTemp(dir, "modelvault-import-*.zip")
+	if err != nil {
+		return nil, fmt.Errorf("import %s: %w", name, err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	size, err := io.Copy(f, &ctxReader{ctx: ctx, r: src})
+	if err != nil {
+		return nil, fmt.Errorf("import %s: spool: %w", name, err)
+	}
+	return r.ImportReaderAt(ctx, name, f, size, opts)
+}
+
+// ImportFromStore imports a ZIP package that is already in the store at
+// key, reading it in place through range reads.
+func (r *Registry) ImportFromStore(ctx context.Context, key string, opts *ImportOptions) (*Version, error) {
+	name := key[strings.LastIndex(key, "/")+1:]
+	if _, err := modelpkg.ParseFileName(name); err != nil {
+		return nil, fmt.Errorf("import %s: %w", key, err)
+	}
+	obj, err := r.store.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("import %s: %w", key, err)
+	}
+	defer obj.Close()
+	return r.ImportReaderAt(ctx, name, obj, obj.Size(), opts)
+}
+
+// ImportReaderAt imports the ZIP package of the given size read from ra;
+// name is its file name. See [Registry.Import].
+func (r *Registry) ImportReaderAt(ctx context.Context, name string, ra io.ReaderAt, size int64, opts *ImportOptions) (*Version, error) {
+	var o ImportOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.method == "" {
+		o.method = MethodZipUpload
+	}
+	v, err := r.importPackage(ctx, name, ra, size, &o)
+	if err != nil {
+		return v, fmt.Errorf("import %s: %w", name, err)
+	}
+	return v, nil
+}
+
+func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderAt, size int64, o *ImportOptions) (*Version, error) {
+	version, err := modelpkg.ParseFileName(name)
+	if err != nil {
+		return nil, err
+	}
+	// Everything that can be checked without writing is checked first.
+	pkg, err := modelpkg.Open(ra, size, &modelpkg.OpenOptions{Limits: r.limits, Layout: r.layout})
+	if err != nil {
+		return nil, err
+	}
+	defer pkg.Close()
+	manifest, err := pkg.ReadManifest()
+	if err != nil {
+		return nil, err
+	}
+	md, err := pkg.ReadMetadata()
+	if err != nil {
+		return nil, err
+	}
+	if err := modelpkg.CheckVersion(version, md); err != nil {
+		return nil, err
+	}
+	model := o.Model
+	if model == "" {
+		model = md.ModelType
+	}
+	if model == "" {
+		model = "default"
+	}
+
+	if o.DryRun {
+		return r.dryRun(ctx, version, model, pkg, manifest, o)
+	}
+
+	if v, err := r.existing(ctx, version, manifest); v != nil || err != nil {
+		return v, err
+	}
+	release, err := r.claim(ctx, version)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	dst := &storeDestination{store: r.store, prefix: modelpkg.DirName(version) + "/"}
+	defer func() {
+		if !committed {
+			// Remove what was written, then the claim: a crash in
+			// between leaves a claim that a repair resolves.
+			cctx := context.WithoutCancel(ctx)
+			if err := dst.Abort(cctx); err != nil {
+				r.logger.Warn("registry: cleanup after failed import", "version", version, "err", err)
+			}
+			release(cctx)
+		}
+	}()
+	// Another replica may have finished this version between our check
+	// and our claim.
+	if v, err := r.existing(ctx, version, manifest); v != nil || err != nil {
+		return v, err
+	}
+	if err := r.checkNoFiles(ctx, version); err != nil {
+		return nil, err
+	}
+
+	res, err := pkg.Extract(ctx, dst, &modelpkg.ExtractOptions{
+		Manifest:      manifest,
+		AllowUnlisted: r.opts.AllowUnlisted,
+		Progress:      o.Progress,
+		Limits:        r.limits,
+	})
+	if err != nil {
+		return nil, err
+	}
+	rec := &Version{
+		Version:      version,
+		Model:        model,
+		ImportMethod: o.method,
+		ImportedAt:   r.opts.Now().UTC(),
+		Files:        make(map[string]File, len(res.Files)),
+		Metadata:     metadataJSON(md),
+	}
+	for _, f := range res.Files {
+		rec.Files[f.Name] = File{Size: f.Size, SHA256: f.SHA256}
+		rec.Size += f.Size
+	}
+	// Unlisted-file warnings (res.Warnings) are reported again by the
+	// manifest validator, with codes.
+	var report validate.Report
+	r.validatorFor(o).Validate(ctx, &validate.Package{
+		FS:      storage.FS(ctx, r.store, dst.prefix),
+		Version: version,
+		Layout:  r.layout,
+		Digests: res.Digests,
+	}, &report)
+	rec.Findings = report.Findings
+	if err := report.Err(); err != nil {
+		return nil, err
+	}
+	e, err := r.appendEvent(ctx, &o.Caller, func(st *state) (*Event, error) {
+		if old := st.Versions[version]; old != nil && old.Status != StatusInvalid {
+			return nil, fmt.Errorf("%w: %q was registered meanwhile", ErrVersionExists, version)
+		}
+		return &Event{Type: EventImported, Version: version, Model: model, Record: rec}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	committed = true
+	release(context.WithoutCancel(ctx))
+	return r.Get(e.Version)
+}
+
+// dryRun validates the package from the archive itself and returns the
+// version that an import would register.
+func (r *Registry) dryRun(ctx context.Context, version, model string, pkg *modelpkg.Package, manifest *modelpkg.Manifest, o *ImportOptions) (*Version, error) {
+	md, err := pkg.ReadMetadata()
+	if err != nil {
+		return nil, err
+	}
+	rec := &Version{
+		Version:      version,
+		Model:        model,
+		Status:       StatusAvailable,
+		ImportMethod: o.method,
+		Files:        map[string]File{},
+		Metadata:     metadataJSON(md),
+	}
+	for _, f := range pkg.Files() {
+		rec.Files[f.Name] = File{Size: f.Size, SHA256: manifest.FileHashes[f.Name]}
+		rec.Size += f.Size
+	}
+	var report validate.Report
+	r.validatorFor(o).Validate(ctx, &validate.Package{FS: pkg, Version: version, Layout: r.layout}, &report)
+	rec.Findings = report.Findings
+	if err := report.Err(); err != nil {
+		rec.Status = StatusInvalid
+		return rec, err
+	}
+	if r.has(version) {
+		return rec, fmt.Errorf("%w: %q", ErrVersionExists, version)
+	}
+	return rec, nil
+}
+
+// validatorFor returns the validators an import runs: the full set, or
+// with SkipValidation the integrity checks alone.
+func (r *Registry) validatorFor(o *ImportOptions) validate.Validator {
+	if o.SkipValidation {
+		return r.integrity
+	}
+	return r.validator
+}
+
+// metadataJSON is the metadata as stored in a version record.
+func metadataJSON(md *modelpkg.Metadata) json.RawMessage {
+	data, err := json.Marshal(md.Raw)
+	if err != nil || md.Raw == nil {
+		return nil
+	}
+	return data
+}
+
+func (r *Registry) has(version string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.st.Versions[version] != nil
+}
+
+// existing returns the registered version when it holds exactly the files
+// of manifest, and ErrVersionExists when it holds others.
+func (r *Registry) existing(ctx context.Context, version string, manifest *modelpkg.Manifest) (*Version, error) {
+	if err := r.Sync(ctx); err != nil {
+		return nil, err
+	}
+	r.mu.RLock()
+	v := r.st.Versions[version]
+	r.mu.RUnlock()
+	if v == nil || v.Status == StatusInvalid {
+		return nil, nil
+	}
+	if sameContent(v, manifest, r.layout.ManifestFile) {
+		return v.clone(), nil
+	}
+	return nil, fmt.Errorf("%w: %q is registered with other content (versions are immutable)", ErrVersionExists, version)
+}
+
+func sameContent(v *Version, m *modelpkg.Manifest, manifestFile string) bool {
+	n := 0
+	for name, f := range v.Files {
+		if name == manifestFile {
+			continue
+		}
+		if m.FileHashes[name] != f.SHA256 {
+			return false
+		}
+		n++
+	}
+	return n == len(m.FileHashes)
+}
+
+// checkNoFiles fails when files for version are already in the store
+// (placed by hand, or left by a deletion not yet repaired).
+func (r *Registry) checkNoFiles(ctx context.Context, version string) error {
+	page, err := r.store.List(ctx, &storage.ListOptions{Prefix: modelpkg.DirName(version) + "/", PageSize: 1})
+	if err != nil {
+		return err
+	}
+	if len(page.Objects) > 0 {
+		return fmt.Errorf("%w: files for %q are already in the store (run a scan to register them)", ErrVersionExists, version)
+	}
+	return nil
+}
+
+// claimRecord is stored at a claim key while an import is in progress.
+type claimRecord struct {
+	Version string    `json:"version"`
+	Started time.Time `json:"started"`
+	Host    string    `json:"host,omitempty"`
+	PID     int       `json:"pid,omitempty"`
+}
+
+// claim takes the version's import claim with a conditional create. A
+// claim older than the lease, without an imported event, was abandoned by
+// a crashed importer and is taken over after removing its files.
+func (r *Registry) claim(ctx context.Context, version string) (release func(context.Context), err error) {
+	host, _ := os.Hostname()
+	data, _ := json.Marshal(claimRecord{Version: version, Started: r.opts.Now().UTC(), Host: host, PID: os.Getpid()})
+	key := claimKey(version)
+	for attempt := 0; attempt < 2; attempt++ {
+		err = r.store.Put(ctx, key, bytes.NewReader(data), &storage.PutOptions{IfNotExist: true, ContentType: "application/json"})
+		if err == nil {
+			return func(ctx context.Context) {
+				if err := r.store.Delete(ctx, key); err != nil {
+					r.logger.Warn("registry: release claim", "version", version, "err", err)
+				}
+			}, nil
+		}
+		if !errors.Is(err, storage.ErrExist) {
+			return nil, err
+		}
+		stale, serr := r.staleClaim(ctx, version)
+		if serr != nil {
+			return nil, serr
+		}
+		if !stale {
+			break
+		}
+		if err := r.removeAbandoned(ctx, version); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%w: an import of %q is in progress", ErrConflict, version)
+}
+
+// staleClaim reports whether the version's claim is older than the lease.
+func (r *Registry) staleClaim(ctx context.Context, version string) (bool, error) {
+	info, err := r.store.Stat(ctx, claimKey(version))
+	if errors.Is(err, storage.ErrNotExist) {
+		return true, nil // released meanwhile: just try again
+	}
+	if err != nil {
+		return false, err
+	}
+	started := info.ModTime
+	if data, err := readLimited(ctx, r.store, claimKey(version), 1<<16); err == nil {
+		var c claimRecord
+		if json.Unmarshal(data, &c) == nil && !c.Started.IsZero() && c.Started.After(started) {
+			started = c.Started
+		}
+	}
+	return r.opts.Now().Sub(started) > r.opts.ClaimLease, nil
+}
+
+// removeAbandoned removes the files and claim of an import that died.
+func (r *Registry) removeAbandoned(ctx context.Context, version string) error {
+	if r.has(version) {
+		// It did finish: only the claim is left over.
+		return r.store.Delete(ctx, claimKey(version))
+	}
+	if err := storage.DeletePrefix(ctx, r.store, modelpkg.DirName(version)+"/"); err != nil {
+		return err
+	}
+	return r.store.Delete(ctx, claimKey(version))
+}
+
+// storeDestination extracts a package into a store under prefix.
+type storeDestination struct {
+	store  storage.Store
+	prefix string
+
+	mu      sync.Mutex
+	written []string
+}
+
+var _ modelpkg.Destination = (*storeDestination)(nil)
+
+func (d *storeDestination) WriteFile(ctx context.Context, name string, r io.Reader) error {
+	key := d.prefix + name
+	d.mu.Lock()
+	d.written = append(d.written, key)
+	d.mu.Unlock()
+	return d.store.Put(ctx, key, r, nil)
+}
+
+func (d *storeDestination) Abort(ctx context.Context) error {
+	d.mu.Lock()
+	keys := append([]string(nil), d.written...)
+	d.mu.Unlock()
+	sort.Strings(keys)
+	var first error
+	for _, k := range keys {
+		if err := d.store.Delete(ctx, k); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// ctxReader stops a copy when its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

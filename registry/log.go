@@ -1,0 +1,301 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/modelvault/modelvault/storage"
+)
+
+// Store layout of registry state.
+const (
+	registryPrefix   = "_registry/"
+	logPrefix        = registryPrefix + "log/"
+	checkpointPrefix = registryPrefix + "checkpoints/"
+	claimPrefix      = registryPrefix + "claims/"
+	seqDigits        = 20
+	// maxEventSize bounds one event's encoded size when reading it back.
+	maxEventSize = 64 << 20
+)
+
+func seqName(seq int64) string {
+	s := strconv.FormatInt(seq, 10)
+	return strings.Repeat("0", seqDigits-len(s)) + s
+}
+
+func logKey(seq int64) string        { return logPrefix + seqName(seq) + ".json" }
+func checkpointKey(seq int64) string { return checkpointPrefix + seqName(seq) + ".json" }
+func claimKey(version string) string { return claimPrefix + version + ".json" }
+
+// parseSeqKey returns the sequence number in a log or checkpoint key.
+func parseSeqKey(prefix, key string) (int64, bool) {
+	name, ok := strings.CutPrefix(key, prefix)
+	if !ok {
+		return 0, false
+	}
+	name, ok = strings.CutSuffix(name, ".json")
+	if !ok || len(name) != seqDigits {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(name, 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// state is the fold of the log up to seq.
+type state struct {
+	Seq      int64               `json:"seq"`
+	Versions map[string]*Version `json:"versions"`
+	// Deployed maps a model name to its deployed version.
+	Deployed map[string]string `json:"deployed"`
+	// Stack maps a model name to the deployments a rollback returns
+	// through, oldest first; the last element is the deployed version.
+	Stack map[string][]string `json:"stack"`
+	// Deleted holds versions whose last event is a deletion, so that a
+	// repair can remove files a crash left behind.
+	Deleted map[string]int64 `json:"deleted"`
+}
+
+func newState() *state {
+	return &state{
+		Versions: map[string]*Version{},
+		Deployed: map[string]string{},
+		Stack:    map[string][]string{},
+		Deleted:  map[string]int64{},
+	}
+}
+
+func (s *state) clone() *state {
+	c := &state{
+		Seq:      s.Seq,
+		Versions: make(map[string]*Version, len(s.Versions)),
+		Deployed: make(map[string]string, len(s.Deployed)),
+		Stack:    make(map[string][]string, len(s.Stack)),
+		Deleted:  make(map[string]int64, len(s.Deleted)),
+	}
+	for k, v := range s.Versions {
+		c.Versions[k] = v // versions are replaced, never mutated in place
+	}
+	for k, v := range s.Deployed {
+		c.Deployed[k] = v
+	}
+	for k, v := range s.Stack {
+		c.Stack[k] = slices.Clone(v)
+	}
+	for k, v := range s.Deleted {
+		c.Deleted[k] = v
+	}
+	return c
+}
+
+// apply folds one event into s. It fails on an event that does not fit
+// (a gap in sequence numbers or an unknown type); callers never mutate a
+// state that is shared, see clone.
+func (s *state) apply(e *Event) error {
+	if e.Seq != s.Seq+1 {
+		return fmt.Errorf("%w: event %d follows %d", ErrCorruptLog, e.Seq, s.Seq)
+	}
+	switch e.Type {
+	case EventImported, EventInvalid:
+		if e.Record == nil || e.Record.Version != e.Version {
+			return fmt.Errorf("%w: event %d: %s without a record", ErrCorruptLog, e.Seq, e.Type)
+		}
+		rec := e.Record.clone()
+		if e.Type == EventImported {
+			rec.Status = StatusAvailable
+		} else {
+			rec.Status = StatusInvalid
+		}
+		if old := s.Versions[e.Version]; old != nil && s.Deployed[old.Model] == e.Version {
+			// Revalidating the deployed version: it stays deployed.
+			rec.Status = StatusDeployed
+		}
+		s.Versions[e.Version] = rec
+		delete(s.Deleted, e.Version)
+	case EventDeployed, EventRolledBack:
+		v := s.Versions[e.To]
+		if v == nil {
+			return fmt.Errorf("%w: event %d: %s of unknown version %q", ErrCorruptLog, e.Seq, e.Type, e.To)
+		}
+		s.setDeployed(e.Model, e.To)
+		stack := s.Stack[e.Model]
+		if e.Type == EventDeployed {
+			stack = append(stack, e.To)
+		} else if i := lastIndexBelowTop(stack, e.To); i >= 0 {
+			stack = stack[:i+1]
+		} else {
+			stack = append(stack, e.To)
+		}
+		s.Stack[e.Model] = stack
+	case EventDeleted:
+		v := s.Versions[e.Version]
+		if v == nil {
+			return fmt.Errorf("%w: event %d: deleted unknown version %q", ErrCorruptLog, e.Seq, e.Version)
+		}
+		delete(s.Versions, e.Version)
+		s.Deleted[e.Version] = e.Seq
+		if st := s.Stack[v.Model]; len(st) > 0 {
+			s.Stack[v.Model] = slices.DeleteFunc(slices.Clone(st), func(x string) bool { return x == e.Version })
+		}
+	default:
+		return fmt.Errorf("%w: event %d has type %q", ErrUnknownEvent, e.Seq, e.Type)
+	}
+	s.Seq = e.Seq
+	return nil
+}
+
+// lastIndexBelowTop returns the last index of v in stack, not counting the
+// top (the currently deployed version), or -1.
+func lastIndexBelowTop(stack []string, v string) int {
+	for i := len(stack) - 2; i >= 0; i-- {
+		if stack[i] == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// setDeployed marks version as the deployed one of model, and the
+// previously deployed one (if any) as available again.
+func (s *state) setDeployed(model, version string) {
+	if old, ok := s.Deployed[model]; ok && old != version {
+		if v := s.Versions[old]; v != nil && v.Status == StatusDeployed {
+			c := v.clone()
+			c.Status = StatusAvailable
+			s.Versions[old] = c
+		}
+	}
+	s.Deployed[model] = version
+	if v := s.Versions[version]; v != nil && v.Status != StatusDeployed {
+		c := v.clone()
+		c.Status = StatusDeployed
+		s.Versions[version] = c
+	}
+}
+
+// eventLog reads and appends events in a store.
+type eventLog struct {
+	store storage.Store
+}
+
+// read returns the event at seq, or an error matching storage.ErrNotExist.
+func (l *eventLog) read(ctx context.Context, seq int64) (*Event, error) {
+	data, err := readLimited(ctx, l.store, logKey(seq), maxEventSize)
+	if err != nil {
+		return nil, err
+	}
+	var e Event
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptLog, logKey(seq), err)
+	}
+	if e.Seq != seq {
+		return nil, fmt.Errorf("%w: %s holds event %d", ErrCorruptLog, logKey(seq), e.Seq)
+	}
+	return &e, nil
+}
+
+// append writes e at e.Seq if that slot is still free. A lost race
+// returns an error matching storage.ErrExist.
+func (l *eventLog) append(ctx context.Context, e *Event) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return l.store.Put(ctx, logKey(e.Seq), bytes.NewReader(data), &storage.PutOptions{
+		IfNotExist:  true,
+		ContentType: "application/json",
+	})
+}
+
+// latestCheckpoint returns the newest readable checkpoint, or a fresh
+// state when there is none.
+func (l *eventLog) latestCheckpoint(ctx context.Context) (*state, error) {
+	var seqs []int64
+	for obj, err := range storage.All(ctx, l.store, &storage.ListOptions{Prefix: checkpointPrefix}) {
+		if err != nil {
+			return nil, err
+		}
+		if n, ok := parseSeqKey(checkpointPrefix, obj.Key); ok {
+			seqs = append(seqs, n)
+		}
+	}
+	slices.Sort(seqs)
+	for i := len(seqs) - 1; i >= 0; i-- {
+		data, err := readLimited(ctx, l.store, checkpointKey(seqs[i]), 1<<30)
+		if errors.Is(err, storage.ErrNotExist) {
+			continue // pruned by another replica meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		st := newState()
+		if err := json.Unmarshal(data, st); err != nil || st.Seq != seqs[i] {
+			// A torn or foreign checkpoint is not fatal: the log is the
+			// truth, so fall back to an older checkpoint.
+			continue
+		}
+		return st, nil
+	}
+	return newState(), nil
+}
+
+// writeCheckpoint stores st and removes checkpoints older than the
+// previous one (keeping two, so a reader that listed just before never
+// finds none).
+func (l *eventLog) writeCheckpoint(ctx context.Context, st *state) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	err = l.store.Put(ctx, checkpointKey(st.Seq), bytes.NewReader(data), &storage.PutOptions{IfNotExist: true, ContentType: "application/json"})
+	if err != nil && !errors.Is(err, storage.ErrExist) {
+		return err
+	}
+	var old []int64
+	for obj, err := range storage.All(ctx, l.store, &storage.ListOptions{Prefix: checkpointPrefix}) {
+		if err != nil {
+			return err
+		}
+		if n, ok := parseSeqKey(checkpointPrefix, obj.Key); ok && n < st.Seq {
+			old = append(old, n)
+		}
+	}
+	slices.Sort(old)
+	for i := 0; i < len(old)-1; i++ {
+		if err := l.store.Delete(ctx, checkpointKey(old[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readLimited reads a whole object, refusing objects larger than limit.
+func readLimited(ctx context.Context, s storage.Store, key string, limit int64) ([]byte, error) {
+	r, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if r.Size() > limit {
+		return nil, fmt.Errorf("%w: %s is %d bytes (limit %d)", ErrCorruptLog, key, r.Size(), limit)
+	}
+	// The store's size is the object's length (capped by limit above),
+	// so it sizes the buffer; an object that grows meanwhile is caught.
+	data := make([]byte, r.Size())
+	if _, err := io.ReadFull(r, data); err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	if n, _ := r.Read(make([]byte, 1)); n > 0 {
+		return nil, fmt.Errorf("read %s: object changed while being read", key)
+	}
+	return data, nil
+}

@@ -1,0 +1,449 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/modelvault/modelvault/modelpkg"
+	"github.com/modelvault/modelvault/storage"
+	"github.com/modelvault/modelvault/validate"
+)
+
+// Defaults for [Options].
+const (
+	DefaultCheckpointEvery = 1000
+	DefaultClaimLease      = time.Hour
+	DefaultPollInterval    = 2 * time.Second
+	DefaultAppendRetries   = 32
+)
+
+// Options configures [Open]. A nil *Options, and every zero field, means
+// the documented default.
+type Options struct {
+	// Layout names the files a package must hold. Nil means
+	// modelpkg.DefaultLayout().
+	Layout *modelpkg.Layout
+	// Limits bound what an imported archive may hold. Nil means
+	// modelpkg.DefaultLimits().
+	Limits *modelpkg.Limits
+	// Validator judges packages at import, scan and Validate. Nil means
+	// validate.Default(layout). The registry always checks the manifest
+	// and every file's SHA-256 on top of a validator given here.
+	Validator validate.Validator
+	// Loader, when set, is used by Deploy as a load test: a version that
+	// its loader cannot load is not deployed. A loaded model that
+	// implements io.Closer is closed right after.
+	Loader Loader[any]
+	// AllowUnlisted turns files missing from the manifest into warnings
+	// instead of errors.
+	AllowUnlisted bool
+	// CheckpointEvery is how many events pass between checkpoints of the
+	// folded state (default 1000).
+	CheckpointEvery int
+	// ClaimLease is how old an import claim without an imported event must
+	// be before a repair treats it as abandoned (default one hour). Keep it
+	// well above the longest import.
+	ClaimLease time.Duration
+	// PollInterval is how often Watch reads the log tail for events written
+	// by other processes (default 2s).
+	PollInterval time.Duration
+	// AppendRetries bounds how often an append that lost a race is retried
+	// before the operation fails with ErrConflict (default 32).
+	AppendRetries int
+	// SkipOpenScan turns off the scan and repair that Open runs.
+	SkipOpenScan bool
+	// Logger receives the registry's logs; nil means silent.
+	Logger *slog.Logger
+	// Notify, when set, is called synchronously for every event this
+	// registry observes (its own and, through Watch and refreshes, other
+	// processes') and for notices such as failed verifications. It must
+	// not block for long.
+	Notify func(Notice)
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Caller says who performs an operation and why; both end up in the
+// event it records.
+type Caller struct {
+	Actor  string
+	Reason string
+}
+
+// Registry is a registry of model versions kept in a [storage.Store]. It is
+// safe for concurrent use, and any number of Registry values, in any
+// number of processes, may share one store: every change is an append to
+// a log with a conditional create, so changes are linearizable.
+type Registry struct {
+	store     storage.Store
+	log       eventLog
+	layout    *modelpkg.Layout
+	limits    *modelpkg.Limits
+	validator validate.Validator // everything an import runs
+	integrity validate.Validator // manifest and SHA-256 checks alone
+	opts      Options
+	logger    *slog.Logger
+
+	appendMu sync.Mutex // serialises this process's appends
+	mu       sync.RWMutex
+	st       *state
+	subs     map[chan struct{}]struct{}
+	closed   bool
+}
+
+// Open opens (or starts) the registry kept in store. Unless
+// opts.SkipOpenScan is set it then repairs what a crash left behind and
+// scans the store for placed packages (see [Registry.Scan]); a scan that
+// finds invalid packages is not an error.
+func Open(ctx context.Context, store storage.Store, opts *Options) (*Registry, error) {
+	r := &Registry{store: store, log: eventLog{store: store}, subs: map[chan struct{}]struct{}{}}
+	if opts != nil {
+		r.opts = *opts
+	}
+	o := &r.opts
+	r.layout = o.Layout
+	if r.layout == nil {
+		r.layout = modelpkg.DefaultLayout()
+	}
+	r.limits = o.Limits
+	if r.limits == nil {
+		r.limits = modelpkg.DefaultLimits()
+	}
+	mopts := &validate.ManifestOptions{AllowUnlisted: o.AllowUnlisted, Limits: r.limits}
+	r.integrity = validate.All(validate.Manifest(mopts), validate.SHA256(mopts))
+	if o.Validator == nil {
+		r.validator = validate.Standard(&validate.Options{Layout: r.layout, Manifest: *mopts})
+	} else {
+		r.validator = validate.All(r.integrity, o.Validator)
+	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = DefaultCheckpointEvery
+	}
+	if o.ClaimLease <= 0 {
+		o.ClaimLease = DefaultClaimLease
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.AppendRetries <= 0 {
+		o.AppendRetries = DefaultAppendRetries
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	r.logger = o.Logger
+	if r.logger == nil {
+		r.logger = slog.New(slog.DiscardHandler)
+	}
+
+	st, err := r.log.latestCheckpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open registry: %w", err)
+	}
+	r.st = st
+	if _, err := r.refresh(ctx); err != nil {
+		return nil, fmt.Errorf("open registry: %w", err)
+	}
+	if !o.SkipOpenScan {
+		if _, err := r.Repair(ctx); err != nil {
+			return nil, fmt.Errorf("open registry: %w", err)
+		}
+		if _, err := r.Scan(ctx, nil); err != nil {
+			return nil, fmt.Errorf("open registry: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// Store returns the store the registry keeps its state and files in.
+func (r *Registry) Store() storage.Store { return r.store }
+
+// Layout returns the package layout the registry enforces.
+func (r *Registry) Layout() *modelpkg.Layout { return r.layout }
+
+// Close stops the registry's watchers. It does not close the store.
+func (r *Registry) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.closed {
+		r.closed = true
+		for ch := range r.subs {
+			close(ch)
+		}
+		r.subs = nil
+	}
+	return nil
+}
+
+// refresh reads events appended after the current state (by this or any
+// other process) and folds them in. It returns the new events.
+func (r *Registry) refresh(ctx context.Context) ([]*Event, error) {
+	r.mu.RLock()
+	seq := r.st.Seq
+	r.mu.RUnlock()
+	var events []*Event
+	for {
+		if err := ctx.Err(); err != nil {
+			return events, err
+		}
+		e, err := r.log.read(ctx, seq+1)
+		if errors.Is(err, storage.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			return events, err
+		}
+		events = append(events, e)
+		seq++
+	}
+	if len(events) == 0 {
+		return nil, nil
+	}
+	applied, err := r.applyEvents(events)
+	if err != nil {
+		return applied, err
+	}
+	return applied, nil
+}
+
+// applyEvents folds events (which follow each other) into the state,
+// skipping those already applied by a concurrent refresh.
+func (r *Registry) applyEvents(events []*Event) ([]*Event, error) {
+	r.mu.Lock()
+	var applied []*Event
+	var err error
+	for _, e := range events {
+		if e.Seq <= r.st.Seq {
+			continue
+		}
+		if err = r.st.apply(e); err != nil {
+			break
+		}
+		applied = append(applied, e)
+	}
+	if len(applied) > 0 {
+		for ch := range r.subs {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+	r.mu.Unlock()
+	for _, e := range applied {
+		r.notify(Notice{Kind: NoticeEvent, Event: e})
+	}
+	return applied, err
+}
+
+// errNoop tells appendEvent that the operation has nothing to record.
+var errNoop = errors.New("no-op")
+
+// appendEvent appends the event that build derives from the latest state.
+// If another writer appends first, it reads the new tail and calls build
+// again, so build re-checks its preconditions against the state the event
+// will really follow. build returning errNoop makes appendEvent return
+// (nil, nil).
+func (r *Registry) appendEvent(ctx context.Context, caller *Caller, build func(st *state) (*Event, error)) (*Event, error) {
+	r.appendMu.Lock()
+	defer r.appendMu.Unlock()
+	for attempt := 0; attempt < r.opts.AppendRetries; attempt++ {
+		if _, err := r.refresh(ctx); err != nil {
+			return nil, err
+		}
+		r.mu.RLock()
+		e, err := build(r.st)
+		seq := r.st.Seq
+		r.mu.RUnlock()
+		if errors.Is(err, errNoop) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		e.Seq = seq + 1
+		e.Time = r.opts.Now().UTC()
+		if caller != nil {
+			e.Actor, e.Reason = caller.Actor, caller.Reason
+		}
+		err = r.log.append(ctx, e)
+		if errors.Is(err, storage.ErrExist) {
+			r.logger.Debug("registry: lost append race", "seq", e.Seq, "attempt", attempt)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("append event %d: %w", e.Seq, err)
+		}
+		if _, err := r.applyEvents([]*Event{e}); err != nil {
+			return nil, err
+		}
+		if e.Seq%int64(r.opts.CheckpointEvery) == 0 {
+			r.checkpoint(ctx)
+		}
+		return e, nil
+	}
+	return nil, fmt.Errorf("%w: gave up after %d attempts to append", ErrConflict, r.opts.AppendRetries)
+}
+
+// checkpoint writes a snapshot of the current state. Failure is logged,
+// not returned: checkpoints only make Open faster.
+func (r *Registry) checkpoint(ctx context.Context) {
+	r.mu.RLock()
+	st := r.st.clone()
+	r.mu.RUnlock()
+	if err := r.log.writeCheckpoint(ctx, st); err != nil {
+		r.logger.Warn("registry: checkpoint failed", "seq", st.Seq, "err", err)
+	}
+}
+
+// Sync reads events that other processes appended since the last read.
+// Operations that change the registry sync first on their own; Sync is
+// for readers that want List and Get to be current.
+func (r *Registry) Sync(ctx context.Context) error {
+	_, err := r.refresh(ctx)
+	return err
+}
+
+// ListOptions filters [Registry.List].
+type ListOptions struct {
+	// Model keeps only versions of this model name.
+	Model string
+	// Status keeps only versions in this status.
+	Status Status
+}
+
+// List returns the registered versions, newest version first (see
+// modelpkg.CompareVersions). It reflects what this process has read of the
+// log; call Sync first to include other processes' latest changes.
+func (r *Registry) List(opts *ListOptions) []*Version {
+	r.mu.RLock()
+	out := make([]*Version, 0, len(r.st.Versions))
+	for _, v := range r.st.Versions {
+		if opts != nil && opts.Model != "" && v.Model != opts.Model {
+			continue
+		}
+		if opts != nil && opts.Status != "" && v.Status != opts.Status {
+			continue
+		}
+		out = append(out, v.clone())
+	}
+	r.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *Version) int { return modelpkg.CompareVersions(b.Version, a.Version) })
+	return out
+}
+
+// Get returns one version, or an error matching [ErrNotFound].
+func (r *Registry) Get(version string) (*Version, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	v := r.st.Versions[version]
+	if v == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, version)
+	}
+	return v.clone(), nil
+}
+
+// Deployed returns the deployed version of model ("" for the only model
+// name the registry holds), or an error matching [ErrNotFound] when none
+// is deployed.
+func (r *Registry) Deployed(model string) (*Version, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	model, err := r.st.resolveModel(model)
+	if err != nil {
+		return nil, err
+	}
+	v := r.st.Versions[r.st.Deployed[model]]
+	if v == nil {
+		return nil, fmt.Errorf("%w: nothing deployed for model %q", ErrNotFound, model)
+	}
+	return v.clone(), nil
+}
+
+// Models returns the model names in the registry, sorted.
+func (r *Registry) Models() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.st.models()
+}
+
+func (s *state) models() []string {
+	seen := map[string]bool{}
+	for _, v := range s.Versions {
+		seen[v.Model] = true
+	}
+	for m := range s.Deployed {
+		seen[m] = true
+	}
+	out := make([]string, 0, len(seen))
+	for m := range seen {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// resolveModel returns model, or the only model name when model is "".
+func (s *state) resolveModel(model string) (string, error) {
+	if model != "" {
+		return model, nil
+	}
+	ms := s.models()
+	switch len(ms) {
+	case 0:
+		return "", fmt.Errorf("%w: the registry holds no models", ErrNotFound)
+	case 1:
+		return ms[0], nil
+	}
+	return "", fmt.Errorf("%w: the registry holds %d model names %v", ErrAmbiguousModel, len(ms), ms)
+}
+
+// HistoryOptions filters [Registry.History].
+type HistoryOptions struct {
+	// Version keeps events about this version (as Version, From or To).
+	Version string
+	// Model keeps events about this model name.
+	Model string
+	// After keeps events with a sequence number greater than After.
+	After int64
+	// Limit keeps at most the last Limit matching events (0: all).
+	Limit int
+}
+
+// History returns the events of the log in order, read from the store
+// (so it includes every process's events up to now).
+func (r *Registry) History(ctx context.Context, opts *HistoryOptions) ([]*Event, error) {
+	if err := r.Sync(ctx); err != nil {
+		return nil, err
+	}
+	var o HistoryOptions
+	if opts != nil {
+		o = *opts
+	}
+	r.mu.RLock()
+	last := r.st.Seq
+	r.mu.RUnlock()
+	var out []*Event
+	for seq := o.After + 1; seq <= last; seq++ {
+		e, err := r.log.read(ctx, seq)
+		if err != nil {
+			return nil, fmt.Errorf("history: %w", err)
+		}
+		if o.Version != "" && e.Version != o.Version && e.From != o.Version && e.To != o.Version {
+			continue
+		}
+		if o.Model != "" && e.Model != o.Model {
+			continue
+		}
+		out = append(out, e)
+		if o.Limit > 0 && len(out) > o.Limit {
+			out = out[1:]
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,125 @@
+package registry
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/modelvault/modelvault/validate"
+)
+
+// Status is a version's state in the registry.
+type Status string
+
+// Statuses.
+const (
+	// StatusAvailable: imported and valid; can be deployed.
+	StatusAvailable Status = "available"
+	// StatusDeployed: the version currently deployed for its model name.
+	StatusDeployed Status = "deployed"
+	// StatusInvalid: found by a scan (or re-validated) and failed
+	// validation; see the version's findings.
+	StatusInvalid Status = "invalid"
+)
+
+// ImportMethod says how a version reached the registry.
+type ImportMethod string
+
+// Import methods, as the package specification names them.
+const (
+	// MethodZipUpload: imported from a ZIP through the API or an upload.
+	MethodZipUpload ImportMethod = "zip_upload"
+	// MethodManualPlacement: found by a scan of the store.
+	MethodManualPlacement ImportMethod = "manual_placement"
+)
+
+// File is one file of a stored version.
+type File struct {
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Version describes one registered version. Values returned by the
+// registry are copies; changing them changes nothing.
+type Version struct {
+	// Version is the version string, e.g. "1.2.0".
+	Version string `json:"version"`
+	// Model is the model name: metadata.model_type unless the importer
+	// gave one.
+	Model string `json:"model"`
+	// Status is available, deployed or invalid.
+	Status Status `json:"status"`
+	// ImportMethod is zip_upload or manual_placement.
+	ImportMethod ImportMethod `json:"import_method"`
+	// ImportedAt is when the version was registered.
+	ImportedAt time.Time `json:"imported_at"`
+	// Size is the total size of the files in bytes.
+	Size int64 `json:"size"`
+	// Files maps each file's path (relative to the package root) to its
+	// size and SHA-256 digest.
+	Files map[string]File `json:"files"`
+	// Metadata is the package's metadata.json as stored.
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+	// Findings are the warnings recorded at import, or, for an invalid
+	// version, the errors that made it invalid.
+	Findings []validate.Finding `json:"findings"`
+}
+
+// Dir returns the store prefix of the version's files ("model_1.2/").
+func (v *Version) Dir() string { return "model_" + v.Version + "/" }
+
+func (v *Version) clone() *Version {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	c.Files = make(map[string]File, len(v.Files))
+	for k, f := range v.Files {
+		c.Files[k] = f
+	}
+	c.Metadata = append(json.RawMessage(nil), v.Metadata...)
+	c.Findings = append([]validate.Finding(nil), v.Findings...)
+	return &c
+}
+
+// EventType names a registry event.
+type EventType string
+
+// Event types recorded in the log. A log written by a newer library may
+// hold other types; reading one is an error ([ErrUnknownEvent]).
+const (
+	// EventImported: a version became available (Record holds it).
+	EventImported EventType = "imported"
+	// EventInvalid: a placed or stored version failed validation
+	// (Record holds it with its findings).
+	EventInvalid EventType = "invalid"
+	// EventDeployed: To was deployed for Model, replacing From.
+	EventDeployed EventType = "deployed"
+	// EventRolledBack: Model was rolled back from From to To.
+	EventRolledBack EventType = "rolled_back"
+	// EventDeleted: Version was deleted.
+	EventDeleted EventType = "deleted"
+)
+
+// Event is one entry of the registry's append-only log.
+type Event struct {
+	// Seq is the event's position in the log, from 1, without gaps.
+	Seq int64 `json:"seq"`
+	// Type says what happened.
+	Type EventType `json:"type"`
+	// Version is the version the event is about (for deploys and
+	// rollbacks, the one now deployed).
+	Version string `json:"version,omitempty"`
+	// Model is the model name the event is about.
+	Model string `json:"model,omitempty"`
+	// From and To are the deployed versions before and after a deploy or
+	// rollback ("" when none).
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	// Time is when the event was appended (the appender's clock).
+	Time time.Time `json:"time"`
+	// Actor and Reason come from the caller ([Caller]).
+	Actor  string `json:"actor,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Record is the version as registered, for imported and invalid.
+	Record *Version `json:"record,omitempty"`
+}

@@ -1,0 +1,341 @@
+package validate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+
+	"github.com/modelvault/modelvault/modelpkg"
+)
+
+// Sentinels for findings this package adds to modelpkg's.
+var (
+	// ErrMissingMetadataField is the code of the warning for an expected
+	// metadata field that is absent (the specification makes it a warning).
+	ErrMissingMetadataField = modelpkg.NewError("missing_metadata_field", "validate: missing metadata field")
+	// ErrUnlistedFile is the code of the warning for a file the manifest
+	// does not list, when unlisted files are allowed.
+	ErrUnlistedFile = modelpkg.NewError("unlisted_file", "validate: file not in manifest")
+	// ErrLoadFailed: the host's load test could not load the model.
+	ErrLoadFailed = modelpkg.NewError("load_failed", "validate: model failed to load")
+	// ErrScriptFailed: the package's validation script failed.
+	ErrScriptFailed = modelpkg.NewError("script_failed", "validate: validation script failed")
+)
+
+func layoutOf(pkg *Package) *modelpkg.Layout {
+	if pkg.Layout != nil {
+		return pkg.Layout
+	}
+	return modelpkg.DefaultLayout()
+}
+
+// ctxDone records ctx's error and reports whether ctx is done.
+func ctxDone(ctx context.Context, r *Report) bool {
+	if err := ctx.Err(); err != nil {
+		r.Add(Finding{Severity: SeverityError, Code: "canceled", Message: err.Error(), Err: err})
+		return true
+	}
+	return false
+}
+
+// RequiredFiles reports every file of the layout that the package lacks
+// (code missing_file). A nil layout means the package's.
+func RequiredFiles(layout *modelpkg.Layout) Validator {
+	return Func(func(ctx context.Context, pkg *Package, r *Report) {
+		l := layout
+		if l == nil {
+			l = layoutOf(pkg)
+		}
+		for _, name := range l.Required {
+			fi, err := fs.Stat(pkg.FS, name)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				r.Errorf(modelpkg.ErrMissingFile, name, "required file %s is missing", name)
+			case err != nil:
+				r.Errorf(modelpkg.ErrMissingFile, name, "required file %s: %v", name, err)
+			case !fi.Mode().IsRegular():
+				r.Errorf(modelpkg.ErrMissingFile, name, "required file %s is not a regular file", name)
+			}
+		}
+	})
+}
+
+// MetadataOptions configures [Metadata].
+type MetadataOptions struct {
+	// Limits bounds the file's size and nesting (nil: defaults).
+	Limits *modelpkg.Limits
+}
+
+// Metadata parses the layout's metadata file: malformed JSON, a field of
+// the wrong type or null, and a bad created_at are errors
+// (invalid_metadata); a missing field is a warning
+// (missing_metadata_field), as the specification asks. A missing file is
+// left to [RequiredFiles].
+func Metadata(opts *MetadataOptions) Validator {
+	var lim *modelpkg.Limits
+	if opts != nil {
+		lim = opts.Limits
+	}
+	return Func(func(ctx context.Context, pkg *Package, r *Report) {
+		name := layoutOf(pkg).MetadataFile
+		md, err := readMetadata(pkg, name, lim)
+		if errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+		if err != nil {
+			r.AddError(name, err)
+			return
+		}
+		for _, field := range md.Missing {
+			r.Warnf(ErrMissingMetadataField, name, "%s has no %q field", name, field)
+		}
+	})
+}
+
+func readMetadata(pkg *Package, name string, lim *modelpkg.Limits) (*modelpkg.Metadata, error) {
+	f, err := pkg.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return modelpkg.ParseMetadata(f, lim)
+}
+
+// VersionMatch checks that the version in the package's file or directory
+// name agrees with metadata.version (invalid_metadata when not). It passes
+// when either is unknown.
+func VersionMatch() Validator {
+	return Func(func(ctx context.Context, pkg *Package, r *Report) {
+		if pkg.Version == "" {
+			return
+		}
+		name := layoutOf(pkg).MetadataFile
+		md, err := readMetadata(pkg, name, nil)
+		if err != nil {
+			return // reported by Metadata or RequiredFiles
+		}
+		if err := modelpkg.CheckVersion(pkg.Version, md); err != nil {
+			r.AddError(name, err)
+		}
+	})
+}
+
+// ManifestOptions configures [Manifest] and [SHA256].
+type ManifestOptions struct {
+	// AllowUnlisted reports files that the manifest does not list as
+	// warnings (unlisted_file) instead of errors (invalid_manifest).
+	AllowUnlisted bool
+	// Limits bounds the manifest's size and nesting (nil: defaults).
+	Limits *modelpkg.Limits
+	// Rehash makes SHA256 read and hash every file even when
+	// Package.Digests already holds its digest.
+	Rehash bool
+}
+
+// Manifest parses the layout's manifest and checks that it lists exactly
+// the package's files: a listed file that is absent is missing_file, an
+// unlisted one invalid_manifest (or a warning, see
+// [ManifestOptions.AllowUnlisted]); a malformed manifest or a key that is
+// not a canonical relative path is invalid_manifest.
+func Manifest(opts *ManifestOptions) Validator {
+	var o ManifestOptions
+	if opts != nil {
+		o = *opts
+	}
+	return Func(func(ctx context.Context, pkg *Package, r *Report) {
+		name := layoutOf(pkg).ManifestFile
+		m, err := readManifest(pkg, name, o.Limits)
+		if errors.Is(err, fs.ErrNotExist) {
+			return // reported by RequiredFiles
+		}
+		if err != nil {
+			r.AddError(name, err)
+			return
+		}
+		files, err := regularFiles(pkg.FS)
+		if err != nil {
+			r.AddError("", fmt.Errorf("%w: list files: %v", modelpkg.ErrInvalidArchive, err))
+			return
+		}
+		present := map[string]bool{}
+		for _, f := range files {
+			present[f] = true
+			if f == name {
+				continue
+			}
+			if _, ok := m.FileHashes[f]; !ok {
+				if o.AllowUnlisted {
+					r.Warnf(ErrUnlistedFile, f, "%s is not listed in %s", f, name)
+				} else {
+					r.Errorf(modelpkg.ErrInvalidManifest, f, "%s is not listed in %s", f, name)
+				}
+			}
+		}
+		for _, f := range slices.Sorted(keys(m.FileHashes)) {
+			if !present[f] {
+				r.Errorf(modelpkg.ErrMissingFile, f, "%s is listed in %s but missing", f, name)
+			}
+		}
+	})
+}
+
+// SHA256 checks every file the manifest lists against its digest
+// (hash_mismatch). It uses the digests in Package.Digests, computed while
+// the package was extracted, and reads only files without one (or every
+// file with [ManifestOptions.Rehash]).
+func SHA256(opts *ManifestOptions) Validator {
+	var o ManifestOptions
+	if opts != nil {
+		o = *opts
+	}
+	return Func(func(ctx context.Context, pkg *Package, r *Report) {
+		name := layoutOf(pkg).ManifestFile
+		m, err := readManifest(pkg, name, o.Limits)
+		if err != nil {
+			return // reported by Manifest or RequiredFiles
+		}
+		for _, f := range slices.Sorted(keys(m.FileHashes)) {
+			if ctxDone(ctx, r) {
+				return
+			}
+			want := m.FileHashes[f]
+			got, ok := pkg.Digests[f]
+			if !ok || o.Rehash {
+				got, err = hashFile(ctx, pkg.FS, f)
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // reported by Manifest
+				}
+				if err != nil {
+					r.Errorf(modelpkg.ErrHashMismatch, f, "%s: cannot hash: %v", f, err)
+					continue
+				}
+			}
+			if got != want {
+				r.Errorf(modelpkg.ErrHashMismatch, f, "%s: sha256 is %s, manifest says %s", f, got, want)
+			}
+		}
+	})
+}
+
+func readManifest(pkg *Package, name string, lim *modelpkg.Limits) (*modelpkg.Manifest, error) {
+	f, err := pkg.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return modelpkg.ParseManifest(f, lim)
+}
+
+func hashFile(ctx context.Context, fsys fs.FS, name string) (string, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// regularFiles lists the package's regular files, sorted.
+func regularFiles(fsys fs.FS) ([]string, error) {
+	var out []string
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
+}
+
+func keys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// LoadTest returns a validator that calls load, the host's own loader,
+// on the package; an error is a load_failed finding. It is how the
+// specification's "test load" is done without Python: the host loads the
+// model the way it will serve it.
+func LoadTest(load func(ctx context.Context, pkg *Package) error) Validator {
+	return Func(func(ctx context.Context, pkg *Package, r *Report) {
+		if err := load(ctx, pkg); err != nil {
+			r.Errorf(ErrLoadFailed, layoutOf(pkg).ModelFile, "load test failed: %v", err)
+		}
+	})
+}
+
+// Options configures [Standard].
+type Options struct {
+	// Layout is the package layout (nil: the package's, else the default).
+	Layout *modelpkg.Layout
+	// Manifest configures the manifest and SHA-256 checks.
+	Manifest ManifestOptions
+	// Pickle configures the pickle/joblib safety scan.
+	Pickle *PickleOptions
+	// Extra validators run after the standard ones.
+	Extra []Validator
+}
+
+// Default returns the validators the package specification asks for:
+// required files, metadata, version agreement, manifest, SHA-256 of every
+// file, and the static pickle/joblib safety scan of the model. It never
+// executes package code.
+func Default(layout *modelpkg.Layout) Validator {
+	return Standard(&Options{Layout: layout})
+}
+
+// Standard is [Default] with options.
+func Standard(opts *Options) Validator {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	vs := []Validator{
+		RequiredFiles(o.Layout),
+		Manifest(&o.Manifest),
+		SHA256(&o.Manifest),
+		Metadata(&MetadataOptions{Limits: o.Manifest.Limits}),
+		VersionMatch(),
+		PickleScan(o.Pickle),
+	}
+	vs = append(vs, o.Extra...)
+	inner := All(vs...)
+	if o.Layout == nil {
+		return inner
+	}
+	return Func(func(ctx context.Context, pkg *Package, r *Report) {
+		p := *pkg
+		p.Layout = o.Layout
+		inner.Validate(ctx, &p, r)
+	})
+}

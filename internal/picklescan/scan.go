@@ -19,7 +19,7 @@ import (
 const (
 	DefaultMaxDecompressedSize = 4 << 30
 	DefaultMaxStack            = 1 << 16
-	DefaultMaxMemo             = 1 << 20
+	DefaultMaxMemo             = 1 << 18
 	DefaultMaxTracked          = 1 << 20
 )
 
@@ -110,15 +110,14 @@ func (r *Result) noteProto(p int, m mode) {
 
 // scanner is the state shared by the walkers of one file.
 type scanner struct {
-	ctx      context.Context
-	in       *input
-	opts     Options
-	allow    map[Global]bool // value: may be the root
-	globals  map[Global]*object
-	res      *Result
-	work     int64
-	kept     int
-	strBytes int
+	ctx     context.Context
+	in      *input
+	opts    Options
+	allow   map[Global]bool // value: may be the root
+	globals map[Global]*object
+	res     *Result
+	work    int64
+	kept    int
 }
 
 func newScanner(ctx context.Context, o Options) *scanner {

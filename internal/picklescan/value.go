@@ -62,6 +62,10 @@ type object struct {
 // maxItems bounds the items kept per container.
 const maxItems = 256
 
+// maxItemString bounds the bytes kept per string stored in a container:
+// enough for the attribute names of a NumpyArrayWrapper and dtype codes.
+const maxItemString = 32
+
 // maxName bounds the bytes kept per string: longer strings cannot be
 // module or attribute names and their content is dropped.
 const maxName = 128

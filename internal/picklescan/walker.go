@@ -100,6 +100,10 @@ func (w *walker) addItems(o *object, items []value) {
 			o.lost = true
 			return
 		}
+		if (it.k == kStr || it.k == kBytes) && len(it.s) > maxItemString {
+			// Strings in containers never become names again.
+			it.s, it.big = "", true
+		}
 		o.items = append(o.items, it)
 		w.s.kept++
 	}
@@ -602,15 +606,10 @@ func (w *walker) sized(op byte) error {
 		}
 		n = int64(u)
 	}
-	keep := maxName
-	if w.s.strBytes >= w.s.opts.MaxTracked*8 {
-		keep = 0 // over the retention budget: content is not kept
-	}
-	b, err := in.data(n, keep)
+	b, err := in.data(n, maxName)
 	if err != nil {
 		return err
 	}
-	w.s.strBytes += len(b)
 	switch op {
 	case 'B', 'C', '\x8e':
 		return w.push(value{k: kBytes, big: n > int64(len(b))})

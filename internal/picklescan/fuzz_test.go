@@ -1,0 +1,100 @@
+package picklescan
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func FuzzScan(f *testing.F) {
+	for _, dir := range []string{"real", "opcodes"} {
+		files, _ := filepath.Glob(filepath.Join("testdata", dir, "*"))
+		for _, p := range files {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add(osSystem())
+	f.Add(afterArray(func(p *pk) { p.sg("os", "system") }))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, plain := range []bool{false, true} {
+			opts := &Options{Plain: plain, MaxDecompressedSize: 8 << 20}
+			res, err := Scan(context.Background(), bytes.NewReader(data), opts)
+			if err == nil {
+				if res.Root == (Global{}) {
+					t.Fatal("accepted without a root class")
+				}
+				continue
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error is not a *Error: %v", err)
+			}
+			if e.Kind != KindInvalid && e.Kind != KindUnsafe {
+				t.Fatalf("bad kind %v", e.Kind)
+			}
+		}
+	})
+}
+
+// nonSeeker hides Seek, so that Scan cannot check lengths against the
+// file size up front and must stream.
+type nonSeeker struct{ r *bytes.Reader }
+
+func (n nonSeeker) Read(p []byte) (int, error) { return n.r.Read(p) }
+
+// TestDeclaredLengthsAreNotAllocated checks that huge declared lengths are
+// never allocated, whether the input can seek or not.
+func TestDeclaredLengthsAreNotAllocated(t *testing.T) {
+	inputs := map[string][]byte{
+		"BINUNICODE8 1 TiB": newPk(4).op(0x8d, 0, 0, 0, 0, 0, 1, 0, 0).raw("abc").stop(),
+		"BINBYTES 4 GiB":    newPk(4).op('B', 0xff, 0xff, 0xff, 0xff).raw("abc").stop(),
+		"LONG4 2 GiB":       newPk(4).op(0x8b, 0xff, 0xff, 0xff, 0x7f).raw("abc").stop(),
+		"FRAME 1 TiB":       newPk(4).frame(1 << 40).su("abc").stop(),
+		"array of 1 TiB":    func() []byte { p := newPk(4).model(); p.su("x").wrapper(1<<30, f8, false, false); return p.Bytes() }(),
+		"long GLOBAL line":  append([]byte("c"), bytes.Repeat([]byte("a"), 1<<20)...),
+	}
+	for name, data := range inputs {
+		t.Run(name, func(t *testing.T) {
+			for _, seek := range []bool{true, false} {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				var r interface{ Read([]byte) (int, error) } = bytes.NewReader(data)
+				if !seek {
+					r = nonSeeker{bytes.NewReader(data)}
+				}
+				_, err := Scan(context.Background(), r, nil)
+				runtime.ReadMemStats(&after)
+				require.ErrorIs(t, err, ErrInvalid)
+				assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "seek=%v allocated too much", seek)
+			}
+			allocs := testing.AllocsPerRun(5, func() {
+				_, _ = Scan(context.Background(), nonSeeker{bytes.NewReader(data)}, nil)
+			})
+			assert.Less(t, allocs, 100.0)
+		})
+	}
+}
+
+// TestMemoryBoundedOnHostileInput feeds inputs that try to make the
+// scanner keep many values, and checks the memory it holds stays bounded.
+func TestMemoryBoundedOnHostileInput(t *testing.T) {
+	p := newPk(4)
+	// A list that keeps growing, memo entries beyond the limit.
+	p.op(']')
+	for i := 0; i < 300000; i++ {
+		p.su("abcdefghabcdefghabcdefghabcdefghabcdefgh").op(0x94, 'a')
+	}
+	_, err := Scan(context.Background(), bytes.NewReader(p.stop()), nil)
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Contains(t, err.Error(), "memo entries")
+}

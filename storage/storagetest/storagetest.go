@@ -48,6 +48,10 @@ type Options struct {
 	// object is written and read back. Default 64 MiB. Negative turns the
 	// check off, for stores that keep their objects in the Go heap.
 	MaxHeapGrowth int64
+	// LaxDelimiterPageSize lets pages of a listing with a delimiter hold
+	// more entries than PageSize. fake-gcs-server needs it: it does not
+	// count rolled-up prefixes against maxResults as GCS does.
+	LaxDelimiterPageSize bool
 	// ModTimeSlack is how far a stored object's modification time may be
 	// from the time of the put. Default 2 s plus one-second rounding.
 	ModTimeSlack time.Duration
@@ -460,7 +464,7 @@ func testListOrder(t *testing.T, s storage.Store, _ Options) {
 	require.Empty(t, keys(t, s, "x/a/b/"), "a prefix under an object")
 }
 
-func testListDelimiter(t *testing.T, s storage.Store, _ Options) {
+func testListDelimiter(t *testing.T, s storage.Store, o Options) {
 	ctx := t.Context()
 	for _, k := range orderKeys {
 		put(t, s, k, "v")
@@ -492,7 +496,9 @@ func testListDelimiter(t *testing.T, s storage.Store, _ Options) {
 		var pObjs, pPrefixes []string
 		for page, err := range storage.Pages(ctx, s, &storage.ListOptions{Prefix: c.prefix, Delimiter: "/", PageSize: 1}) {
 			require.NoError(t, err)
-			require.LessOrEqual(t, len(page.Objects)+len(page.Prefixes), 1, "page size 1")
+			if !o.LaxDelimiterPageSize {
+				require.LessOrEqual(t, len(page.Objects)+len(page.Prefixes), 1, "page size 1")
+			}
 			for _, o := range page.Objects {
 				pObjs = append(pObjs, o.Key)
 			}
@@ -522,7 +528,7 @@ func testListPagination(t *testing.T, s storage.Store, o Options) {
 		want = append(want, fmt.Sprintf("p/%d/%05d", i%7, i))
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
+	g.SetLimit(16)
 	for _, k := range want {
 		g.Go(func() error { return storage.WriteAll(gctx, s, k, []byte(k), nil) })
 	}
@@ -724,7 +730,9 @@ func testLarge(t *testing.T, s storage.Store, o Options) {
 	size := o.LargeSize
 	// Keep the heap close to the live data, so that the measurement
 	// below says what the store holds rather than when the GC ran.
-	defer debug.SetGCPercent(debug.SetGCPercent(10))
+	if o.MaxHeapGrowth > 0 {
+		defer debug.SetGCPercent(debug.SetGCPercent(10))
+	}
 	runtime.GC()
 	base := heapBytes()
 	sampler := startHeapSampler()

@@ -1,0 +1,428 @@
+package blobstore
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"sync"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+
+	"github.com/modelvault/modelvault/storage"
+)
+
+// ErrConflict matches the error of a put that the server refused because
+// of a concurrent conditional write to the same key (S3's 409
+// ConditionalRequestConflict) when retrying did not settle it.
+var ErrConflict = errors.New("blobstore: conflicting concurrent write")
+
+// Options configures [New] and [Open]. A nil *Options is the zero value.
+type Options struct {
+	// ConflictRetries is how many times Put retries after the server
+	// reports a conflicting concurrent conditional write. Zero means 4;
+	// negative means none.
+	ConflictRetries int
+	// ConflictBackoff is the first wait before such a retry; it doubles
+	// with each retry, up to one second. Zero means 50ms.
+	ConflictBackoff time.Duration
+	// UploadBufferSize and UploadConcurrency set the part size and the
+	// number of parts in flight of one put, where the driver uploads in
+	// parts (blob.WriterOptions.BufferSize and MaxConcurrency). A put
+	// buffers about their product in memory. Zero means the driver's
+	// default (s3blob: 5 parts of 8 MiB).
+	UploadBufferSize, UploadConcurrency int
+}
+
+// Store is a [storage.Store] over a [blob.Bucket].
+type Store struct {
+	b       *blob.Bucket
+	retries int
+	backoff time.Duration
+	bufSize int
+	conc    int
+	// upload is b.Upload; tests replace it to inject faults.
+	upload func(ctx context.Context, key string, r io.Reader, opts *blob.WriterOptions) error
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New returns a store over b. Closing the store closes b.
+func New(b *blob.Bucket, opts *Options) *Store {
+	if opts == nil {
+		opts = &Options{}
+	}
+	s := &Store{
+		b:       b,
+		retries: opts.ConflictRetries,
+		backoff: opts.ConflictBackoff,
+		bufSize: max(opts.UploadBufferSize, 0),
+		conc:    max(opts.UploadConcurrency, 0),
+		upload:  b.Upload,
+	}
+	if s.retries == 0 {
+		s.retries = 4
+	}
+	if s.retries < 0 {
+		s.retries = 0
+	}
+	if s.backoff <= 0 {
+		s.backoff = 50 * time.Millisecond
+	}
+	return s
+}
+
+// Open opens the bucket at urlstr with [blob.OpenBucket] and returns a
+// store over it. The URL's scheme must have a registered driver (see the
+// package documentation).
+func Open(ctx context.Context, urlstr string, opts *Options) (*Store, error) {
+	b, err := blob.OpenBucket(ctx, urlstr)
+	if err != nil {
+		return nil, err
+	}
+	return New(b, opts), nil
+}
+
+// Close closes the bucket.
+func (s *Store) Close() error { return s.b.Close() }
+
+// Bucket returns the underlying bucket, for what the Store does not do.
+func (s *Store) Bucket() *blob.Bucket { return s.b }
+
+// sentinelError matches a storage sentinel and keeps the driver's error in
+// the chain, with the sentinel's short message.
+type sentinelError struct {
+	sentinel, cause error
+}
+
+func (e *sentinelError) Error() string   { return e.sentinel.Error() }
+func (e *sentinelError) Unwrap() []error { return []error{e.sentinel, e.cause} }
+
+func pathErr(op, key string, err error) error {
+	return &fs.PathError{Op: op, Path: key, Err: err}
+}
+
+// mapErr maps gocloud error codes to storage's sentinels.
+func mapErr(op, key string, err error, ifNotExist bool) error {
+	switch code := gcerrors.Code(err); {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+	case code == gcerrors.NotFound && op != "put":
+		err = &sentinelError{storage.ErrNotExist, err}
+	case ifNotExist && (code == gcerrors.FailedPrecondition || code == gcerrors.AlreadyExists):
+		err = &sentinelError{storage.ErrExist, err}
+	}
+	return pathErr(op, key, err)
+}
+
+func check(ctx context.Context, op, key string) error {
+	if err := storage.ValidKey(key); err != nil {
+		return pathErr(op, key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return pathErr(op, key, err)
+	}
+	return nil
+}
+
+// Get opens the object at key. The returned Reader also implements
+// [io.WriterTo].
+func (s *Store) Get(ctx context.Context, key string) (storage.Reader, error) {
+	if err := check(ctx, "get", key); err != nil {
+		return nil, err
+	}
+	r, err := s.b.NewReader(ctx, key, nil)
+	if err != nil {
+		return nil, mapErr("get", key, err, false)
+	}
+	return &reader{ctx: ctx, s: s, key: key, r: r, size: r.Size()}, nil
+}
+
+type reader struct {
+	ctx  context.Context
+	s    *Store
+	key  string
+	r    *blob.Reader
+	size int64
+}
+
+func (r *reader) Read(p []byte) (int, error)         { return r.r.Read(p) }
+func (r *reader) WriteTo(w io.Writer) (int64, error) { return r.r.WriteTo(w) }
+func (r *reader) Close() error                       { return r.r.Close() }
+func (r *reader) Size() int64                        { return r.size }
+
+// ReadAt reads len(p) bytes at off with one ranged request.
+func (r *reader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, pathErr("read", r.key, fs.ErrInvalid)
+	}
+	if off >= r.size {
+		return 0, io.EOF
+	}
+	n := min(int64(len(p)), r.size-off)
+	if n == 0 {
+		return 0, nil
+	}
+	rr, err := r.s.b.NewRangeReader(r.ctx, r.key, off, n, nil)
+	if err != nil {
+		return 0, mapErr("read", r.key, err, false)
+	}
+	defer rr.Close()
+	got, err := io.ReadFull(rr, p[:n])
+	if err != nil {
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = io.ErrUnexpectedEOF // the object shrank under us
+		}
+		return got, pathErr("read", r.key, err)
+	}
+	if int(n) < len(p) {
+		return got, io.EOF
+	}
+	return got, nil
+}
+
+// Stat returns the size and modification time of the object at key.
+func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
+	if err := check(ctx, "stat", key); err != nil {
+		return storage.ObjectInfo{}, err
+	}
+	a, err := s.b.Attributes(ctx, key)
+	if err != nil {
+		return storage.ObjectInfo{}, mapErr("stat", key, err, false)
+	}
+	return storage.ObjectInfo{Key: key, Size: a.Size, ModTime: a.ModTime}, nil
+}
+
+// maxPageSize is the largest page the object stores return.
+const maxPageSize = 1000
+
+// List lists objects in lexical key order. Page tokens are the bucket's
+// own, encoded as text.
+func (s *Store) List(ctx context.Context, opts *storage.ListOptions) (*storage.ListPage, error) {
+	if opts == nil {
+		opts = &storage.ListOptions{}
+	}
+	if err := storage.ValidPrefix(opts.Prefix); err != nil {
+		return nil, pathErr("list", opts.Prefix, err)
+	}
+	if opts.Delimiter != "" && opts.Delimiter != "/" {
+		return nil, pathErr("list", opts.Prefix, &delimError{})
+	}
+	token, err := base64.RawURLEncoding.DecodeString(opts.PageToken)
+	if err != nil {
+		return nil, pathErr("list", opts.Prefix, &tokenError{err})
+	}
+	if opts.PageToken == "" {
+		token = blob.FirstPageToken
+	}
+	size := opts.PageSize
+	if size <= 0 || size > maxPageSize {
+		size = maxPageSize
+	}
+	objs, next, err := s.b.ListPage(ctx, token, size, &blob.ListOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter})
+	if err != nil {
+		return nil, mapErr("list", opts.Prefix, err, false)
+	}
+	page := &storage.ListPage{NextPageToken: base64.RawURLEncoding.EncodeToString(next)}
+	for _, o := range objs {
+		if o.IsDir {
+			if strings.HasSuffix(o.Key, "/") && storage.ValidPrefix(o.Key) == nil {
+				page.Prefixes = append(page.Prefixes, o.Key)
+			}
+			continue
+		}
+		if storage.ValidKey(o.Key) != nil {
+			continue
+		}
+		page.Objects = append(page.Objects, storage.ObjectInfo{Key: o.Key, Size: o.Size, ModTime: o.ModTime})
+	}
+	return page, nil
+}
+
+type delimError struct{}
+
+func (*delimError) Error() string { return `invalid delimiter: only "/" is supported` }
+func (*delimError) Unwrap() error { return storage.ErrInvalidKey }
+
+type tokenError struct{ err error }
+
+func (e *tokenError) Error() string { return "invalid page token: " + e.err.Error() }
+func (e *tokenError) Unwrap() error { return fs.ErrInvalid }
+
+// Delete removes the object at key. Deleting a missing key succeeds.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := check(ctx, "delete", key); err != nil {
+		return err
+	}
+	err := s.b.Delete(ctx, key)
+	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return mapErr("delete", key, err, false)
+	}
+	return nil
+}
+
+// defaultContentType is stored when PutOptions.ContentType is empty, so
+// that gocloud does not sniff (and the put does not depend on) the data.
+const defaultContentType = "application/octet-stream"
+
+// Put uploads r to key with [blob.Bucket.Upload]. The object appears only
+// when the upload completes; an upload that fails or whose context ends
+// leaves nothing. See the package documentation for IfNotExist and
+// conflicts.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
+	if err := check(ctx, "put", key); err != nil {
+		return err
+	}
+	if opts == nil {
+		opts = &storage.PutOptions{}
+	}
+	wopts := &blob.WriterOptions{
+		ContentType:    opts.ContentType,
+		IfNotExist:     opts.IfNotExist,
+		BufferSize:     s.bufSize,
+		MaxConcurrency: s.conc,
+	}
+	if wopts.ContentType == "" {
+		wopts.ContentType = defaultContentType
+	}
+	seeker, _ := r.(io.Seeker)
+	var start int64
+	if seeker != nil {
+		var err error
+		if start, err = seeker.Seek(0, io.SeekCurrent); err != nil {
+			seeker = nil
+		}
+	}
+	wait := s.backoff
+	for attempt := 0; ; attempt++ {
+		err := s.uploadOnce(ctx, key, r, wopts)
+		if errors.Is(err, errReader) {
+			return pathErr("put", key, err)
+		}
+		if err == nil {
+			if err := ctx.Err(); err != nil {
+				// Too late to stop the upload: undo it if we can tell
+				// it was ours (an unconditional put cannot be undone
+				// without losing the old object, so it stands).
+				if opts.IfNotExist {
+					s.b.Delete(context.WithoutCancel(ctx), key)
+				}
+				return pathErr("put", key, err)
+			}
+			return nil
+		}
+		if !isConflict(err) {
+			return mapErr("put", key, err, opts.IfNotExist)
+		}
+		if attempt >= s.retries {
+			return pathErr("put", key, &sentinelError{ErrConflict, err})
+		}
+		// Someone else's conditional write to key was in flight: wait,
+		// and if its object appeared, this put lost.
+		if err := sleep(ctx, wait); err != nil {
+			return pathErr("put", key, err)
+		}
+		wait = min(2*wait, time.Second)
+		if opts.IfNotExist && s.exists(ctx, key) {
+			return pathErr("put", key, &sentinelError{storage.ErrExist, err})
+		}
+		if seeker == nil || func() error { _, err := seeker.Seek(start, io.SeekStart); return err }() != nil {
+			// The data cannot be read again. A conditional put can
+			// still learn that it lost.
+			for ; opts.IfNotExist && attempt < s.retries; attempt++ {
+				if err := sleep(ctx, wait); err != nil {
+					return pathErr("put", key, err)
+				}
+				wait = min(2*wait, time.Second)
+				if s.exists(ctx, key) {
+					return pathErr("put", key, &sentinelError{storage.ErrExist, err})
+				}
+			}
+			return pathErr("put", key, &sentinelError{ErrConflict, err})
+		}
+	}
+}
+
+func (s *Store) exists(ctx context.Context, key string) bool {
+	_, err := s.b.Attributes(ctx, key)
+	return err == nil
+}
+
+// isConflict reports whether err is S3's 409 ConditionalRequestConflict,
+// which gocloud reports as Unknown. It looks for the AWS error code
+// without importing the AWS SDK.
+func isConflict(err error) bool {
+	if gcerrors.Code(err) != gcerrors.Unknown {
+		return false
+	}
+	const code = "ConditionalRequestConflict"
+	var coded interface{ ErrorCode() string }
+	if errors.As(err, &coded) && coded.ErrorCode() == code {
+		return true
+	}
+	return strings.Contains(err.Error(), code)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// errReader marks an error returned by the put's reader.
+var errReader = errors.New("reading the object")
+
+// uploadOnce uploads r. If r fails, it cancels the upload's context before
+// the driver commits: gocloud drivers (memblob among them) otherwise
+// commit whatever was read so far when the writer is closed.
+func (s *Store) uploadOnce(ctx context.Context, key string, r io.Reader, wopts *blob.WriterOptions) error {
+	uctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	gr := &guardReader{ctx: uctx, cancel: cancel, r: r}
+	err := s.upload(uctx, key, gr, wopts)
+	if rerr := gr.readErr(); rerr != nil {
+		return fmt.Errorf("%w: %w", errReader, rerr)
+	}
+	return err
+}
+
+// guardReader fails reads once ctx is done, so that a put whose context
+// is cancelled stops even if the driver keeps reading, and cancels ctx
+// when the underlying reader fails.
+type guardReader struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	r      io.Reader
+
+	mu  sync.Mutex // drivers may read from another goroutine
+	err error      // the reader's error, if any
+}
+
+func (g *guardReader) readErr() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
+}
+
+func (g *guardReader) Read(p []byte) (int, error) {
+	if err := context.Cause(g.ctx); err != nil {
+		return 0, err
+	}
+	n, err := g.r.Read(p)
+	if err != nil && err != io.EOF {
+		g.mu.Lock()
+		g.err = err
+		g.mu.Unlock()
+		g.cancel(err)
+	}
+	return n, err
+}

@@ -1,0 +1,92 @@
+// Package storeurl opens a [storage.Store] from a string a host puts in its
+// configuration: a directory path or a URL.
+//
+//   - A plain path ("/var/lib/modelvault", "./data") or a file:// URL
+//     opens storage/diskstore. (file:// is not sent to gocloud's fileblob,
+//     whose create-if-absent is not atomic.)
+//   - Any other URL ("s3://bucket?region=eu-west-1", "gs://bucket",
+//     "azblob://container", "mem://") opens storage/blobstore through
+//     gocloud.dev's blob.OpenBucket.
+//
+// The package registers gocloud's in-memory driver (mem://) and no other:
+// a host blank-imports the cloud drivers it wants (for example
+// _ "gocloud.dev/blob/s3blob"), so that SDKs it does not use stay out of
+// its build. A URL whose scheme has no registered driver is an error.
+//
+// Package storage cannot do this itself: it must not import its backends.
+package storeurl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	_ "gocloud.dev/blob/memblob" // mem://, for tests and throwaway stores
+
+	"github.com/modelvault/modelvault/storage"
+	"github.com/modelvault/modelvault/storage/blobstore"
+	"github.com/modelvault/modelvault/storage/diskstore"
+)
+
+// Options configures [Open]. A nil *Options is the zero value.
+type Options struct {
+	// Disk configures a diskstore (a path or a file:// URL).
+	Disk *diskstore.Options
+	// Blob configures a blobstore (any other URL).
+	Blob *blobstore.Options
+}
+
+// Store is a store opened by [Open]. The embedded Store is the backend
+// (a *diskstore.Store or a *blobstore.Store), for callers that need its
+// own methods, such as diskstore's LocalPath.
+type Store struct {
+	storage.Store
+	closer io.Closer
+}
+
+// Close releases the backend (the directory, or the bucket).
+func (s *Store) Close() error { return s.closer.Close() }
+
+// Open opens the store that target names: a directory path or a file://
+// URL (storage/diskstore, creating the directory if needed), or another
+// URL (storage/blobstore). See the package documentation.
+func Open(ctx context.Context, target string, opts *Options) (*Store, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	if target == "" {
+		return nil, errors.New("storeurl: empty store location")
+	}
+	if !strings.Contains(target, "://") {
+		return openDisk(target, opts)
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, fmt.Errorf("storeurl: %w", err)
+	}
+	if u.Scheme == "file" {
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, fmt.Errorf("storeurl: file URL with a remote host %q", u.Host)
+		}
+		if u.RawQuery != "" || u.Path == "" {
+			return nil, fmt.Errorf("storeurl: file URL must be file:///absolute/path without parameters")
+		}
+		return openDisk(u.Path, opts)
+	}
+	s, err := blobstore.Open(ctx, target, opts.Blob)
+	if err != nil {
+		return nil, fmt.Errorf("storeurl: %w", err)
+	}
+	return &Store{Store: s, closer: s}, nil
+}
+
+func openDisk(dir string, opts *Options) (*Store, error) {
+	s, err := diskstore.Open(dir, opts.Disk)
+	if err != nil {
+		return nil, fmt.Errorf("storeurl: %w", err)
+	}
+	return &Store{Store: s, closer: s}, nil
+}

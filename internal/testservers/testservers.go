@@ -344,4 +344,3 @@ func StartAzurite(t testing.TB) *Server {
 	}
 	return s
 }
-

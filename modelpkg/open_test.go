@@ -252,3 +252,5 @@ func TestExplicitDirectoriesAndPythonModes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "# guide", string(got))
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

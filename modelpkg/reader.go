@@ -8,8 +8,6 @@ import (
 	"hash/crc32"
 	"io"
 	"sync/atomic"
-
-	"github.com/klauspost/compress/flate"
 )
 
 // entryReader produces the bytes of one file exactly once, enforcing the
@@ -22,6 +20,7 @@ type entryReader struct {
 	src      io.Reader
 	inf      *inflater
 	crc      hash.Hash32 // nil when the caller checks the CRC
+	sec      trackingReader
 	n        int64
 	total    *atomic.Int64 // shared across an extraction; may be nil
 	err      error
@@ -31,7 +30,8 @@ type entryReader struct {
 
 func (p *Package) newEntryReader(e *entry, lim *Limits, total *atomic.Int64, checkCRC bool) *entryReader {
 	r := &entryReader{p: p, e: e, lim: lim, total: total}
-	sec := io.NewSectionReader(p.ra, e.dataOff, e.csize)
+	r.sec.r = io.NewSectionReader(p.ra, e.dataOff, e.csize)
+	sec := &r.sec
 	if e.method == zip.Deflate {
 		r.inf = p.getInflater(sec)
 		r.src = r.inf.fr
@@ -67,13 +67,29 @@ func (r *entryReader) Read(b []byte) (int, error) {
 		r.err = io.EOF
 		r.release()
 	case err != nil:
-		var ce flate.CorruptInputError
-		if errors.As(err, &ce) || errors.Is(err, io.ErrUnexpectedEOF) {
-			err = fmt.Errorf("%w: entry %q: %v", ErrInvalidArchive, r.e.name, err)
-		} else {
+		if r.sec.err != nil && errors.Is(err, r.sec.err) {
+			// The ReaderAt failed: an I/O error, not a bad archive.
 			err = fmt.Errorf("read %s: %w", r.e.name, err)
+		} else {
+			// The decompressor rejected the data (corrupt or truncated).
+			err = fmt.Errorf("%w: entry %q: %v", ErrInvalidArchive, r.e.name, err)
 		}
 		r.fail(err)
+	}
+	return n, err
+}
+
+// trackingReader remembers the last error other than io.EOF of the
+// archive reader, to tell I/O errors from corrupt data.
+type trackingReader struct {
+	r   io.Reader
+	err error
+}
+
+func (t *trackingReader) Read(b []byte) (int, error) {
+	n, err := t.r.Read(b)
+	if err != nil && err != io.EOF {
+		t.err = err
 	}
 	return n, err
 }

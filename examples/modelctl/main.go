@@ -1,0 +1,27 @@
+// Command modelctl manages model packages and a modelvault registry from
+// the shell: it checks and builds packages, and imports, scans, lists,
+// validates, deploys, rolls back, deletes and prunes versions in a store
+// given as a directory or a URL.
+//
+// Usage:
+//
+//	modelctl [--store URL|DIR] [--json] COMMAND [ARGS]
+//
+// Run "modelctl help" for the commands. Exit codes: 0 done, 1 refused or
+// failed, 2 usage error. With --json every command prints one JSON
+// document on standard output; its field names are stable.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -86,9 +86,6 @@ func (w *walker) newDtype(args value) (*dtypeState, error) {
 	return &dtypeState{kind: kind, size: size}, nil
 }
 
-// maxDtypeDepth bounds nested dtypes (fields of fields).
-const maxDtypeDepth = 16
-
 // dtypeSetState models numpy's dtype.__setstate__ for the state tuples
 // numpy writes (versions 3 and 4) and rejects anything else.
 func (w *walker) dtypeSetState(d *dtypeState, state value) error {

@@ -188,11 +188,7 @@ func buildList(fsys fs.FS) ([]string, error) {
 }
 
 func fileHeader(name string, method uint16, mod time.Time) *zip.FileHeader {
-	fh := &zip.FileHeader{Name: name, Method: method}
-	// Legacy MS-DOS time only: setting Modified would add an extended
-	// timestamp field.
-	fh.ModifiedDate = uint16(mod.Day() + int(mod.Month())<<5 + (mod.Year()-1980)<<9)
-	fh.ModifiedTime = uint16(mod.Second()/2 + mod.Minute()<<5 + mod.Hour()<<11)
+	fh := &zip.FileHeader{Name: name, Method: method, Modified: mod.UTC()}
 	fh.SetMode(0o644)
 	return fh
 }

@@ -94,9 +94,15 @@ var defaultAllow = []allowed{
 	{Global{"numpy", "bool_"}, false},
 	{Global{"numpy", "str_"}, false},
 	{Global{"numpy", "object_"}, false},
-	{Global{"numpy.random._pickle", "__randomstate_ctor"}, false},
-	{Global{"numpy.random._pickle", "__bit_generator_ctor"}, false},
-	{Global{"numpy.random._pickle", "__generator_ctor"}, false},
+	{gRandomStateCtor, false},
+	{gBitGeneratorCtor, false},
+	{gGeneratorCtor, false},
+	{Global{"numpy.random.mtrand", "RandomState"}, false},
+	{Global{"numpy.random._mt19937", "MT19937"}, false},
+	{Global{"numpy.random._pcg64", "PCG64"}, false},
+	{Global{"numpy.random._pcg64", "PCG64DXSM"}, false},
+	{Global{"numpy.random._philox", "Philox"}, false},
+	{Global{"numpy.random._sfc64", "SFC64"}, false},
 
 	// joblib's array placeholder, and the bytes constructor protocol 2 uses.
 	{gArrayWrapper, false},
@@ -115,7 +121,21 @@ var (
 	gCodecsEncode   = Global{"_codecs", "encode"}
 	gNDArrayCompat  = Global{"joblib.numpy_pickle_compat", "NDArrayWrapper"}
 	gZNDArrayCompat = Global{"joblib.numpy_pickle_compat", "ZNDArrayWrapper"}
+
+	gRandomStateCtor  = Global{"numpy.random._pickle", "__randomstate_ctor"}
+	gBitGeneratorCtor = Global{"numpy.random._pickle", "__bit_generator_ctor"}
+	gGeneratorCtor    = Global{"numpy.random._pickle", "__generator_ctor"}
 )
+
+// bitGenerators are numpy's BitGenerator classes, which numpy 2 passes to
+// its random state constructors.
+var bitGenerators = map[Global]bool{
+	{"numpy.random._mt19937", "MT19937"}: true,
+	{"numpy.random._pcg64", "PCG64"}:     true,
+	{"numpy.random._pcg64", "PCG64DXSM"}: true,
+	{"numpy.random._philox", "Philox"}:   true,
+	{"numpy.random._sfc64", "SFC64"}:     true,
+}
 
 // DefaultAllowlist returns the built-in allowlist as a fresh slice: common
 // scikit-learn estimators and their trees and losses (with the module paths

@@ -176,6 +176,25 @@ func TestRejects(t *testing.T) {
 		{name: "STOP with extra values", data: newPk(4).model().endModel().op('N').stop(), kind: KindInvalid, msg: "STOP"},
 		{name: "octal-looking INT", data: []byte("I010\n."), kind: KindInvalid, msg: "integer"},
 		{name: "unsupported protocol", data: []byte{0x80, 6, 'N', '.'}, kind: KindInvalid, msg: "protocol"},
+		{name: "wrapper class inside a container", data: newPk(4).op('(').sg("joblib.numpy_pickle", "NumpyArrayWrapper").op('l').stop(),
+			kind: KindInvalid, msg: "used as a value"},
+		{name: "random state ctor calling another global", data: newPk(4).sg("numpy.random._pickle", "__randomstate_ctor").
+			su("x").sg("numpy", "dtype").op(0x86, 'R').stop(), kind: KindUnsafe, msg: "__randomstate_ctor called with a global"},
+		{name: "object dtype without LIST_PICKLE", data: func() []byte {
+			p := newPk(4).model()
+			p.su("classes_").wrapper(1, func(p *pk) { p.dtype("O8", "|", -1, 1) }, false, false)
+			return p.endModel().stop()
+		}(), kind: KindInvalid, msg: "flags"},
+		{name: "structured dtype field beyond its itemsize", data: func() []byte {
+			p := newPk(4).model()
+			p.su("nodes").wrapper(1, func(p *pk) {
+				p.sg("numpy", "dtype").su("V8").op(0x89, 0x88, 0x87, 'R')
+				p.op('(').int1(3).su("|").op('N').su("a").op(0x85).op('}').su("a")
+				f8(p)
+				p.int1(4).op(0x86, 's').binint(8).binint(1).int1(16).op('t', 'b')
+			}, false, false)
+			return p.endModel().stop()
+		}(), kind: KindInvalid, msg: "does not fit"},
 		{name: "wrapper via REDUCE", data: newPk(4).sg("joblib.numpy_pickle", "NumpyArrayWrapper").op(')', 'R').stop(), kind: KindInvalid, msg: "NEWOBJ"},
 	}
 	for _, tt := range tests {

@@ -106,14 +106,25 @@ func (w *walker) dtypeSetState(d *dtypeState, state value) error {
 		}
 	}
 	elsize, flags := it[5].n, it[7].n
+	if flexible(d.kind) {
+		if elsize <= 0 || elsize > math.MaxInt32 || (d.kind == 'U' && elsize%4 != 0) {
+			return w.invalid("numpy.dtype state has itemsize %d for kind %c", elsize, d.kind)
+		}
+	} else if elsize != -1 {
+		return w.invalid("numpy.dtype state sets itemsize %d on a fixed-size kind %c", elsize, d.kind)
+	}
 	computed := d.kind == 'O'
 	if sub.k != kNone {
 		if d.kind != 'V' || sub.k != kTuple || sub.o.lost || len(sub.o.items) != 2 {
 			return w.invalid("numpy.dtype state has a bad subarray")
 		}
-		base := sub.o.items[0]
+		base, shape := sub.o.items[0], sub.o.items[1]
 		if base.k != kInstance || base.o.role != roleDtype {
 			return w.invalid("numpy.dtype subarray base is not a dtype")
+		}
+		n, ok := shapeCount(shape)
+		if !ok || base.o.dt.itemsize() <= 0 || n > elsize/base.o.dt.itemsize() {
+			return w.invalid("numpy.dtype subarray does not fit its itemsize %d", elsize)
 		}
 		computed = computed || base.o.dt.hasObject()
 	}
@@ -126,28 +137,53 @@ func (w *walker) dtypeSetState(d *dtypeState, state value) error {
 		}
 		for i := 1; i < len(fields.o.items); i += 2 {
 			f := fields.o.items[i]
-			if f.k != kTuple || f.o.lost || len(f.o.items) < 2 {
+			if f.k != kTuple || f.o.lost || len(f.o.items) < 2 || len(f.o.items) > 3 {
 				return w.invalid("numpy.dtype field is not a (dtype, offset) tuple")
 			}
-			fd := f.o.items[0]
+			fd, off := f.o.items[0], f.o.items[1]
 			if fd.k != kInstance || fd.o.role != roleDtype {
 				return w.invalid("numpy.dtype field type is not a dtype")
+			}
+			fsize := fd.o.dt.itemsize()
+			if off.k != kInt || off.big || off.n < 0 || fsize < 0 || off.n > elsize-fsize {
+				return w.invalid("numpy.dtype field does not fit its itemsize %d", elsize)
 			}
 			computed = computed || fd.o.dt.hasObject()
 		}
 	}
-	if flexible(d.kind) {
-		if elsize <= 0 || elsize > math.MaxInt32 || (d.kind == 'U' && elsize%4 != 0) {
-			return w.invalid("numpy.dtype state has itemsize %d for kind %c", elsize, d.kind)
-		}
-	} else if elsize != -1 {
-		return w.invalid("numpy.dtype state sets itemsize %d on a fixed-size kind %c", elsize, d.kind)
-	}
-	if (flags&1 != 0) != computed {
+	// Flags are trusted by numpy: hasobject (NPY_ITEM_REFCOUNT) and
+	// NPY_LIST_PICKLE must say exactly whether the dtype holds objects,
+	// and NPY_ITEM_IS_POINTER only goes with objects.
+	switch {
+	case d.kind == 'O' && flags != npyObjectFlags:
+		return w.invalid("numpy.dtype object state has flags %d, want %d", flags, npyObjectFlags)
+	case computed && flags&3 != 3, !computed && flags&7 != 0:
 		return w.invalid("numpy.dtype state flags %d disagree with whether the dtype holds objects", flags)
 	}
 	d.built, d.elsize, d.flags = true, elsize, flags
 	return nil
+}
+
+// npyObjectFlags are the flags of numpy's object dtype
+// (NPY_OBJECT_DTYPE_FLAGS).
+const npyObjectFlags = 63
+
+// shapeCount returns the number of elements of a shape tuple.
+func shapeCount(shape value) (int64, bool) {
+	if shape.k != kTuple || shape.o.lost {
+		return 0, false
+	}
+	count := int64(1)
+	for _, d := range shape.o.items {
+		if d.k != kInt || d.big || d.n < 0 {
+			return 0, false
+		}
+		if d.n != 0 && count > math.MaxInt64/d.n {
+			return 0, false
+		}
+		count *= d.n
+	}
+	return count, true
 }
 
 func containsByte(s string, c byte) bool {
@@ -202,19 +238,10 @@ func (w *walker) wrapperSetState(o *object, state value) error {
 // prod(shape) * itemsize raw bytes, which are skipped unread.
 func (w *walker) readArray(o *object) (value, error) {
 	in := w.in
-	shape, ok := lookup(o.attrs, "shape")
-	if !ok || shape.k != kTuple || shape.o.lost {
-		return value{}, w.invalid("NumpyArrayWrapper without a shape tuple")
-	}
-	count := int64(1)
-	for _, d := range shape.o.items {
-		if d.k != kInt || d.big || d.n < 0 {
-			return value{}, w.invalid("NumpyArrayWrapper shape has a bad dimension")
-		}
-		if d.n != 0 && count > math.MaxInt64/d.n {
-			return value{}, w.invalid("NumpyArrayWrapper shape overflows")
-		}
-		count *= d.n
+	shape, _ := lookup(o.attrs, "shape")
+	count, ok := shapeCount(shape)
+	if !ok {
+		return value{}, w.invalid("NumpyArrayWrapper shape is not a tuple of dimensions")
 	}
 	dtv, ok := lookup(o.attrs, "dtype")
 	if !ok || dtv.k != kInstance || dtv.o.role != roleDtype {

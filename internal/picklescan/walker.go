@@ -32,6 +32,9 @@ type walker struct {
 	stack []value
 	marks []int // indexes of the marks in stack
 	memo  map[uint32]value
+	// fault is an error found while adding container items, reported
+	// after the current opcode.
+	fault error
 }
 
 func (w *walker) invalid(format string, args ...any) *Error { return w.in.invalid(format, args...) }
@@ -96,6 +99,11 @@ func (w *walker) container(k vkind, items []value) value {
 
 func (w *walker) addItems(o *object, items []value) {
 	for _, it := range items {
+		if it.k == kGlobal && it.o.g == gArrayWrapper && w.fault == nil {
+			// The class may only be called by NEWOBJ: inside a container
+			// it could reach a constructor the scanner does not model.
+			w.fault = w.invalid("%s used as a value, not only as NEWOBJ's class", gArrayWrapper)
+		}
 		if len(o.items) >= maxItems || w.s.kept >= w.s.opts.MaxTracked {
 			o.lost = true
 			return
@@ -136,10 +144,14 @@ func (w *walker) run() (value, error) {
 		if err != nil {
 			return value{}, err
 		}
-		if err := w.step(op); err != nil {
-			if err == errStop {
-				return w.stop()
-			}
+		err = w.step(op)
+		if w.fault != nil {
+			return value{}, w.fault
+		}
+		if err == errStop {
+			return w.stop()
+		}
+		if err != nil {
 			return value{}, err
 		}
 	}
@@ -824,6 +836,17 @@ func (w *walker) call(opname string, callee, args value, kwargs *value) (value, 
 		return value{k: kBytes}, nil
 	case gReconstruct1, gReconstruct2:
 		o.role = roleNDArray
+	case gRandomStateCtor, gBitGeneratorCtor, gGeneratorCtor:
+		// numpy 2 passes a BitGenerator class and a constructor function,
+		// which these call: only numpy's own are accepted.
+		for _, a := range args.o.items {
+			if a.k != kStr && !(a.k == kGlobal && (bitGenerators[a.o.g] || a.o.g == gBitGeneratorCtor)) {
+				return value{}, w.unsafe(g, "%s called with a %s argument", g, a.k)
+			}
+		}
+		if args.o.lost || (kwargs != nil && len(kwargs.o.items) != 0) {
+			return value{}, w.unsafe(g, "%s called with unexpected arguments", g)
+		}
 	}
 	return value{k: kInstance, o: o}, nil
 }

@@ -48,7 +48,11 @@ def main():
     linreg = LinearRegression().fit(X, X[:, 0])
     pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(max_iter=200))]).fit(X, y)
 
+    # random_state holds a numpy RandomState (numpy.random._pickle).
+    forest_rs = RandomForestClassifier(n_estimators=2, max_depth=2,
+                                       random_state=np.random.RandomState(0)).fit(X, y)
     models = {
+        "forest_randomstate": forest_rs,
         "logreg": logreg,
         "forest": forest,
         "forest_strlabels": forest_str,

@@ -26,6 +26,7 @@ type rawEntry struct {
 	usize     *uint32 // declared sizes, if lying
 	csize     *uint32
 	unixMode  uint32 // if non-zero, creator Unix with this st_mode
+	cdExtra   []byte // extra field in the central header only
 	// inner, if set, is placed inside this entry's stored data (so its
 	// span overlaps this one's); its own central header follows ours.
 	inner *rawEntry
@@ -152,10 +153,12 @@ func craft(t testing.TB, opts craftOpts, entries ...rawEntry) []byte {
 		le.PutUint32(h[20:], c.cs)
 		le.PutUint32(h[24:], c.us)
 		le.PutUint16(h[28:], uint16(len(c.e.name)))
+		le.PutUint16(h[30:], uint16(len(c.e.cdExtra)))
 		le.PutUint32(h[38:], ext)
 		le.PutUint32(h[42:], c.offset-uint32(len(opts.prefix)))
 		out.Write(h[:])
 		out.WriteString(c.e.name)
+		out.Write(c.e.cdExtra)
 	}
 	cdSize := out.Len() - cdOff
 	var end [22]byte

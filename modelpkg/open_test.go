@@ -3,6 +3,7 @@ package modelpkg_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -116,6 +117,12 @@ func TestRejections(t *testing.T) {
 
 		// Limits at Open, on declared values.
 		{name: "too many entries", data: crafted(file("a", "1"), file("b", "2"), file("c", "3"), file("d", "4")), open: &modelpkg.OpenOptions{Limits: small}, want: modelpkg.ErrResourceLimit, msg: "entries"},
+		{name: "oversized central directory", data: func(t *testing.T) []byte {
+			big := make([]byte, 60000)
+			binary.LittleEndian.PutUint16(big, 0xcafe)
+			binary.LittleEndian.PutUint16(big[2:], uint16(len(big)-4))
+			return craft(t, craftOpts{}, rawEntry{name: "a", cdExtra: big}, rawEntry{name: "b", cdExtra: big})
+		}, want: modelpkg.ErrResourceLimit, msg: "central directory"},
 		{name: "declared file size", data: crafted(file("a", strings.Repeat("x", 1001))), open: &modelpkg.OpenOptions{Limits: small}, want: modelpkg.ErrResourceLimit},
 		{name: "declared total size", data: crafted(file("a", strings.Repeat("x", 800)), file("b", strings.Repeat("x", 800))), open: &modelpkg.OpenOptions{Limits: small}, want: modelpkg.ErrResourceLimit, msg: "total"},
 		{name: "declared ratio", data: crafted(rawEntry{name: "bomb", plain: zeros, deflate: true}), want: modelpkg.ErrResourceLimit, msg: "ratio"},

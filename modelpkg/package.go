@@ -17,6 +17,10 @@ import (
 	"github.com/klauspost/compress/flate"
 )
 
+// maxExtraPerEntry is the central directory space allowed per entry for
+// extra fields and comments (zip64 and timestamp fields need under 64).
+const maxExtraPerEntry = 1024
+
 // OpenOptions configures [Open] and [OpenFile]. The zero value (or nil)
 // means default limits and the default layout.
 type OpenOptions struct {
@@ -131,6 +135,12 @@ func Open(r io.ReaderAt, size int64, opts *OpenOptions) (*Package, error) {
 	}
 	if dir.records > uint64(p.limits.MaxEntries) {
 		return nil, fmt.Errorf("%w: %d entries, the limit is %d", ErrResourceLimit, dir.records, p.limits.MaxEntries)
+	}
+	// Bound the central directory before anything parses it, so that
+	// neither archive/zip nor readCentral allocates more than a small
+	// multiple of what MaxEntries and MaxNameLen allow.
+	if maxCD := int64(dir.records)*int64(centralLen+p.limits.MaxNameLen+maxExtraPerEntry) + 64<<10; dir.size > maxCD {
+		return nil, fmt.Errorf("%w: central directory of %d bytes for %d entries (at most %d)", ErrResourceLimit, dir.size, dir.records, maxCD)
 	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {

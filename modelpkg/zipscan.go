@@ -178,7 +178,7 @@ func readCentral(r io.ReaderAt, d *directory) ([]rawCentral, error) {
 			return nil, archiveErr("central directory header %d: %v", i, err)
 		}
 		c := rawCentral{
-			name:         rest[:n:n],
+			name:         bytes.Clone(rest[:n]),
 			flags:        le.Uint16(hdr[8:]),
 			method:       le.Uint16(hdr[10:]),
 			crc:          le.Uint32(hdr[16:]),

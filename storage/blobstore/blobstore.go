@@ -1,6 +1,7 @@
 package blobstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -212,35 +213,75 @@ func (s *Store) List(ctx context.Context, opts *storage.ListOptions) (*storage.L
 	if opts.Delimiter != "" && opts.Delimiter != "/" {
 		return nil, pathErr("list", opts.Prefix, &delimError{})
 	}
-	token, err := base64.RawURLEncoding.DecodeString(opts.PageToken)
+	cur, err := decodeToken(opts.PageToken)
 	if err != nil {
 		return nil, pathErr("list", opts.Prefix, &tokenError{err})
-	}
-	if opts.PageToken == "" {
-		token = blob.FirstPageToken
 	}
 	size := opts.PageSize
 	if size <= 0 || size > maxPageSize {
 		size = maxPageSize
 	}
-	objs, next, err := s.b.ListPage(ctx, token, size, &blob.ListOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter})
+	objs, next, err := s.b.ListPage(ctx, cur.token, size, &blob.ListOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter})
 	if err != nil {
 		return nil, mapErr("list", opts.Prefix, err, false)
 	}
-	page := &storage.ListPage{NextPageToken: base64.RawURLEncoding.EncodeToString(next)}
+	page := &storage.ListPage{}
 	for _, o := range objs {
+		// Some servers (fake-gcs-server) repeat a rolled-up prefix on
+		// later pages: objects and prefixes that do not sort after the
+		// last one returned are dropped.
 		if o.IsDir {
+			if o.Key <= cur.lastPrefix {
+				continue
+			}
+			cur.lastPrefix = o.Key
 			if strings.HasSuffix(o.Key, "/") && storage.ValidPrefix(o.Key) == nil {
 				page.Prefixes = append(page.Prefixes, o.Key)
 			}
 			continue
 		}
+		if o.Key <= cur.lastKey {
+			continue
+		}
+		cur.lastKey = o.Key
 		if storage.ValidKey(o.Key) != nil {
 			continue
 		}
 		page.Objects = append(page.Objects, storage.ObjectInfo{Key: o.Key, Size: o.Size, ModTime: o.ModTime})
 	}
+	if len(next) > 0 {
+		cur.token = next
+		page.NextPageToken = cur.encode()
+	}
 	return page, nil
+}
+
+// pageToken is the state of a listing between pages: the last key and
+// the last prefix returned (neither contains NUL) and the bucket's own
+// token.
+type pageToken struct {
+	lastKey, lastPrefix string
+	token               []byte
+}
+
+func (t pageToken) encode() string {
+	b := append([]byte(t.lastKey+"\x00"+t.lastPrefix+"\x00"), t.token...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeToken(s string) (pageToken, error) {
+	if s == "" {
+		return pageToken{token: blob.FirstPageToken}, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return pageToken{}, err
+	}
+	parts := bytes.SplitN(b, []byte{0}, 3)
+	if len(parts) != 3 || len(parts[2]) == 0 {
+		return pageToken{}, errors.New("malformed")
+	}
+	return pageToken{lastKey: string(parts[0]), lastPrefix: string(parts[1]), token: parts[2]}, nil
 }
 
 type delimError struct{}

@@ -61,6 +61,19 @@ func TestDeclaredLengthsAreNotAllocated(t *testing.T) {
 		"FRAME 1 TiB":       newPk(4).frame(1 << 40).su("abc").stop(),
 		"array of 1 TiB":    func() []byte { p := newPk(4).model(); p.su("x").wrapper(1<<30, f8, false, false); return p.Bytes() }(),
 		"long GLOBAL line":  append([]byte("c"), bytes.Repeat([]byte("a"), 1<<20)...),
+		"xz dictionary 4 GiB": func() []byte {
+			b := append([]byte{}, readFixture(t, "forest_xz.joblib")...)
+			// Stream header (12 bytes), then the block header: size,
+			// flags, filter ID 0x21, properties size 1, dictionary byte.
+			require.Equal(t, []byte{0x21, 0x01}, b[14:16])
+			b[16] = 40
+			return b
+		}(),
+		"lzma dictionary 4 GiB": func() []byte {
+			b := append([]byte{}, readFixture(t, "forest_lzma.joblib")...)
+			b[2], b[3], b[4] = 0xff, 0xff, 0xff
+			return b
+		}(),
 	}
 	for name, data := range inputs {
 		t.Run(name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/ulikunitz/xz"
 )
 
 func realFixtures(t testing.TB) []string {
@@ -35,6 +36,35 @@ func TestRealFixturesPass(t *testing.T) {
 			assert.True(t, strings.HasPrefix(res.Root.Module, "sklearn."), "root %s", res.Root)
 			t.Logf("%s: root %s, %d globals, %d arrays (%d bytes), %d nested, proto %d, %s",
 				filepath.Base(path), res.Root, len(res.Globals), res.Arrays, res.ArrayBytes, res.NestedPickles, res.Protocol, res.Compression)
+		})
+	}
+}
+
+// TestCompressedVariants re-compresses a real fixture in ways Python's
+// decompressors also accept: multi-block and multi-stream xz, lz4 from Go.
+func TestCompressedVariants(t *testing.T) {
+	raw := readFixture(t, "forest.joblib")
+	multiBlock := func() []byte {
+		var buf bytes.Buffer
+		w, err := xz.WriterConfig{BlockSize: 1024}.NewWriter(&buf)
+		require.NoError(t, err)
+		_, err = w.Write(raw)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		return buf.Bytes()
+	}()
+	half := len(raw) / 2
+	twoStreams := append(xzBytes(t, raw[:half]), xzBytes(t, raw[half:])...)
+	for name, data := range map[string][]byte{
+		"xz multi-block": multiBlock,
+		"xz two streams": twoStreams,
+		"lz4 from Go":    lz4Bytes(t, raw),
+		"zlib from Go":   zlibBytes(t, raw),
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, err := Scan(context.Background(), bytes.NewReader(data), nil)
+			require.NoError(t, err)
+			assert.Equal(t, "sklearn.ensemble._forest.RandomForestClassifier", res.Root.String())
 		})
 	}
 }

@@ -280,13 +280,13 @@ func decompressor(magic []byte, r *bufio.Reader) (string, io.Reader, error) {
 	case bytes.HasPrefix(magic, magicBz2):
 		return "bz2", bzip2.NewReader(r), nil
 	case bytes.HasPrefix(magic, magicLzma):
-		z, err := lzma.NewReader(r)
+		z, err := lzma.ReaderConfig{DictCap: maxDictSize}.NewReader(r)
 		if err != nil {
 			return "", nil, bad("lzma", err)
 		}
 		return "lzma", z, nil
 	case bytes.HasPrefix(magic, magicXz):
-		z, err := xz.NewReader(r)
+		z, err := xz.NewReader(newXZGuard(r))
 		if err != nil {
 			return "", nil, bad("xz", err)
 		}

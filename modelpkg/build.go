@@ -78,10 +78,7 @@ func Build(ctx context.Context, w io.Writer, fsys fs.FS, opts *BuildOptions) (*M
 	if opts == nil {
 		opts = &BuildOptions{}
 	}
-	layout := opts.Layout
-	if layout == nil {
-		layout = DefaultLayout()
-	}
+	layout := opts.Layout.resolve()
 	compress := opts.Compress
 	if compress == nil {
 		compress = defaultCompress

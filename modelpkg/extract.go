@@ -84,6 +84,7 @@ type HashMismatchError struct {
 	Mismatches []Mismatch // sorted by name
 }
 
+// Error lists every mismatching file with both digests.
 func (e *HashMismatchError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d file(s):", ErrHashMismatch.Error(), len(e.Mismatches))

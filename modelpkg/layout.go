@@ -41,3 +41,19 @@ func DefaultLayout() *Layout {
 		ManifestFile: DefaultManifestFile,
 	}
 }
+
+// resolve returns a copy of l with empty file names replaced by the
+// defaults; l may be nil.
+func (l *Layout) resolve() Layout {
+	if l == nil {
+		return *DefaultLayout()
+	}
+	r := *l
+	if r.MetadataFile == "" {
+		r.MetadataFile = DefaultMetadataFile
+	}
+	if r.ManifestFile == "" {
+		r.ManifestFile = DefaultManifestFile
+	}
+	return r
+}

@@ -100,7 +100,7 @@ func OpenFile(name string, opts *OpenOptions) (*Package, error) {
 //
 //   - names that are not canonical, safe relative paths (invalid UTF-8,
 //     NUL or control characters, absolute, drive letter, backslash, colon,
-//     "." or ".." or empty elements, a trailing slash on a file), or that
+//     "." or ".." or empty elements), or that
 //     exceed MaxNameLen or MaxDepth: [ErrUnsafePath];
 //   - entries that are not regular files or directories according to
 //     their mode bits (symlinks, devices, FIFOs, sockets), or whose mode
@@ -110,11 +110,11 @@ func OpenFile(name string, opts *OpenOptions) (*Package, error) {
 //     [ErrDuplicateEntry];
 //   - encrypted entries, methods other than store and deflate, local
 //     headers that disagree with the central directory, entries whose
-//     bytes overlap each other or the central directory, data before,
-//     between-disk or after the archive, and anything archive/zip
-//     rejects: [ErrInvalidArchive];
-//   - more than MaxEntries entries, declared sizes or ratios above the
-//     limits: [ErrResourceLimit].
+//     bytes overlap each other or the central directory, data before the
+//     first entry or after the end record, multi-disk archives, and
+//     anything archive/zip rejects: [ErrInvalidArchive];
+//   - more than MaxEntries entries, a central directory larger than they
+//     need, declared sizes or ratios above the limits: [ErrResourceLimit].
 //
 // Reads through the returned Package enforce the limits again on the
 // bytes they actually produce, and check each file's size and CRC-32.
@@ -122,10 +122,7 @@ func Open(r io.ReaderAt, size int64, opts *OpenOptions) (*Package, error) {
 	if opts == nil {
 		opts = &OpenOptions{}
 	}
-	p := &Package{ra: r, limits: opts.Limits.resolve(), layout: *DefaultLayout()}
-	if opts.Layout != nil {
-		p.layout = *opts.Layout
-	}
+	p := &Package{ra: r, limits: opts.Limits.resolve(), layout: opts.Layout.resolve()}
 	if size < 0 {
 		return nil, archiveErr("negative size")
 	}

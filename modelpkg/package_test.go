@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -271,20 +272,24 @@ func randBytes(t testing.TB, n int) []byte {
 	return b
 }
 
-// textBytes returns n bytes of pseudo-random words, about 3x compressible.
+// textBytes returns n bytes of pseudo-random words and numbers, about 3x
+// compressible with deflate.
 func textBytes(n int) []byte {
 	words := strings.Fields("the model was trained on a dataset of flowers with four features and three classes " +
 		"accuracy precision recall score forest tree depth estimator sample weight feature importance")
-	var b bytes.Buffer
+	b := make([]byte, 0, n+64)
 	x := uint32(1)
-	for b.Len() < n {
+	for len(b) < n {
 		x = x*1664525 + 1013904223
-		b.WriteString(words[int(x>>16)%len(words)])
+		b = append(b, words[int(x>>16)%len(words)]...)
+		if x&0x1000 == 0 {
+			b = strconv.AppendUint(append(b, " 0."...), uint64(x>>8)%100000, 10)
+		}
 		if x&0x700 == 0 {
-			b.WriteByte('\n')
+			b = append(b, '\n')
 		} else {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		}
 	}
-	return b.Bytes()[:n]
+	return b[:n]
 }

@@ -7,6 +7,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"sync/atomic"
 )
 
@@ -143,7 +144,7 @@ func (r *entryReader) Close() error {
 	if !r.closed {
 		r.closed = true
 		if r.err == nil {
-			r.err = errors.New("modelpkg: read after close")
+			r.err = fs.ErrClosed
 		}
 		r.release()
 	}

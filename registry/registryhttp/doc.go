@@ -1,0 +1,114 @@
+// Package registryhttp serves a [registry.Registry] over HTTP: a JSON REST
+// API and an embedded web UI, from one [http.Handler] that a host mounts
+// into its own mux.
+//
+//	h := registryhttp.New(reg, &registryhttp.Options{
+//		Authorizer: registryhttp.BearerTokens(os.Getenv("MODELVAULT_TOKEN")),
+//	})
+//	mux.Handle("/registry/", http.StripPrefix("/registry", h))
+//
+// The routes, relative to the mount point:
+//
+//	GET    /                          the web UI (index.html, app.js, app.css)
+//	GET    /openapi.json              the OpenAPI 3 document of this API
+//	POST   /models/import             multipart field "file"; ?validate=true ?dry_run=false ?model= ?reason=
+//	GET    /models                    ?model= ?status=
+//	GET    /models/{version}
+//	POST   /models/{version}/validate
+//	POST   /models/{version}/deploy
+//	POST   /models/{version}/rollback roll back to that version
+//	POST   /rollback                  to the previous deployment; ?model= when several
+//	DELETE /models/{version}
+//	POST   /models/scan
+//	GET    /history                   ?version= ?model= ?after= ?limit=
+//	GET    /events                    server-sent events; Last-Event-ID or ?after= resumes
+//
+// Every change accepts ?reason=, recorded in the registry's history with
+// the actor: the one the [Authorizer] reports (for [BearerTokens],
+// "token:" and 8 hex digits of the token's SHA-256), preceded by the
+// X-Modelvault-Actor request header when the client sends one.
+//
+// The UI is one page with a token prompt (the token is kept in the tab's
+// sessionStorage), a file picker that checks the
+// model_{version}_deployment.zip naming before uploading, an upload with a
+// progress bar that runs a dry run first and shows the package's metadata
+// and warnings for confirmation, the version list with Deploy, Rollback,
+// Validate and Delete per version, the history, and messages that show the
+// server's error and findings. It uses relative URLs only, so it works
+// under any mount prefix ending in a slash.
+//
+// # Errors
+//
+// Every error answer is JSON:
+//
+//	{"error": {"code": "hash_mismatch", "message": "...", "findings": [{"severity", "code", "path", "message"}]}}
+//
+// The code is the stable code of the registry's or modelpkg's sentinel
+// error (modelpkg.Code). Statuses:
+//
+//   - 400: a malformed request or form, an invalid version or file name
+//     (invalid_name), a model name needed (ambiguous_model).
+//   - 401: missing or wrong credentials (unauthenticated).
+//   - 403: the authorizer refused (forbidden), no authorizer is configured
+//     (no_authorizer), or a change came from another origin (cross_origin).
+//   - 404: unknown version or endpoint (not_found); 405 wrong method.
+//   - 409: version_exists, in_use, conflict, invalid_version (deploying an
+//     invalid version), no_previous.
+//   - 413: the upload exceeds MaxUploadSize (too_large).
+//   - 422: the package was rejected. validation_failed carries every
+//     finding; a package error found before validation (invalid_archive,
+//     unsafe_path, unsafe_entry_type, duplicate_entry, resource_limit,
+//     missing_file, invalid_metadata, invalid_manifest, hash_mismatch)
+//     carries itself as the one finding; load_failed when the registry's
+//     load test failed a deploy.
+//   - 503: the handler or registry is closed (unavailable, closed).
+//   - 500: anything else, a server fault: logged, answered as "internal"
+//     without details.
+//
+// POST /models/{version}/validate answers 200 with valid=false and the
+// findings when a stored version fails: the request itself succeeded.
+//
+// # Concurrency
+//
+// A [Handler] is safe for concurrent use; the registry serialises
+// changes (see the registry package). Each upload is spooled to its own
+// temporary file, removed before the request ends. GET /events streams
+// run until the client leaves, the registry is closed, or [Handler.Close]
+// is called; register Close with http.Server.RegisterOnShutdown so that a
+// graceful shutdown does not wait for them.
+//
+// # Security and limits
+//
+// The handler is secure by default:
+//
+//   - Changes (POST, DELETE) need the [Authorizer]'s approval. With no
+//     Authorizer they are refused with 403, unless the host opts out with
+//     Options.AllowUnauthenticated. Reads (GET /models, /models/{version},
+//     /history, /events) need the same approval unless Options.PublicReads
+//     is set. The UI's files and /openapi.json are always public; they
+//     hold no registry data.
+//   - Cross-site request forgery: a page on another site cannot send the
+//     Authorization header the bearer-token authorizer needs, and changes
+//     whose Sec-Fetch-Site or Origin header shows another origin are
+//     refused with 403 whatever the authorizer ([http.CrossOriginProtection]),
+//     which also protects hosts whose authorizer uses cookies.
+//   - Uploads: the multipart part's file name, exactly as sent, must be
+//     model_{version}_deployment.zip, checked before a byte of the file
+//     is read; a name with a path in it is refused (400), so nothing can
+//     traverse. The body is streamed to a temporary file (never held in
+//     memory) through http.MaxBytesReader: MaxUploadSize, default 100 MiB,
+//     is never unlimited; beyond it the answer is 413. The registry then
+//     checks the archive (paths, entry types, sizes, ratios) and every
+//     file's SHA-256.
+//   - Every answer sets X-Content-Type-Options: nosniff, Referrer-Policy:
+//     no-referrer and X-Frame-Options: DENY. The UI is served with a strict
+//     Content-Security-Policy (scripts and styles from the handler only, no
+//     inline code, no framing); API answers with default-src 'none' and
+//     Cache-Control: no-store. The UI writes server data with textContent
+//     only.
+//   - Server faults are logged to Options.Logger and never described in
+//     the answer.
+//
+// Serve the handler over TLS (or on loopback): bearer tokens are
+// credentials.
+package registryhttp

@@ -1,0 +1,234 @@
+package registryhttp
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/modelvault/modelvault/modelpkg"
+	"github.com/modelvault/modelvault/registry"
+)
+
+// Defaults for [Options].
+const (
+	// DefaultMaxUploadSize is the largest request body POST /models/import
+	// accepts: 100 MiB, as the package specification asks.
+	DefaultMaxUploadSize = 100 << 20
+	// DefaultHeartbeat is how often GET /events writes a comment line to
+	// keep idle connections (and proxies) open.
+	DefaultHeartbeat = 15 * time.Second
+)
+
+// Options configures [New]. A nil *Options, and every zero field, means
+// the documented default, which is the secure one.
+type Options struct {
+	// Authorizer authorises requests that change the registry and, unless
+	// PublicReads is set, requests that read it. See [BearerTokens].
+	Authorizer Authorizer
+	// AllowUnauthenticated, when no Authorizer is set, lets every request
+	// through. Without it (and without an Authorizer) requests that need
+	// authorisation are refused with 403: a handler is never open by
+	// accident. Use it only behind a proxy that authenticates.
+	AllowUnauthenticated bool
+	// PublicReads lets anyone read the registry (GET /models,
+	// GET /models/{version}, GET /history, GET /events) without
+	// authorisation. By default reads need the same authorisation as
+	// changes. The UI page, its assets and GET /openapi.json are always
+	// public: they hold no registry data.
+	PublicReads bool
+	// MaxUploadSize bounds the body of POST /models/import in bytes
+	// (default [DefaultMaxUploadSize]); larger uploads fail with 413.
+	// It cannot be unlimited.
+	MaxUploadSize int64
+	// TempDir is where uploads are spooled (default os.TempDir()). The
+	// handler removes its temporary files before the request ends.
+	TempDir string
+	// Heartbeat is how often GET /events writes a keep-alive comment
+	// (default [DefaultHeartbeat]).
+	Heartbeat time.Duration
+	// Logger receives the handler's logs: server faults, refused
+	// authorisations and, at Info, every change. Nil means silent.
+	Logger *slog.Logger
+}
+
+// Handler serves the registry's REST API and web UI. Create one with
+// [New]; it is safe for concurrent use.
+type Handler struct {
+	reg       *registry.Registry
+	opts      Options
+	maxUpload int64
+	log       *slog.Logger
+	mux       *http.ServeMux
+	csrf      *http.CrossOriginProtection
+
+	closeOnce sync.Once
+	done      chan struct{}
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// access says what a route needs.
+type access int
+
+const (
+	accessPublic access = iota // UI assets and the OpenAPI document
+	accessRead                 // reads: authorised unless PublicReads
+	accessWrite                // changes: authorised, same-origin
+)
+
+// route is one entry of the handler's routing table, from which both the
+// mux and the OpenAPI consistency test are built.
+type route struct {
+	method, path string
+	access       access
+	ui           bool // part of the web UI, not the API
+	serve        func(h *Handler, w http.ResponseWriter, r *http.Request, actor string)
+}
+
+func (rt route) pattern() string { return rt.method + " " + rt.path }
+
+// routeTable returns the handler's routing table.
+func routeTable() []route {
+	return []route{
+		{method: "GET", path: "/{$}", access: accessPublic, ui: true, serve: (*Handler).serveIndex},
+		{method: "GET", path: "/app.js", access: accessPublic, ui: true, serve: (*Handler).serveAsset},
+		{method: "GET", path: "/app.css", access: accessPublic, ui: true, serve: (*Handler).serveAsset},
+		{method: "GET", path: "/openapi.json", access: accessPublic, serve: (*Handler).serveOpenAPI},
+		{method: "POST", path: "/models/import", access: accessWrite, serve: (*Handler).serveImport},
+		{method: "GET", path: "/models", access: accessRead, serve: (*Handler).serveList},
+		{method: "GET", path: "/models/{version}", access: accessRead, serve: (*Handler).serveGet},
+		{method: "POST", path: "/models/{version}/validate", access: accessWrite, serve: (*Handler).serveValidate},
+		{method: "POST", path: "/models/{version}/deploy", access: accessWrite, serve: (*Handler).serveDeploy},
+		{method: "POST", path: "/models/{version}/rollback", access: accessWrite, serve: (*Handler).serveRollbackTo},
+		{method: "POST", path: "/rollback", access: accessWrite, serve: (*Handler).serveRollback},
+		{method: "DELETE", path: "/models/{version}", access: accessWrite, serve: (*Handler).serveDelete},
+		{method: "POST", path: "/models/scan", access: accessWrite, serve: (*Handler).serveScan},
+		{method: "GET", path: "/history", access: accessRead, serve: (*Handler).serveHistory},
+		{method: "GET", path: "/events", access: accessRead, serve: (*Handler).serveEvents},
+	}
+}
+
+// New returns a handler serving reg's API and UI at the root of its URL
+// space. Mount it under a prefix with http.StripPrefix, keeping the
+// trailing slash:
+//
+//	mux.Handle("/registry/", http.StripPrefix("/registry", h))
+func New(reg *registry.Registry, opts *Options) *Handler {
+	h := &Handler{reg: reg, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), done: make(chan struct{})}
+	if opts != nil {
+		h.opts = *opts
+	}
+	h.maxUpload = h.opts.MaxUploadSize
+	if h.maxUpload <= 0 {
+		h.maxUpload = DefaultMaxUploadSize
+	}
+	if h.opts.Heartbeat <= 0 {
+		h.opts.Heartbeat = DefaultHeartbeat
+	}
+	h.log = h.opts.Logger
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	for _, rt := range routeTable() {
+		h.mux.Handle(rt.pattern(), h.guard(rt))
+	}
+	return h
+}
+
+// Close ends the open GET /events streams and refuses new ones with 503,
+// so that http.Server.Shutdown does not wait for them; register it with
+// http.Server.RegisterOnShutdown. Other requests are unaffected. It
+// always returns nil.
+func (h *Handler) Close() error {
+	h.closeOnce.Do(func() { close(h.done) })
+	return nil
+}
+
+// ServeHTTP serves the API and the UI.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Referrer-Policy", "no-referrer")
+	hdr.Set("X-Frame-Options", "DENY")
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		// The mux would answer 404 or 405 in plain text: answer in JSON.
+		rec := &statusRecorder{header: http.Header{}}
+		h.mux.ServeHTTP(rec, r)
+		hdr.Set("Content-Security-Policy", apiCSP)
+		if rec.status == http.StatusMethodNotAllowed {
+			hdr.Set("Allow", rec.header.Get("Allow"))
+			h.writeError(w, r, errMethod)
+			return
+		}
+		h.writeError(w, r, errNoRoute)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// guard wraps a route with its security checks.
+func (h *Handler) guard(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.ui {
+			w.Header().Set("Content-Security-Policy", uiCSP)
+		} else {
+			w.Header().Set("Content-Security-Policy", apiCSP)
+			w.Header().Set("Cache-Control", "no-store")
+		}
+		actor := ""
+		switch {
+		case rt.access == accessWrite:
+			if err := h.csrf.Check(r); err != nil {
+				h.log.Warn("registryhttp: cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
+				h.writeError(w, r, errCrossOrigin)
+				return
+			}
+			fallthrough
+		case rt.access == accessRead && !h.opts.PublicReads:
+			a, err := h.authorize(r)
+			if err != nil {
+				h.log.Warn("registryhttp: request refused", "method", r.Method, "path", r.URL.Path, "err", err)
+				h.writeError(w, r, err)
+				return
+			}
+			actor = actorFor(r, a)
+		}
+		if v := r.PathValue("version"); v != "" {
+			if err := modelpkg.ValidateVersion(v); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+		}
+		rt.serve(h, w, r, actor)
+	})
+}
+
+// errCrossOrigin refuses changes requested by another site's page.
+var errCrossOrigin = modelpkg.NewError("cross_origin",
+	"registryhttp: cross-origin request refused (the Origin or Sec-Fetch-Site header shows another site)")
+
+// Content-Security-Policy values.
+const (
+	uiCSP  = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	apiCSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+// statusRecorder captures the mux's own 404 and 405 answers.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (s *statusRecorder) Header() http.Header { return s.header }
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return len(p), nil
+}
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+}

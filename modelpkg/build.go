@@ -97,6 +97,7 @@ func Build(ctx context.Context, w io.Writer, fsys fs.FS, opts *BuildOptions) (*M
 		return flate.NewWriter(w, 6)
 	})
 	sample := make([]byte, sampleSize)
+	copyBuf := make([]byte, 256<<10)
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -111,7 +112,7 @@ func Build(ctx context.Context, w io.Writer, fsys fs.FS, opts *BuildOptions) (*M
 			}
 			continue
 		}
-		digest, err := addFile(zw, fsys, name, sample, compress, mod)
+		digest, err := addFile(zw, fsys, name, sample, copyBuf, compress, mod)
 		if err != nil {
 			return nil, fmt.Errorf("build: %s: %w", name, err)
 		}
@@ -190,7 +191,7 @@ func fileHeader(name string, method uint16, mod time.Time) *zip.FileHeader {
 	return fh
 }
 
-func addFile(zw *zip.Writer, fsys fs.FS, name string, sample []byte, compress func(string, []byte) bool, mod time.Time) (string, error) {
+func addFile(zw *zip.Writer, fsys fs.FS, name string, sample, copyBuf []byte, compress func(string, []byte) bool, mod time.Time) (string, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return "", err
@@ -218,7 +219,7 @@ func addFile(zw *zip.Writer, fsys fs.FS, name string, sample []byte, compress fu
 	if _, err := mw.Write(sample[:n]); err != nil {
 		return "", err
 	}
-	if _, err := io.CopyBuffer(mw, f, make([]byte, 256<<10)); err != nil {
+	if _, err := io.CopyBuffer(mw, f, copyBuf); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -110,7 +110,8 @@ func (e *HashMismatchError) Unwrap() error { return ErrHashMismatch }
 // exactly the package's files (see [Manifest.Check]). Each file's digest
 // is compared with the manifest before its reader reports io.EOF, so a
 // destination never sees a corrupt file complete. The manifest file itself
-// is written too, without a digest check.
+// is written too, without a digest check. Directories are created as
+// files need them; empty directories are not reproduced.
 //
 // On any failure Extract calls dst.Abort and returns an error: a
 // [*HashMismatchError] listing every mismatching file (all files are

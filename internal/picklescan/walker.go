@@ -382,7 +382,13 @@ func (w *walker) step(op byte) error {
 		if err != nil {
 			return err
 		}
-		k := map[byte]vkind{'l': kList, 't': kTuple, '\x91': kSet}[op]
+		k := kSet
+		switch op {
+		case 'l':
+			k = kList
+		case 't':
+			k = kTuple
+		}
 		return w.push(w.container(k, items))
 	case 'd': // DICT
 		items, err := w.popMark()

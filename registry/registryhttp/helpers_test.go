@@ -110,7 +110,9 @@ func (e *env) do(method, path string, body io.Reader, hdr map[string]string) (*h
 	return resp, data
 }
 
-func (e *env) auth() map[string]string { return map[string]string{"Authorization": "Bearer " + e.token} }
+func (e *env) auth() map[string]string {
+	return map[string]string{"Authorization": "Bearer " + e.token}
+}
 
 // call is do with the token.
 func (e *env) call(method, path string) (*http.Response, []byte) {

@@ -59,7 +59,8 @@
       li.className = 'sev-' + f.severity;
       const code = document.createElement('code');
       code.textContent = f.code;
-      li.append(code, ' ' + (f.path ? f.path + ': ' : '') + f.message);
+      const where = f.path && !f.message.includes(f.path) ? f.path + ': ' : '';
+      li.append(code, ' ' + where + f.message);
       list.append(li);
     }
   }
@@ -156,6 +157,7 @@
     $('progress-wrap').hidden = true;
     const ok = checkName(true);
     if (!ok) $('file').value = '';
+    else if ($('toast').dataset.kind === 'error') $('toast').hidden = true; // a stale complaint
     $('upload').disabled = !ok;
   }
 

@@ -107,6 +107,16 @@ var defaultAllow = []allowed{
 	// joblib's array placeholder, and the bytes constructor protocol 2 uses.
 	{gArrayWrapper, false},
 	{gCodecsEncode, false},
+
+	// Built-in data types that protocols 0-3 write with REDUCE (b"" and
+	// sets before protocol 4, slices in ColumnTransformer); bytes and
+	// bytearray never with an int argument (a size).
+	{gBytes, false},
+	{gBytearray, false},
+	{Global{"builtins", "set"}, false},
+	{Global{"builtins", "frozenset"}, false},
+	{Global{"builtins", "slice"}, false},
+	{Global{"builtins", "complex"}, false},
 }
 
 // Globals with special meaning to the scanner.
@@ -121,6 +131,9 @@ var (
 	gCodecsEncode   = Global{"_codecs", "encode"}
 	gNDArrayCompat  = Global{"joblib.numpy_pickle_compat", "NDArrayWrapper"}
 	gZNDArrayCompat = Global{"joblib.numpy_pickle_compat", "ZNDArrayWrapper"}
+
+	gBytes     = Global{"builtins", "bytes"}
+	gBytearray = Global{"builtins", "bytearray"}
 
 	gRandomStateCtor  = Global{"numpy.random._pickle", "__randomstate_ctor"}
 	gBitGeneratorCtor = Global{"numpy.random._pickle", "__bit_generator_ctor"}

@@ -195,6 +195,7 @@ func TestRejects(t *testing.T) {
 			}, false, false)
 			return p.endModel().stop()
 		}(), kind: KindInvalid, msg: "does not fit"},
+		{name: "bytes of a size", data: newPk(2).gl("__builtin__", "bytes").binint(1<<30).op(0x85, 'R').stop(), kind: KindUnsafe, msg: "size"},
 		{name: "wrapper via REDUCE", data: newPk(4).sg("joblib.numpy_pickle", "NumpyArrayWrapper").op(')', 'R').stop(), kind: KindInvalid, msg: "NEWOBJ"},
 	}
 	for _, tt := range tests {

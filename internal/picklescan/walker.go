@@ -840,6 +840,12 @@ func (w *walker) call(opname string, callee, args value, kwargs *value) (value, 
 			return value{}, w.unsafe(g, "%s is only allowed as _codecs.encode(str, 'latin1')", g)
 		}
 		return value{k: kBytes}, nil
+	case gBytes, gBytearray:
+		for _, a := range args.o.items {
+			if a.k == kInt || a.k == kBool {
+				return value{}, w.unsafe(g, "%s called with an integer (a size)", g)
+			}
+		}
 	case gReconstruct1, gReconstruct2:
 		o.role = roleNDArray
 	case gRandomStateCtor, gBitGeneratorCtor, gGeneratorCtor:

@@ -124,7 +124,8 @@ def opcode_fixtures():
     """Plain-data pickles covering every opcode family, protocols 0-5.
 
     Only built-in data is pickled (no object with __reduce__), so the
-    files name no global except _codecs.encode (bytes in protocols < 3).
+    files name no global except _codecs.encode and the builtins bytes,
+    bytearray, set, frozenset and slice (through REDUCE in old protocols).
     """
     os.makedirs("opcodes", exist_ok=True)
     shared = ["shared"]
@@ -141,10 +142,10 @@ def opcode_fixtures():
     }
     for proto in range(0, 6):
         obj = dict(base)
-        if proto >= 4:
-            obj["sets"] = [set(), {1, 2, 3}, frozenset(), frozenset({"a"}), set(range(1500))]
-        if proto >= 5:
-            obj["bytearray"] = bytearray(b"abc")
+        # builtins.set / frozenset / bytearray via REDUCE before protocol 4/5.
+        obj["sets"] = [set(), {1, 2, 3}, frozenset(), frozenset({"a"}), set(range(1500))]
+        obj["bytearray"] = bytearray(b"abc")
+        obj["slice"] = slice(1, 10, 2)
         with open(os.path.join("opcodes", "data_proto%d.pickle" % proto), "wb") as f:
             pickle.dump(obj, f, protocol=proto)
 

@@ -154,8 +154,11 @@ var bitGenerators = map[Global]bool{
 // scikit-learn estimators and their trees and losses (with the module paths
 // scikit-learn pickles, such as sklearn.linear_model._logistic), numpy's
 // array, dtype and scalar reconstructors in both the numpy.core and numpy 2
-// numpy._core spellings, joblib.numpy_pickle.NumpyArrayWrapper and
-// _codecs.encode.
+// numpy._core spellings, numpy's random state constructors and bit
+// generators, joblib.numpy_pickle.NumpyArrayWrapper, _codecs.encode, and the
+// built-in data types old protocols build with REDUCE (bytes, bytearray,
+// set, frozenset, slice, complex). Only the estimators may be a file's
+// root object.
 func DefaultAllowlist() []Global {
 	out := make([]Global, len(defaultAllow))
 	for i, a := range defaultAllow {

@@ -122,6 +122,17 @@ func TestPickleScan(t *testing.T) {
 		assert.Equal(t, "invalid_model", r.Findings[0].Code)
 		assert.Equal(t, "net.pt", r.Findings[0].Path)
 	})
+	t.Run("files on disk", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "model.joblib"), fixture(t, "forest.joblib"), 0o600))
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "sub", "x.pickle"), osSystem, 0o600))
+		var r validate.Report
+		validate.PickleScan(nil).Validate(context.Background(), &validate.Package{FS: os.DirFS(dir)}, &r)
+		require.Len(t, r.Findings, 1)
+		assert.Equal(t, "sub/x.pickle", r.Findings[0].Path)
+		assert.Equal(t, "unsafe_model", r.Findings[0].Code)
+	})
 	t.Run("canceled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()

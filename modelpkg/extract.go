@@ -352,13 +352,22 @@ func (x *extractor) extractOne(ctx context.Context, e *entry, want string, check
 	werr := x.dst.WriteFile(ctx, e.name, pr)
 	cancel()
 	wg.Wait()
+	// Our own cancel() above can make the stages report
+	// context.Canceled; a real failure takes precedence over it.
+	isCancel := func(err error) bool {
+		return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	}
 	switch {
-	case srcErr != nil:
+	case srcErr != nil && !isCancel(srcErr):
 		return "", srcErr
-	case finalErr != nil && !errors.Is(finalErr, context.Canceled) || finalErr != nil && werr == nil:
+	case finalErr != nil && !isCancel(finalErr):
 		return "", finalErr
 	case werr != nil:
 		return "", fmt.Errorf("write %s: %w", e.name, werr)
+	case srcErr != nil:
+		return "", srcErr
+	case finalErr != nil:
+		return "", finalErr
 	case !pr.eof:
 		return "", fmt.Errorf("write %s: the destination did not read the file to the end", e.name)
 	}

@@ -11,11 +11,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -158,15 +160,26 @@ func (d *failingDest) Abort(ctx context.Context) error {
 }
 
 func TestExtractDestinationFailure(t *testing.T) {
-	p := openBytes(t, pkgtest.Zip(t, pkgtest.Files("1.0")))
-	out := filepath.Join(t.TempDir(), "out")
-	dd, err := modelpkg.OpenDirDestination(out, nil)
-	require.NoError(t, err)
-	dst := &failingDest{DirDestination: dd, fail: "README.md"}
-	_, err = p.Extract(context.Background(), dst, &modelpkg.ExtractOptions{Concurrency: 1})
-	require.ErrorIs(t, err, io.ErrShortWrite)
-	assert.Equal(t, int32(1), dst.aborted.Load())
-	requireNothingWritten(t, out)
+	before := runtime.NumGoroutine()
+	files := pkgtest.Files("1.0")
+	files["weights.bin"] = &fstest.MapFile{Data: randBytes(t, 4<<20)}
+	p := openBytes(t, pkgtest.Zip(t, files))
+	for _, fail := range []string{"README.md", "weights.bin"} {
+		out := filepath.Join(t.TempDir(), "out")
+		dd, err := modelpkg.OpenDirDestination(out, nil)
+		require.NoError(t, err)
+		dst := &failingDest{DirDestination: dd, fail: fail}
+		_, err = p.Extract(context.Background(), dst, &modelpkg.ExtractOptions{Concurrency: 2})
+		require.ErrorIs(t, err, io.ErrShortWrite)
+		dd.Close()
+		assert.Equal(t, int32(1), dst.aborted.Load())
+		requireNothingWritten(t, out)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "no goroutine leaks")
 }
 
 func TestDirDestination(t *testing.T) {

@@ -14,6 +14,9 @@ import (
 // backend returning a page token that never ends cannot loop forever.
 const maxPages = 1 << 24
 
+// maxSizeHint caps how much ReadAll preallocates from a reported size.
+const maxSizeHint = 64 << 20
+
 // ReadAll reads the whole object at key, like [os.ReadFile]. The size the
 // backend reports is used as a hint only; the bytes actually read decide.
 func ReadAll(ctx context.Context, s Store, key string) ([]byte, error) {
@@ -23,7 +26,7 @@ func ReadAll(ctx context.Context, s Store, key string) ([]byte, error) {
 	}
 	defer r.Close()
 	var buf bytes.Buffer
-	if n := r.Size(); n > 0 && n < 1<<30 {
+	if n := r.Size(); n > 0 && n <= maxSizeHint {
 		buf.Grow(int(n) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(r); err != nil {

@@ -73,9 +73,11 @@ type ListOptions struct {
 	// Any other non-empty value is an error.
 	Delimiter string
 	// PageToken continues a listing from a previous [ListPage.NextPageToken].
+	// Tokens are opaque and specific to one store and one set of options.
 	PageToken string
 	// PageSize is the maximum number of entries (objects plus prefixes) in
-	// one page; zero means a backend default (1000).
+	// one page; zero, or more than 1000, means 1000. A page may hold fewer
+	// entries, even none, and still have a NextPageToken.
 	PageSize int
 }
 

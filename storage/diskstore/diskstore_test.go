@@ -1,8 +1,10 @@
 package diskstore_test
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -25,4 +27,89 @@ func TestConformance(t *testing.T) {
 
 func TestConformanceNoSync(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Store { return newStore(t, &diskstore.Options{NoSync: true}) })
+}
+
+func TestSymlinksCannotEscape(t *testing.T) {
+	ctx := t.Context()
+	outside := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret"), []byte("secret"), 0o644))
+	s := newStore(t, nil)
+	require.NoError(t, os.Symlink(outside, filepath.Join(s.Dir(), "evil")))
+	require.NoError(t, os.Symlink(filepath.Join(outside, "secret"), filepath.Join(s.Dir(), "evil-file")))
+
+	_, err := storage.ReadAll(ctx, s, "evil/secret")
+	require.Error(t, err)
+	_, err = storage.ReadAll(ctx, s, "evil-file")
+	require.Error(t, err)
+	require.Error(t, storage.WriteAll(ctx, s, "evil/new", []byte("x"), nil))
+	_, err = os.Stat(filepath.Join(outside, "new"))
+	require.ErrorIs(t, err, os.ErrNotExist, "a put escaped the root")
+	for o, err := range storage.All(ctx, s, nil) {
+		require.NoError(t, err)
+		t.Errorf("listed %q through an escaping link", o.Key)
+	}
+
+	// A link that stays inside the root is followed.
+	require.NoError(t, storage.WriteAll(ctx, s, "real/obj", []byte("inside"), nil))
+	require.NoError(t, os.Symlink("real", filepath.Join(s.Dir(), "alias")))
+	b, err := storage.ReadAll(ctx, s, "alias/obj")
+	require.NoError(t, err)
+	require.Equal(t, "inside", string(b))
+}
+
+func TestCleanRemovesStaleTempFiles(t *testing.T) {
+	ctx := t.Context()
+	s := newStore(t, nil)
+	require.NoError(t, storage.WriteAll(ctx, s, "d/obj", []byte("x"), nil))
+	stale := filepath.Join(s.Dir(), "d", storage.ReservedPrefix+"crashed")
+	fresh := filepath.Join(s.Dir(), storage.ReservedPrefix+"in-progress")
+	require.NoError(t, os.WriteFile(stale, []byte("partial"), 0o644))
+	require.NoError(t, os.WriteFile(fresh, []byte("partial"), 0o644))
+	old := time.Now().Add(-2 * time.Hour)
+	require.NoError(t, os.Chtimes(stale, old, old))
+
+	var keys []string
+	for o, err := range storage.All(ctx, s, nil) {
+		require.NoError(t, err)
+		keys = append(keys, o.Key)
+	}
+	require.Equal(t, []string{"d/obj"}, keys, "List shows temporary files")
+
+	n, err := s.Clean(ctx, time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, err = os.Stat(stale)
+	require.ErrorIs(t, err, os.ErrNotExist)
+	_, err = os.Stat(fresh)
+	require.NoError(t, err, "Clean removed a recent temporary file")
+}
+
+func TestObjectAndDirectoryConflicts(t *testing.T) {
+	ctx := t.Context()
+	s := newStore(t, nil)
+	require.NoError(t, storage.WriteAll(ctx, s, "a", []byte("file"), nil))
+	err := storage.WriteAll(ctx, s, "a/b", []byte("x"), nil)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, storage.ErrExist)
+
+	require.NoError(t, storage.WriteAll(ctx, s, "d/b", []byte("x"), nil))
+	require.Error(t, storage.WriteAll(ctx, s, "d", []byte("x"), nil))
+	require.ErrorIs(t, storage.WriteAll(ctx, s, "d", []byte("x"), &storage.PutOptions{IfNotExist: true}), storage.ErrExist)
+	b, err := storage.ReadAll(ctx, s, "d/b")
+	require.NoError(t, err)
+	require.Equal(t, "x", string(b))
+}
+
+func TestLocalPath(t *testing.T) {
+	s := newStore(t, nil)
+	require.NoError(t, storage.WriteAll(t.Context(), s, "m/x.bin", []byte("12"), nil))
+	p, err := s.LocalPath("m/x.bin")
+	require.NoError(t, err)
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.Equal(t, "12", string(b))
+	_, err = s.LocalPath("m/missing")
+	require.ErrorIs(t, err, storage.ErrNotExist)
+	_, err = s.LocalPath("../x")
+	require.ErrorIs(t, err, storage.ErrInvalidKey)
 }

@@ -1,5 +1,3 @@
-// Package fslist lists a file tree in the order and shape of
-// [storage.Store.List], for the backends that keep objects as files.
 package fslist
 
 import (
@@ -128,6 +126,9 @@ func (l *lister) readDir(dir, namePrefix string) ([]entry, error) {
 		var info fs.FileInfo
 		if de.Type()&fs.ModeSymlink != 0 {
 			info, err = fs.Stat(l.fsys, p)
+			if err != nil {
+				continue // dangling, looping, or escaping the root
+			}
 		} else {
 			info, err = de.Info()
 		}

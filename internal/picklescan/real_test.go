@@ -68,3 +68,32 @@ func TestCompressedVariants(t *testing.T) {
 		})
 	}
 }
+
+// TestRealGlobals pins the exact globals real scikit-learn files name.
+func TestRealGlobals(t *testing.T) {
+	res, err := Scan(context.Background(), bytes.NewReader(readFixture(t, "forest_strlabels.joblib")), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []Global{
+		{"sklearn.ensemble._forest", "RandomForestClassifier"},
+		{"sklearn.tree._classes", "DecisionTreeClassifier"},
+		{"joblib.numpy_pickle", "NumpyArrayWrapper"},
+		{"numpy", "ndarray"},
+		{"numpy", "dtype"},
+		{"numpy.core.multiarray", "_reconstruct"}, // in the object-array pickle
+		{"_codecs", "encode"},
+		{"numpy.core.multiarray", "scalar"},
+		{"sklearn.tree._tree", "Tree"},
+	}, res.Globals)
+	assert.Equal(t, 1, res.NestedPickles)
+
+	res, err = Scan(context.Background(), bytes.NewReader(readFixture(t, "forest_randomstate.joblib")), nil)
+	require.NoError(t, err)
+	assert.Contains(t, res.Globals, Global{"numpy.random._pickle", "__randomstate_ctor"})
+}
+
+func TestGzipSecondMemberIsTrailingData(t *testing.T) {
+	gz := readFixture(t, "forest_gzip.joblib")
+	_, err := Scan(context.Background(), bytes.NewReader(append(append([]byte{}, gz...), gz...)), nil)
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Contains(t, err.Error(), "trailing")
+}

@@ -276,6 +276,9 @@ func decompressor(magic []byte, r *bufio.Reader) (string, io.Reader, error) {
 		if err != nil {
 			return "", nil, bad("gzip", err)
 		}
+		// joblib's gzip reader stops after the first member: so do we,
+		// and anything after it is trailing data.
+		z.Multistream(false)
 		return "gzip", z, nil
 	case bytes.HasPrefix(magic, magicBz2):
 		return "bz2", bzip2.NewReader(r), nil

@@ -77,7 +77,7 @@ type cmdOpts struct {
 func commands() []*command {
 	return []*command{
 		cmdInspect(), cmdPack(), cmdImport(), cmdScan(), cmdList(), cmdShow(),
-		cmdValidate(), cmdDeploy(), cmdRollback(), cmdHistory(), cmdDelete(), cmdPrune(),
+		cmdValidate(), cmdDeploy(), cmdRollback(), cmdHistory(), cmdDelete(), cmdPrune(), cmdServe(),
 	}
 }
 

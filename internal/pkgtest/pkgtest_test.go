@@ -11,7 +11,6 @@ import (
 	"github.com/modelvault/modelvault/modelpkg"
 )
 
-
 func TestFixturesAreValidPackages(t *testing.T) {
 	files := pkgtest.Files("1.2")
 	for _, data := range [][]byte{pkgtest.Zip(t, files), pkgtest.ZipRaw(t, files)} {

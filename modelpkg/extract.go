@@ -177,7 +177,11 @@ func (p *Package) Extract(ctx context.Context, dst Destination, opts *ExtractOpt
 	var mu sync.Mutex
 	var mismatches []Mismatch
 	for _, e := range order {
+		if gctx.Err() != nil {
+			break // a file failed: start no more
+		}
 		want, check := m.FileHashes[e.name]
+		want = strings.ToLower(want)
 		if e.name == mname {
 			check = false
 		}
@@ -204,6 +208,9 @@ func (p *Package) Extract(ctx context.Context, dst Destination, opts *ExtractOpt
 		if ctx.Err() != nil && !errors.Is(err, ErrResourceLimit) && !errors.Is(err, ErrInvalidArchive) {
 			err = ctx.Err()
 		}
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	if err := ctx.Err(); err != nil { // canceled before every file started
 		return nil, fmt.Errorf("extract: %w", err)
 	}
 	if len(mismatches) > 0 {

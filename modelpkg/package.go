@@ -347,6 +347,13 @@ func (p *Package) Close() error {
 	return nil
 }
 
+// Layout returns a copy of the layout the package was opened with.
+func (p *Package) Layout() *Layout {
+	l := p.layout
+	l.Required = slices.Clone(l.Required)
+	return &l
+}
+
 // Files lists the package's regular files, sorted by name.
 func (p *Package) Files() []Entry {
 	out := make([]Entry, len(p.files))

@@ -1,9 +1,11 @@
 package registryhttp
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -32,12 +34,16 @@ func (h *Handler) serveImport(w http.ResponseWriter, r *http.Request, actor stri
 		h.writeError(w, r, errTooLarge)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.maxUpload)
-	mr, err := r.MultipartReader()
-	if err != nil {
-		h.writeError(w, r, fmt.Errorf("%w: want a multipart/form-data body with a field \"file\": %w", errBadRequest, err))
+	ctype, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ctype != "multipart/form-data" || params["boundary"] == "" {
+		h.writeError(w, r, fmt.Errorf("%w: want a multipart/form-data body with a field \"file\"", errBadRequest))
 		return
 	}
+	// multipart.Reader reads through a 4 KiB buffer; a larger one in
+	// front of the connection saves most of the read system calls of a
+	// large upload.
+	body := bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, h.maxUpload), uploadBufferSize)
+	mr := multipart.NewReader(body, params["boundary"])
 	opts := &registry.ImportOptions{
 		Caller:         caller(r, actor),
 		Model:          q.Get("model"),
@@ -87,9 +93,18 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	size, err := io.Copy(f, part)
+	bw := bufio.NewWriterSize(f, uploadBufferSize)
+	size, err := io.Copy(bw, part)
+	if err == nil {
+		err = bw.Flush()
+	}
 	if err != nil {
-		h.writeError(w, r, bodyError(err))
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) || errors.Is(err, multipart.ErrMessageTooLarge) || !isWriteError(err, f) {
+			h.writeError(w, r, bodyError(err))
+		} else {
+			h.writeError(w, r, fmt.Errorf("spool upload: %w", err))
+		}
 		return
 	}
 	_, existsErr := h.reg.Get(version)
@@ -109,6 +124,17 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 		h.log.Info("registryhttp: imported", "version", v.Version, "model", v.Model, "size", size, "actor", opts.Actor)
 	}
 	writeJSON(w, status, versionResponse{Version: versionJSON(v), DryRun: opts.DryRun})
+}
+
+// uploadBufferSize is the size of the read and write buffers an upload
+// is copied through.
+const uploadBufferSize = 256 << 10
+
+// isWriteError reports whether err came from writing the spool file f
+// (a server fault) rather than from reading the request.
+func isWriteError(err error, f *os.File) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Path == f.Name()
 }
 
 // partFileName returns the file name a multipart part declares, exactly as

@@ -1,0 +1,222 @@
+package registryhttp_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelvault/modelvault/internal/pkgtest"
+	"github.com/modelvault/modelvault/modelpkg"
+	"github.com/modelvault/modelvault/registry"
+	"github.com/modelvault/modelvault/registry/registryhttp"
+	"github.com/modelvault/modelvault/storage/diskstore"
+)
+
+// benchUploadMiB is the size of the benchmark's package: 1 GiB, or
+// $MODELVAULT_BENCH_UPLOAD_MB MiB for a quick run.
+func benchUploadMiB(b *testing.B) int {
+	if s := os.Getenv("MODELVAULT_BENCH_UPLOAD_MB"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			b.Fatalf("MODELVAULT_BENCH_UPLOAD_MB=%q: want a positive integer", s)
+		}
+		return n
+	}
+	return 1024
+}
+
+// buildBigPackage writes a package of version whose weights.bin holds
+// mib MiB of incompressible bytes (stored, not deflated) and returns its
+// path.
+func buildBigPackage(b *testing.B, dir, version string, mib int) string {
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for name, f := range pkgtest.Files(version) {
+		if name == modelpkg.DefaultManifestFile {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(src, name), f.Data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w, err := os.Create(filepath.Join(src, "weights.bin"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	gen := rand.NewChaCha8([32]byte{'m', 'o', 'd', 'e', 'l', 'v', 'a', 'u', 'l', 't'})
+	buf := make([]byte, 1<<20)
+	for range mib {
+		gen.Read(buf)
+		if _, err := w.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(dir, modelpkg.FileName(version))
+	out, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := modelpkg.BuildDir(context.Background(), out, src, nil); err != nil {
+		b.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.RemoveAll(src); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// freshRegistry opens a registry on an empty diskstore under dir.
+func freshRegistry(b *testing.B, dir string) *registry.Registry {
+	if err := os.RemoveAll(dir); err != nil {
+		b.Fatal(err)
+	}
+	store, err := diskstore.Open(dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg, err := registry.Open(context.Background(), store, &registry.Options{SkipOpenScan: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { reg.Close(); store.Close() })
+	return reg
+}
+
+// postFile uploads the file at path to url as the multipart field
+// "file" the way a browser does: with a Content-Length, streaming the
+// file (never whole in memory).
+func postFile(client *http.Client, url, token, path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	var head bytes.Buffer
+	mw := multipart.NewWriter(&head)
+	if _, err := mw.CreateFormFile("file", filepath.Base(path)); err != nil {
+		return 0, err
+	}
+	tail := "\r\n--" + mw.Boundary() + "--\r\n"
+	req, err := http.NewRequest("POST", url, io.MultiReader(&head, f, strings.NewReader(tail)))
+	if err != nil {
+		return 0, err
+	}
+	req.ContentLength = int64(head.Len()) + info.Size() + int64(len(tail))
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+// BenchmarkUploadVsImport imports one large package (1 GiB by default)
+// into an empty diskstore registry, once through the handler (a client
+// streaming a multipart upload over loopback HTTP) and once with a direct
+// registry.Import of the same file, alternating in each iteration. It
+// reports both throughputs and ratio = http/direct throughput (target
+// >= 0.7).
+func BenchmarkUploadVsImport(b *testing.B) {
+	if testing.Short() {
+		b.Skip("large upload benchmark skipped in -short mode")
+	}
+	mib := benchUploadMiB(b)
+	work := b.TempDir()
+	start := time.Now()
+	path := buildBigPackage(b, work, "1.0", mib)
+	info, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built %s (%d bytes) in %v", filepath.Base(path), info.Size(), time.Since(start).Round(time.Millisecond))
+	spool := filepath.Join(work, "spool")
+	if err := os.MkdirAll(spool, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// Each measured step runs with the timer on; setup and teardown
+	// with it off.
+	runDirect := func() time.Duration {
+		reg := freshRegistry(b, filepath.Join(work, "direct"))
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		defer reg.Close()
+		b.StartTimer()
+		defer b.StopTimer()
+		t0 := time.Now()
+		if _, err := reg.Import(ctx, filepath.Base(path), f, &registry.ImportOptions{TempDir: spool}); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	runHTTP := func() time.Duration {
+		reg := freshRegistry(b, filepath.Join(work, "http"))
+		defer reg.Close()
+		h := registryhttp.New(reg, &registryhttp.Options{
+			Authorizer:    registryhttp.BearerTokens(testToken),
+			MaxUploadSize: info.Size() + 1<<20,
+			TempDir:       spool,
+		})
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		b.StartTimer()
+		defer b.StopTimer()
+		t0 := time.Now()
+		code, err := postFile(srv.Client(), srv.URL+"/models/import", testToken, path)
+		if err != nil || code != http.StatusCreated {
+			b.Fatalf("upload: status %d, %v", code, err)
+		}
+		return time.Since(t0)
+	}
+
+	var direct, viaHTTP time.Duration
+	n := 0
+	b.SetBytes(info.Size())
+	for b.Loop() { // b.Loop runs the setup above once, however many rounds
+		b.StopTimer()
+		if n%2 == 0 { // alternate the order, so neither always finds the cache warm
+			direct += runDirect()
+			viaHTTP += runHTTP()
+		} else {
+			viaHTTP += runHTTP()
+			direct += runDirect()
+		}
+		n++
+		b.StartTimer()
+	}
+	mb := float64(info.Size()) / 1e6 * float64(n)
+	b.ReportMetric(mb/direct.Seconds(), "direct-MB/s")
+	b.ReportMetric(mb/viaHTTP.Seconds(), "http-MB/s")
+	b.ReportMetric(direct.Seconds()/viaHTTP.Seconds(), "ratio")
+	b.Logf("%d MiB: direct %v, http %v per import", mib, (direct / time.Duration(n)).Round(time.Millisecond),
+		(viaHTTP / time.Duration(n)).Round(time.Millisecond))
+}

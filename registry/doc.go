@@ -1,0 +1,69 @@
+// Package registry keeps the versions of model packages in a
+// storage.Store, deploys and rolls them back, and serves the deployed one
+// to a host's code through [Live], hot-swapped under live traffic.
+//
+// # The story
+//
+// [Open] a registry on a store; [Registry.Import] a package (a
+// model_{version}_deployment.zip stream): it is checked before anything is
+// written, claimed, extracted in one pass into model_{version}/ with every
+// file hashed, validated, and registered as available. [Registry.Scan]
+// registers packages placed in the store by hand. Nothing is deployed
+// automatically: [Registry.Deploy] makes a version the deployed one of its
+// model name (after re-verifying its files and, with a [Loader]
+// configured, a test load), [Registry.Rollback] returns to the previous
+// deployment, [Registry.Delete] and [Registry.Prune] remove versions, and
+// [Registry.History] lists every event with its actor and reason.
+//
+// [NewLive] loads the deployed version into the host's own model type M
+// through a [Loader], follows deploys and rollbacks made by any process
+// sharing the store, and swaps models atomically: [Live.Acquire] returns a
+// [Lease] on the current model in a few nanoseconds, never blocks, and the
+// old model is closed only after its last lease is released.
+//
+// # State
+//
+// Registry state is a fold over an append-only log of immutable events
+// kept in the store under _registry/log/, one object per event with a
+// zero-padded sequence number as its key. An event is appended with a
+// conditional create (storage.PutOptions.IfNotExist) of the next key; a
+// writer that loses the race reads the new tail, re-checks its
+// preconditions against it and tries again. So every change is
+// linearizable across processes and machines sharing one bucket, with no
+// database. Checkpoints of the folded state (_registry/checkpoints/) keep
+// Open fast; the log stays the truth. Import claims live under
+// _registry/claims/.
+//
+// # Errors
+//
+// Operations wrap a sentinel, so errors.Is works and modelpkg.Code gives
+// a stable code: [ErrNotFound] (unknown version), [ErrVersionExists]
+// (versions are immutable), [ErrInUse] (deleting the deployed version),
+// [ErrConflict] (another writer kept winning, or an import of the same
+// version is in progress), [ErrInvalid] (deploying an invalid version),
+// [ErrNoPrevious], [ErrAmbiguousModel], [ErrUnknownEvent] (a log written
+// by a newer library) and [ErrCorruptLog]. Package rejections wrap
+// modelpkg's sentinels (modelpkg.ErrUnsafePath, modelpkg.ErrHashMismatch,
+// ...); validation failures are a *validate.Error carrying every finding.
+// [Live] reports [ErrNotLoaded], [ErrClosed] and [ErrLoad].
+//
+// # Concurrency
+//
+// A [Registry] is safe for concurrent use, and any number of registries in
+// any number of processes may share one store. List, Get and Deployed read
+// this process's view of the log; operations that change the registry read
+// the log's tail first, and [Registry.Sync] or [Registry.Watch] bring the
+// view up to date. A [Live] is safe for concurrent use; Acquire and
+// Release are lock-free.
+//
+// # Security and limits
+//
+// Imports enforce modelpkg's archive limits (non-zero by default) and the
+// validators of validate.Default, which never execute package code. Files
+// are re-verified against their recorded SHA-256 on every deploy, rollback
+// and Live load (while the loader reads them), so a file changed in the
+// store after import is never served. Failed operations remove what they
+// wrote; an import that dies leaves a claim that [Registry.Repair]
+// resolves once it is older than [Options.ClaimLease], so another
+// replica's import in progress is never touched.
+package registry

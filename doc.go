@@ -27,17 +27,8 @@
 //     host's model hot-swapped under live traffic without dropping a
 //     request.
 //
-// A host opens a store and a registry, imports packages, deploys one, and
-// serves it through a Live:
-//
-//	store, _ := diskstore.Open("/var/lib/models", nil)
-//	reg, _ := registry.Open(ctx, store, nil)
-//	v, _ := reg.Import(ctx, "model_1.0_deployment.zip", upload, nil)
-//	reg.Deploy(ctx, v.Version, &registry.Caller{Actor: "alice"})
-//	live, _ := registry.NewLive(ctx, reg, myLoader, nil)
-//	lease, _ := live.Acquire()
-//	defer lease.Release()
-//	prediction := lease.Model().Predict(features)
+// The package example below tells the story in code: a store, a
+// registry, an import, a deploy, and a Live model answering requests.
 //
 // The runnable programs under examples/ tell the whole story; start with
 // examples/quickstart.

@@ -23,7 +23,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/modelvault/modelvault/examples/internal/irismodel"
+	"github.com/modelvault/modelvault/internal/irismodel"
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/registry"
 	"github.com/modelvault/modelvault/storage/diskstore"

@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/modelvault/modelvault/examples/internal/irismodel"
+	"github.com/modelvault/modelvault/internal/irismodel"
 )
 
 // FuzzLoad checks that Load never panics and that its allocations stay a

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/modelvault/modelvault/examples/internal/irismodel"
+	"github.com/modelvault/modelvault/internal/irismodel"
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/validate"
 )

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/modelvault/modelvault/examples/internal/irismodel"
+	"github.com/modelvault/modelvault/internal/irismodel"
 )
 
 func Example() {

@@ -51,8 +51,8 @@ type ExtractOptions struct {
 
 // ExtractedFile describes one extracted file.
 type ExtractedFile struct {
-	Name   string
-	Size   int64
+	Name   string // canonical slash-separated path
+	Size   int64  // bytes written
 	SHA256 string // lower-case hex
 }
 

@@ -261,3 +261,19 @@ func TestExplicitDirectoriesAndPythonModes(t *testing.T) {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+func TestZip64ExtraField(t *testing.T) {
+	content := []byte("zip64 sizes")
+	extra := make([]byte, 4+16)
+	binary.LittleEndian.PutUint16(extra, 0x0001)
+	binary.LittleEndian.PutUint16(extra[2:], 16)
+	binary.LittleEndian.PutUint64(extra[4:], uint64(len(content)))  // uncompressed
+	binary.LittleEndian.PutUint64(extra[12:], uint64(len(content))) // compressed
+	e := rawEntry{name: "big.bin", plain: content, cdExtra: extra, usize: ptr(uint32(0xffffffff)), csize: ptr(uint32(0xffffffff))}
+	dir, res, err := openAndExtract(t, pkgOf(t, e), nil, nil)
+	require.NoError(t, err)
+	assert.Len(t, res.Files, 2)
+	got, err := os.ReadFile(filepath.Join(dir, "big.bin"))
+	require.NoError(t, err)
+	assert.Equal(t, content, got)
+}

@@ -1,6 +1,7 @@
 package diskstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -317,8 +319,16 @@ func (s *Store) mkdirAll(dir string) error {
 // write copies r into f, checking ctx between reads, then fsyncs and
 // closes f.
 func (s *Store) write(ctx context.Context, f *os.File, r io.Reader) error {
-	buf := make([]byte, 256<<10)
-	_, err := io.CopyBuffer(f, &ctxReader{ctx: ctx, r: r}, buf)
+	var err error
+	switch r := r.(type) {
+	case *bytes.Reader, *bytes.Buffer, *strings.Reader:
+		// Bytes already in memory: one write, no copy through a buffer.
+		// ctx is checked before and (by Put) after.
+		_, err = r.(io.WriterTo).WriteTo(f)
+	default:
+		buf := make([]byte, 256<<10)
+		_, err = io.CopyBuffer(f, &ctxReader{ctx: ctx, r: r}, buf)
+	}
 	if err == nil && !s.noSync {
 		err = f.Sync()
 	}

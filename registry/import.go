@@ -191,12 +191,18 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 	// Unlisted-file warnings (res.Warnings) are reported again by the
 	// manifest validator, with codes.
 	var report validate.Report
+	// A validator that cannot read a file may skip it or report it; both
+	// are failures of the store, which fail the import as such.
+	stored := &errRecorder{Store: r.store}
 	r.validatorFor(o).Validate(ctx, &validate.Package{
-		FS:      storage.FS(ctx, r.store, dst.prefix),
+		FS:      storage.FS(ctx, stored, dst.prefix),
 		Version: version,
 		Layout:  r.layout,
 		Digests: res.Digests,
 	}, &report)
+	if err := stored.failure(); err != nil {
+		return nil, fmt.Errorf("validate stored files: %w", err)
+	}
 	rec.Findings = report.Findings
 	if err := report.Err(); err != nil {
 		return nil, err
@@ -208,7 +214,22 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		return &Event{Type: EventImported, Version: version, Model: model, Record: rec}, nil
 	})
 	if err != nil {
-		return nil, err
+		// The store may have kept the event although the write failed:
+		// removing the files then would register a version without them.
+		cctx := context.WithoutCancel(ctx)
+		ok, lerr := r.landed(cctx, err, version)
+		if lerr != nil {
+			// Unknown: leave the files and the claim to a repair, which
+			// removes them once the claim's lease has passed if the
+			// event is not in the log.
+			committed = true
+			return nil, err
+		}
+		if !ok {
+			return nil, err
+		}
+		r.logger.Warn("registry: an event write reported a failure but landed", "version", version, "err", err)
+		e = &Event{Version: version}
 	}
 	committed = true
 	release(context.WithoutCancel(ctx))
@@ -404,7 +425,32 @@ func (d *storeDestination) WriteFile(ctx context.Context, name string, r io.Read
 	d.mu.Lock()
 	d.written = append(d.written, key)
 	d.mu.Unlock()
-	return d.store.Put(ctx, key, r, nil)
+	cr := &countingReader{r: r}
+	if err := d.store.Put(ctx, key, cr, nil); err != nil {
+		return err
+	}
+	// The validators check the digests computed while extracting, not the
+	// stored bytes; a Stat catches a store that lost some of them.
+	info, err := d.store.Stat(ctx, key)
+	if err != nil {
+		return err
+	}
+	if info.Size != cr.n {
+		return fmt.Errorf("%w: %s: the store holds %d bytes of the %d written", modelpkg.ErrHashMismatch, key, info.Size, cr.n)
+	}
+	return nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (d *storeDestination) Abort(ctx context.Context) error {

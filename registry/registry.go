@@ -277,7 +277,7 @@ func (r *Registry) appendEvent(ctx context.Context, caller *Caller, build func(s
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("append event %d: %w", e.Seq, err)
+			return nil, &uncertainAppendError{seq: e.Seq, err: fmt.Errorf("append event %d: %w", e.Seq, err)}
 		}
 		if _, err := r.applyEvents([]*Event{e}); err != nil {
 			return nil, err
@@ -288,6 +288,40 @@ func (r *Registry) appendEvent(ctx context.Context, caller *Caller, build func(s
 		return e, nil
 	}
 	return nil, fmt.Errorf("%w: gave up after %d attempts to append", ErrConflict, r.opts.AppendRetries)
+}
+
+// uncertainAppendError is a failed write of an event: the store reported
+// an error, but the event may have been stored all the same (a timeout
+// after the write landed).
+type uncertainAppendError struct {
+	seq int64
+	err error
+}
+
+func (e *uncertainAppendError) Error() string { return e.err.Error() }
+func (e *uncertainAppendError) Unwrap() error { return e.err }
+
+// landed reports whether the event whose append failed with err is in the
+// log after all, as the event that registered version. It returns an
+// error when that cannot be known.
+func (r *Registry) landed(ctx context.Context, err error, version string) (bool, error) {
+	var ue *uncertainAppendError
+	if !errors.As(err, &ue) {
+		return false, nil
+	}
+	if _, err := r.store.Stat(ctx, logKey(ue.seq)); errors.Is(err, storage.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if err := r.Sync(ctx); err != nil {
+		return false, err
+	}
+	e, err := r.log.read(ctx, ue.seq)
+	if err != nil {
+		return false, err
+	}
+	return e.Type == EventImported && e.Version == version, nil
 }
 
 // checkpoint writes a snapshot of the current state. Failure is logged,

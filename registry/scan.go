@@ -160,7 +160,10 @@ func (r *Registry) scanDir(ctx context.Context, version string, caller *Caller, 
 	for _, f := range files {
 		rec.Size += f.Size
 	}
-	rec.Model, rec.Metadata = r.storedMetadata(ctx, version)
+	rec.Model, rec.Metadata, err = r.storedMetadata(ctx, version)
+	if err != nil {
+		return err
+	}
 	if !report.Valid() {
 		r.notify(Notice{Kind: NoticeScanRejected, Version: version, Err: report.Err(), Findings: report.Findings})
 		if err := r.recordInvalid(ctx, rec, caller); err != nil {
@@ -215,22 +218,28 @@ func sameFindings(a, b []validate.Finding) bool {
 
 // storedMetadata reads a stored version's model name and metadata,
 // best effort (validation reports what is wrong with them).
-func (r *Registry) storedMetadata(ctx context.Context, version string) (string, []byte) {
+// A failure of the store is returned: it must not register the package
+// under the default model name.
+func (r *Registry) storedMetadata(ctx context.Context, version string) (string, []byte, error) {
 	key := modelpkg.DirName(version) + "/" + r.layout.MetadataFile
-	obj, err := r.store.Get(ctx, key)
+	rec := &errRecorder{Store: r.store}
+	obj, err := rec.Get(ctx, key)
 	if err != nil {
-		return "default", nil
+		return "default", nil, rec.failure()
 	}
 	defer obj.Close()
 	md, err := modelpkg.ParseMetadata(obj, nil)
+	if err := rec.failure(); err != nil {
+		return "", nil, err
+	}
 	if err != nil {
-		return "default", nil
+		return "default", nil, nil
 	}
 	model := md.ModelType
 	if model == "" {
 		model = "default"
 	}
-	return model, metadataJSON(md)
+	return model, metadataJSON(md), nil
 }
 
 // checkStored hashes every stored file of version, compares them with
@@ -270,12 +279,21 @@ func (r *Registry) checkStored(ctx context.Context, version string, recorded map
 			}
 		}
 	}
+	// A read that failed is a fault of the store, not a finding: recording
+	// it would mark a valid package invalid.
+	rec := &errRecorder{Store: r.store}
 	r.validator.Validate(ctx, &validate.Package{
-		FS:      storage.FS(ctx, r.store, prefix),
+		FS:      storage.FS(ctx, rec, prefix),
 		Version: version,
 		Layout:  r.layout,
 		Digests: digests,
 	}, report)
+	if err := rec.failure(); err != nil {
+		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	return report, files, nil
 }
 

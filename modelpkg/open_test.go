@@ -75,6 +75,10 @@ func TestRejections(t *testing.T) {
 		{name: "empty name", data: crafted(file("", "x")), want: modelpkg.ErrUnsafePath},
 		{name: "name too long", data: crafted(file(longName, "x")), open: &modelpkg.OpenOptions{Limits: small}, want: modelpkg.ErrUnsafePath},
 		{name: "too deep", data: crafted(file("a/b/c/d.txt", "x")), open: &modelpkg.OpenOptions{Limits: small}, want: modelpkg.ErrUnsafePath, msg: "path elements"},
+		{name: "windows device name", data: crafted(file("docs/CON.txt", "x")), want: modelpkg.ErrUnsafePath, msg: "device"},
+		{name: "windows device name com1", data: crafted(file("com1", "x")), want: modelpkg.ErrUnsafePath, msg: "device"},
+		{name: "trailing dot", data: crafted(file("model.joblib.", "x")), want: modelpkg.ErrUnsafePath, msg: "dot or space"},
+		{name: "trailing space", data: crafted(file("docs /a.txt", "x")), want: modelpkg.ErrUnsafePath, msg: "dot or space"},
 		{name: "colon (NTFS stream)", data: crafted(file("model.joblib:evil", "x")), want: modelpkg.ErrUnsafePath},
 
 		// Entry types.
@@ -276,4 +280,18 @@ func TestZip64ExtraField(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(dir, "big.bin"))
 	require.NoError(t, err)
 	assert.Equal(t, content, got)
+}
+
+func TestAcceptedNames(t *testing.T) {
+	var entries []rawEntry
+	for _, name := range []string{"console.py", "nullable.txt", "com10.txt", "lpt.md", "a.b.c", "caf\u00e9.txt",
+		"dir with space/x.txt", ".hidden", "deep/er/still/file-1_2+3.txt", "日本語.md"} {
+		entries = append(entries, file(name, name))
+	}
+	dir, res, err := openAndExtract(t, pkgOf(t, entries...), nil, nil)
+	require.NoError(t, err)
+	assert.Len(t, res.Files, len(entries)+1)
+	got, err := os.ReadFile(filepath.Join(dir, "dir with space", "x.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "dir with space/x.txt", string(got))
 }

@@ -15,8 +15,10 @@ const maxElemLen = 255
 // pathProblem returns why name is not a canonical, safe, slash-separated
 // relative path, or "" if it is. A canonical path satisfies fs.ValidPath,
 // is valid UTF-8, and contains no NUL or other control character, no
-// backslash, no colon (drive letters, NTFS streams) and no "." or ".."
-// element, so that no two spellings name the same file.
+// backslash, no colon (drive letters, NTFS streams), no "." or ".."
+// element, no element ending in a dot or space and no Windows device name
+// (CON, NUL, COM1, ...), so that no two spellings name the same file and
+// no name means something else on another operating system.
 func pathProblem(name string) string {
 	switch {
 	case name == "":
@@ -49,6 +51,12 @@ func pathProblem(name string) string {
 		if len(elem) > maxElemLen {
 			return "path element longer than 255 bytes"
 		}
+		if last := elem[len(elem)-1]; last == '.' || last == ' ' {
+			return "element ending in a dot or space (an alias on Windows)"
+		}
+		if isWindowsDevice(elem) {
+			return "reserved Windows device name"
+		}
 	}
 	return ""
 }
@@ -59,4 +67,27 @@ func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 // case-insensitive or normalizing file system: NFC, then case folding.
 func foldKey(name string) string {
 	return cases.Fold().String(norm.NFC.String(name))
+}
+
+// isWindowsDevice reports whether elem is a reserved Windows device name,
+// with or without an extension ("nul", "COM1.txt").
+func isWindowsDevice(elem string) bool {
+	base, _, _ := strings.Cut(elem, ".")
+	switch strings.ToUpper(strings.TrimRight(base, " ")) {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
+		return true
+	}
+	if len(base) == 4 {
+		prefix := strings.ToUpper(base[:3])
+		if (prefix == "COM" || prefix == "LPT") && (base[3] >= '0' && base[3] <= '9') {
+			return true
+		}
+	}
+	if len(base) == 5 && (strings.HasPrefix(strings.ToUpper(base), "COM") || strings.HasPrefix(strings.ToUpper(base), "LPT")) {
+		switch base[3:] { // superscript digits ¹ ² ³
+		case "\u00b9", "\u00b2", "\u00b3":
+			return true
+		}
+	}
+	return false
 }

@@ -66,8 +66,9 @@
 // before the first entry or after the end record, and multi-disk
 // archives. Entry names must be canonical: valid UTF-8 without control
 // characters, relative, slash-separated, with no ".", ".." or empty
-// elements, no backslash and no colon, so that no two spellings reach the
-// same file on any operating system. Only regular files and directories
+// elements, no backslash, no colon, no element ending in a dot or space
+// and no Windows device name, so that no two spellings reach the same file
+// on any operating system. Only regular files and directories
 // are accepted.
 //
 // [Limits] bound entries (10,000), per-file size (4 GiB), total size

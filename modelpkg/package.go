@@ -100,7 +100,8 @@ func OpenFile(name string, opts *OpenOptions) (*Package, error) {
 //
 //   - names that are not canonical, safe relative paths (invalid UTF-8,
 //     NUL or control characters, absolute, drive letter, backslash, colon,
-//     "." or ".." or empty elements), or that
+//     "." or ".." or empty elements, trailing dots or spaces, Windows
+//     device names), or that
 //     exceed MaxNameLen or MaxDepth: [ErrUnsafePath];
 //   - entries that are not regular files or directories according to
 //     their mode bits (symlinks, devices, FIFOs, sockets), or whose mode

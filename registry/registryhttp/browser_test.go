@@ -116,13 +116,34 @@ func (p *page) wait(what, expr string) {
 	}
 }
 
+// text returns the text of the element sel, read in one step in the page
+// (the UI may re-render between a lookup and a read).
 func (p *page) text(sel string) string {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[*string](fmt.Sprintf("document.querySelector(%q)?.textContent ?? null", sel)))
 	require.NoError(p.t, err, sel)
-	return s
+	require.NotNil(p.t, s, "no element %s", sel)
+	return *s
+}
+
+// click clicks the element sel with the mouse, retrying when the UI
+// replaced it between lookup and click.
+func (p *page) click(what, sel string) {
+	p.t.Helper()
+	var err error
+	for range 3 {
+		ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+		err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+		cancel()
+		if err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.screenshot("failed-" + strings.ReplaceAll(what, " ", "-"))
+	p.t.Fatalf("%s: %v", what, err)
 }
 
 func (p *page) screenshot(name string) {
@@ -174,7 +195,7 @@ func TestBrowser(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	start := time.Now()
-	ctx := browser(t, 50*time.Second)
+	ctx := browser(t, 90*time.Second) // a bound for slow machines; it takes about 10s
 
 	reg := openReg(t, nil)
 	h := registryhttp.New(reg, &registryhttp.Options{Authorizer: registryhttp.BearerTokens(testToken), TempDir: t.TempDir()})
@@ -263,7 +284,7 @@ func TestBrowser(t *testing.T) {
 		require.NoError(t, err)
 	}
 	click := func(p *page, version, action string) {
-		p.do(action+" "+version, chromedp.Click(chromedp.CSS(row(version, "")+fmt.Sprintf(` button[data-action=%q]`, action))))
+		p.click(action+" "+version, row(version, "")+fmt.Sprintf(` button[data-action=%q]`, action))
 	}
 
 	t.Run("upload, confirm, listed", func(t *testing.T) {

@@ -314,6 +314,7 @@
 
   let refreshing = null;
   let again = false;
+  const shown = { versions: '', history: '' };
 
   // refresh reloads versions and history; calls made meanwhile coalesce.
   function refresh() {
@@ -321,8 +322,11 @@
     refreshing = (async () => {
       try {
         const [list, hist] = await Promise.all([api('GET', 'models'), api('GET', 'history?limit=50')]);
-        renderVersions(list.versions);
-        renderHistory(hist.events);
+        // Re-render only what changed, so focus and clicks are not lost.
+        const key = JSON.stringify(list.versions);
+        if (key !== shown.versions) { shown.versions = key; renderVersions(list.versions); }
+        const hkey = JSON.stringify(hist.events);
+        if (hkey !== shown.history) { shown.history = hkey; renderHistory(hist.events); }
         document.body.dataset.loaded = String(Date.now());
       } catch (err) {
         fail(err);

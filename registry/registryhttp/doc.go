@@ -99,7 +99,9 @@
 //     memory) through http.MaxBytesReader: MaxUploadSize, default 100 MiB,
 //     is never unlimited; beyond it the answer is 413. The registry then
 //     checks the archive (paths, entry types, sizes, ratios) and every
-//     file's SHA-256.
+//     file's SHA-256. ?validate=false, which skips the registry's
+//     validators such as the pickle safety scan, is refused with 403
+//     unless Options.AllowSkipValidation is set.
 //   - Every answer sets X-Content-Type-Options: nosniff, Referrer-Policy:
 //     no-referrer and X-Frame-Options: DENY. The UI is served with a strict
 //     Content-Security-Policy (scripts and styles from the handler only, no

@@ -37,6 +37,12 @@ type Options struct {
 	// changes. The UI page, its assets and GET /openapi.json are always
 	// public: they hold no registry data.
 	PublicReads bool
+	// AllowSkipValidation lets POST /models/import?validate=false skip
+	// the registry's validators (such as the pickle safety scan; the
+	// archive, manifest and SHA-256 checks always run). By default such
+	// requests are refused with 403: a package that skipped the scan can
+	// run code when a host loads it.
+	AllowSkipValidation bool
 	// MaxUploadSize bounds the body of POST /models/import in bytes
 	// (default [DefaultMaxUploadSize]); larger uploads fail with 413.
 	// It cannot be unlimited.

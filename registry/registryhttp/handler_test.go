@@ -285,8 +285,15 @@ func TestImport(t *testing.T) {
 		resp, rb := e.do("POST", "/models/import", bytes.NewReader(data[:len(data)/2]), hdr)
 		require.Equal(t, 400, resp.StatusCode, "%s", rb)
 	})
-	t.Run("validate=false skips the validators", func(t *testing.T) {
+	t.Run("validate=false is refused by default", func(t *testing.T) {
 		e := newEnv(t, nil)
+		resp, body := e.upload("?validate=false", "model_1.0_deployment.zip", validZip(t, "1.0"))
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "%s", body)
+		assert.Equal(t, "forbidden", errorOf(t, body).Error.Code)
+		assert.Empty(t, e.reg.List(nil))
+	})
+	t.Run("validate=false skips the validators when allowed", func(t *testing.T) {
+		e := newEnv(t, &registryhttp.Options{Authorizer: registryhttp.BearerTokens(testToken), AllowSkipValidation: true})
 		files := pkgFiles("1.0", "")
 		files["model.joblib"].Data = []byte("\x80\x04\x95\x11\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93\x94.")
 		resp, body := e.upload("?validate=false", "model_1.0_deployment.zip", zipOf(t, files))

@@ -25,6 +25,10 @@ func (h *Handler) serveImport(w http.ResponseWriter, r *http.Request, actor stri
 		h.writeError(w, r, fmt.Errorf("%w: validate: %w", errBadRequest, err))
 		return
 	}
+	if !doValidate && !h.opts.AllowSkipValidation {
+		h.writeError(w, r, fmt.Errorf("%w: this server does not allow skipping validation (validate=false)", ErrForbidden))
+		return
+	}
 	dryRun, err := boolParam(q.Get("dry_run"), false)
 	if err != nil {
 		h.writeError(w, r, fmt.Errorf("%w: dry_run: %w", errBadRequest, err))

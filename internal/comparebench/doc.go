@@ -14,9 +14,14 @@
 //   - Python: /usr/bin/python3 running zipfile.ZipFile.extractall, then
 //     hashlib.file_digest(f, "sha256") of each extracted file, then
 //     os.fsync of each file and of the directory;
-//   - floor: a Go program that only writes the same bytes to files and
-//     fsyncs them and the directory, with no unzipping and no hashing:
-//     the device's limit, which bounds any speed-up on stored packages.
+//   - floor: Go code that only writes the same bytes to files, all at
+//     once, and fsyncs them and the directory, with no unzipping and no
+//     hashing: the device's limit, which bounds any speed-up on stored
+//     packages.
+//
+// A second run, fsync=false, does the same with no fsync anywhere (no
+// sync step, diskstore with NoSync): what each tool costs on its own,
+// without the device's limit.
 //
 // Run it with
 //

@@ -18,7 +18,7 @@ func TestValidKey(t *testing.T) {
 	} {
 		require.NoError(t, storage.ValidKey(key), "%q", key)
 	}
-	for _, key := range storagetest.BadKeys {
+	for _, key := range storagetest.BadKeys() {
 		err := storage.ValidKey(key)
 		require.ErrorIs(t, err, storage.ErrInvalidKey, "%q", key)
 		require.Contains(t, err.Error(), "invalid key")
@@ -35,7 +35,7 @@ func TestValidPrefix(t *testing.T) {
 }
 
 func FuzzValidKey(f *testing.F) {
-	for _, k := range append([]string{"a/b", "a", ".x"}, storagetest.BadKeys...) {
+	for _, k := range append([]string{"a/b", "a", ".x"}, storagetest.BadKeys()...) {
 		f.Add(k)
 	}
 	f.Fuzz(func(t *testing.T, key string) {

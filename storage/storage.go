@@ -94,8 +94,12 @@ type ListPage struct {
 
 // ObjectInfo describes a stored object.
 type ObjectInfo struct {
-	Key     string
-	Size    int64
+	// Key is the object's key.
+	Key string
+	// Size is the object's size in bytes.
+	Size int64
+	// ModTime is when the object was last written, as the backend
+	// reports it (object stores may round it to the second).
 	ModTime time.Time
 }
 

@@ -576,16 +576,18 @@ func testListPagination(t *testing.T, s storage.Store, o Options) {
 	require.Equal(t, []string{"q"}, keys(t, s, ""))
 }
 
-// BadKeys are keys every store must reject with storage.ErrInvalidKey.
-var BadKeys = []string{
-	"", ".", "..", "/", "/a", "a/", "../x", "a/../b", "a/..", "a//b", "a/./b", "./a",
-	"a\x00b", "a\\b", "..\\x", "a\nb", "a\x7fb", "\xff", strings.Repeat("k", 1025),
-	strings.Repeat("e", 256), storage.ReservedPrefix + "x", "d/" + storage.ReservedPrefix + "y",
+// BadKeys returns keys every store must reject with [storage.ErrInvalidKey].
+func BadKeys() []string {
+	return []string{
+		"", ".", "..", "/", "/a", "a/", "../x", "a/../b", "a/..", "a//b", "a/./b", "./a",
+		"a\x00b", "a\\b", "..\\x", "a\nb", "a\x7fb", "\xff", strings.Repeat("k", 1025),
+		strings.Repeat("e", 256), storage.ReservedPrefix + "x", "d/" + storage.ReservedPrefix + "y",
+	}
 }
 
 func testBadKeys(t *testing.T, s storage.Store, _ Options) {
 	ctx := t.Context()
-	for _, key := range BadKeys {
+	for _, key := range BadKeys() {
 		err := storage.WriteAll(ctx, s, key, []byte("x"), nil)
 		requirePathErr(t, err, key, storage.ErrInvalidKey)
 		err = storage.WriteAll(ctx, s, key, []byte("x"), &storage.PutOptions{IfNotExist: true})

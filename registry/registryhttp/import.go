@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/registry"
@@ -97,6 +98,7 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
+	started := time.Now()
 	bw := bufio.NewWriterSize(f, uploadBufferSize)
 	size, err := io.Copy(bw, part)
 	if err == nil {
@@ -111,6 +113,7 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 		}
 		return
 	}
+	h.log.Debug("registryhttp: upload spooled", "name", name, "size", size, "took", time.Since(started))
 	_, existsErr := h.reg.Get(version)
 	existed := existsErr == nil
 	v, err := h.reg.ImportReaderAt(r.Context(), name, f, size, opts)

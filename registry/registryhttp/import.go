@@ -114,8 +114,8 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 		return
 	}
 	h.log.Debug("registryhttp: upload spooled", "name", name, "size", size, "took", time.Since(started))
-	_, existsErr := h.reg.Get(version)
-	existed := existsErr == nil
+	old, err := h.reg.Get(version)
+	existed := err == nil && old.Status != registry.StatusInvalid
 	v, err := h.reg.ImportReaderAt(r.Context(), name, f, size, opts)
 	if err != nil {
 		h.writeError(w, r, err)

@@ -91,7 +91,9 @@
 //     Authorization header the bearer-token authorizer needs, and changes
 //     whose Sec-Fetch-Site or Origin header shows another origin are
 //     refused with 403 whatever the authorizer ([http.CrossOriginProtection]),
-//     which also protects hosts whose authorizer uses cookies.
+//     which also protects hosts whose authorizer uses cookies. It compares
+//     the Origin with the request's Host, so a reverse proxy in front must
+//     pass the Host header through.
 //   - Uploads: the multipart part's file name, exactly as sent, must be
 //     model_{version}_deployment.zip, checked before a byte of the file
 //     is read; a name with a path in it is refused (400), so nothing can

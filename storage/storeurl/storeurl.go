@@ -34,6 +34,21 @@ type Store struct {
 // Close releases the backend (the directory, or the bucket).
 func (s *Store) Close() error { return s.closer.Close() }
 
+// ErrNoLocalPath is returned by [Store.LocalPath] for stores that are not
+// on local disk.
+var ErrNoLocalPath = errors.New("storeurl: store has no local paths")
+
+// LocalPath returns the file name of the object at key when the store is a
+// directory (see diskstore.Store.LocalPath), and [ErrNoLocalPath] for
+// object stores. Loaders that need a file name use it through the
+// registry.
+func (s *Store) LocalPath(key string) (string, error) {
+	if d, ok := s.Store.(*diskstore.Store); ok {
+		return d.LocalPath(key)
+	}
+	return "", ErrNoLocalPath
+}
+
 // Open opens the store that target names: a directory path or a file://
 // URL (storage/diskstore, creating the directory if needed), or another
 // URL (storage/blobstore). See the package documentation.

@@ -1,9 +1,11 @@
 package storeurl_test
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/modelvault/modelvault/storage"
@@ -57,4 +59,22 @@ func TestOpenErrors(t *testing.T) {
 		_, err := storeurl.Open(t.Context(), target, nil)
 		require.Error(t, err, target)
 	}
+}
+
+func TestLocalPath(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := storeurl.Open(ctx, dir, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, storage.WriteAll(ctx, s, "a/b.txt", []byte("x"), nil))
+	p, err := s.LocalPath("a/b.txt")
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(dir, "a", "b.txt"), p)
+
+	m, err := storeurl.Open(ctx, "mem://", nil)
+	require.NoError(t, err)
+	defer m.Close()
+	_, err = m.LocalPath("a")
+	assert.ErrorIs(t, err, storeurl.ErrNoLocalPath)
 }

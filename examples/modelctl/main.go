@@ -1,7 +1,8 @@
 // Command modelctl manages model packages and a modelvault registry from
-// the shell: it checks and builds packages, and imports, scans, lists,
+// the shell: it checks and builds packages, imports, scans, lists,
 // validates, deploys, rolls back, deletes and prunes versions in a store
-// given as a directory or a URL.
+// given as a directory or a URL, and serves the REST API and web UI over
+// it (modelctl serve).
 //
 // Usage:
 //

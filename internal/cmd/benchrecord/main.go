@@ -4,8 +4,8 @@
 //
 // Run it from the module root on a quiet machine:
 //
-//	go run ./internal/cmd/benchrecord            # -count 5, about half an hour
-//	go run ./internal/cmd/benchrecord -quick     # -count 1, shorter runs and a 256 MiB upload
+//	go run ./internal/cmd/benchrecord            # -count 5: half an hour or more
+//	go run ./internal/cmd/benchrecord -quick     # -count 1, fewer iterations, a 256 MiB upload: ~7 min
 //	go run ./internal/cmd/benchrecord -print     # print the section, leave README.md alone
 //	go run ./internal/cmd/benchrecord -from raw.txt  # render saved `go test -bench` output
 //
@@ -36,7 +36,7 @@ type bench struct {
 }
 
 var suite = []bench{
-	{pkg: "./modelpkg", pattern: "^BenchmarkExtract(Stored256MiB|Deflated256MiB|200Shards)$", benchtime: "5x", quick: "2x"},
+	{pkg: "./modelpkg", pattern: "^BenchmarkExtract(Stored256MiB|Deflated256MiB|200Shards)$", benchtime: "3x", quick: "2x"},
 	{pkg: "./modelpkg", pattern: "^BenchmarkExtract1GiBPeakHeap$", benchtime: "2x", quick: "1x"},
 	{pkg: "./registry", pattern: "^BenchmarkAcquireRelease(Parallel)?$", benchtime: "1s", quick: "200ms"},
 	{pkg: "./registry", pattern: "^BenchmarkDeploy$", benchtime: "50x", quick: "10x"},

@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/modelvault/modelvault/storage"
+	"github.com/modelvault/modelvault/validate"
 )
 
 // Store layout of registry state.
@@ -31,8 +33,17 @@ func seqName(seq int64) string {
 }
 
 func logKey(seq int64) string        { return logPrefix + seqName(seq) + ".json" }
-func checkpointKey(seq int64) string { return checkpointPrefix + seqName(seq) + ".json" }
+func checkpointKey(seq int64) string { return checkpointPrefix + seqName(seq) + checkpointExt }
 func claimKey(version string) string { return claimPrefix + version + ".json" }
+
+// Checkpoints are gob-encoded after a magic line: decoding one is about
+// three times faster than JSON, which keeps Open with 10,000 versions well
+// inside its budget. They are only a cache of the fold; the log, in JSON,
+// stays the truth, and an unreadable checkpoint is skipped.
+const (
+	checkpointExt   = ".ckpt"
+	checkpointMagic = "modelvault-checkpoint-v1\n"
+)
 
 // parseSeqKey returns the sequence number in a log or checkpoint key.
 func parseSeqKey(prefix, key string) (int64, bool) {
@@ -40,7 +51,11 @@ func parseSeqKey(prefix, key string) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	name, ok = strings.CutSuffix(name, ".json")
+	ext := ".json"
+	if prefix == checkpointPrefix {
+		ext = checkpointExt
+	}
+	name, ok = strings.CutSuffix(name, ext)
 	if !ok || len(name) != seqDigits {
 		return 0, false
 	}
@@ -237,8 +252,8 @@ func (l *eventLog) latestCheckpoint(ctx context.Context) (*state, error) {
 		if err != nil {
 			return nil, err
 		}
-		st := newState()
-		if err := json.Unmarshal(data, st); err != nil || st.Seq != seqs[i] {
+		st, err := decodeCheckpoint(data)
+		if err != nil || st.Seq != seqs[i] {
 			// A torn or foreign checkpoint is not fatal: the log is the
 			// truth, so fall back to an older checkpoint.
 			continue
@@ -252,7 +267,7 @@ func (l *eventLog) latestCheckpoint(ctx context.Context) (*state, error) {
 // previous one (keeping two, so a reader that listed just before never
 // finds none).
 func (l *eventLog) writeCheckpoint(ctx context.Context, st *state) error {
-	data, err := json.Marshal(st)
+	data, err := encodeCheckpoint(st)
 	if err != nil {
 		return err
 	}
@@ -276,6 +291,56 @@ func (l *eventLog) writeCheckpoint(ctx context.Context, st *state) error {
 		}
 	}
 	return nil
+}
+
+func encodeCheckpoint(st *state) ([]byte, error) {
+	// Findings carry their error values only in memory (as after a JSON
+	// round trip, Err is nil once decoded); gob must not see them.
+	c := *st
+	c.Versions = make(map[string]*Version, len(st.Versions))
+	for k, v := range st.Versions {
+		if len(v.Findings) > 0 {
+			cv := *v
+			cv.Findings = make([]validate.Finding, len(v.Findings))
+			for i, f := range v.Findings {
+				f.Err = nil
+				cv.Findings[i] = f
+			}
+			v = &cv
+		}
+		c.Versions[k] = v
+	}
+	var buf bytes.Buffer
+	buf.WriteString(checkpointMagic)
+	if err := gob.NewEncoder(&buf).Encode(&c); err != nil {
+		return nil, fmt.Errorf("encode checkpoint: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func decodeCheckpoint(data []byte) (*state, error) {
+	rest, ok := bytes.CutPrefix(data, []byte(checkpointMagic))
+	if !ok {
+		return nil, fmt.Errorf("%w: not a checkpoint", ErrCorruptLog)
+	}
+	st := newState()
+	if err := gob.NewDecoder(bytes.NewReader(rest)).Decode(st); err != nil {
+		return nil, fmt.Errorf("%w: checkpoint: %v", ErrCorruptLog, err)
+	}
+	// gob leaves maps that were empty nil.
+	if st.Versions == nil {
+		st.Versions = map[string]*Version{}
+	}
+	if st.Deployed == nil {
+		st.Deployed = map[string]string{}
+	}
+	if st.Stack == nil {
+		st.Stack = map[string][]string{}
+	}
+	if st.Deleted == nil {
+		st.Deleted = map[string]int64{}
+	}
+	return st, nil
 }
 
 // readLimited reads a whole object, refusing objects larger than limit.

@@ -3,9 +3,11 @@ package blobstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"strings"
@@ -338,9 +340,23 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.
 			seeker = nil
 		}
 	}
+	rewind := func() bool {
+		if seeker == nil {
+			return false
+		}
+		_, err := seeker.Seek(start, io.SeekStart)
+		return err == nil
+	}
 	wait := s.backoff
 	for attempt := 0; ; attempt++ {
-		err := s.uploadOnce(ctx, key, r, wopts)
+		// A conditional put hashes what it sends, so that a put whose
+		// outcome the network hid (a reset connection) can be resolved.
+		body, sent := r, hash.Hash(nil)
+		if opts.IfNotExist {
+			sent = sha256.New()
+			body = io.TeeReader(r, sent)
+		}
+		err := s.uploadOnce(ctx, key, body, wopts)
 		if errors.Is(err, errReader) {
 			return pathErr("put", key, err)
 		}
@@ -355,6 +371,23 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.
 				return pathErr("put", key, err)
 			}
 			return nil
+		}
+		if opts.IfNotExist && ctx.Err() == nil && outcomeUnknown(err) {
+			// The request failed without an answer from the server: it
+			// may or may not have stored our bytes. Look.
+			switch won, found := s.storedSame(ctx, key, sent); {
+			case found && won:
+				return nil
+			case found:
+				return pathErr("put", key, &sentinelError{storage.ErrExist, err})
+			case attempt < s.retries && rewind():
+				if err := sleep(ctx, wait); err != nil {
+					return pathErr("put", key, err)
+				}
+				wait = min(2*wait, time.Second)
+				continue
+			}
+			return mapErr("put", key, err, true)
 		}
 		if !isConflict(err) {
 			return mapErr("put", key, err, opts.IfNotExist)
@@ -371,7 +404,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.
 		if opts.IfNotExist && s.exists(ctx, key) {
 			return pathErr("put", key, &sentinelError{storage.ErrExist, err})
 		}
-		if seeker == nil || func() error { _, err := seeker.Seek(start, io.SeekStart); return err }() != nil {
+		if !rewind() {
 			// The data cannot be read again. A conditional put can
 			// still learn that it lost.
 			for ; opts.IfNotExist && attempt < s.retries; attempt++ {
@@ -386,6 +419,33 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.
 			return pathErr("put", key, &sentinelError{ErrConflict, err})
 		}
 	}
+}
+
+// outcomeUnknown reports whether a failed put may nevertheless have
+// stored its object: the server gave no definite answer (a transport
+// error, such as a connection reset while the body was being sent).
+func outcomeUnknown(err error) bool {
+	switch gcerrors.Code(err) {
+	case gcerrors.Unknown, gcerrors.Internal, gcerrors.DeadlineExceeded:
+		return !isConflict(err)
+	}
+	return false
+}
+
+// storedSame reports whether key exists (found) and, if so, whether it
+// holds exactly the bytes whose SHA-256 is in sent (won). A read failure
+// counts as not found, so the caller reports its original error.
+func (s *Store) storedSame(ctx context.Context, key string, sent hash.Hash) (won, found bool) {
+	rd, err := s.b.NewReader(ctx, key, nil)
+	if err != nil {
+		return false, false
+	}
+	defer rd.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, rd); err != nil {
+		return false, false
+	}
+	return bytes.Equal(h.Sum(nil), sent.Sum(nil)), true
 }
 
 func (s *Store) exists(ctx context.Context, key string) bool {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -42,6 +43,23 @@ type opResult struct {
 	Seq     int64  `json:"seq,omitempty"`
 	Type    string `json:"type,omitempty"`
 	Err     string `json:"err,omitempty"`
+	// Kind classifies an error: conflict, exists, no_previous,
+	// not_found, in_use or other.
+	Kind string `json:"kind,omitempty"`
+}
+
+// errKind classifies an operation's error.
+func errKind(err error) string {
+	for _, k := range []struct {
+		err  error
+		name string
+	}{{registry.ErrConflict, "conflict"}, {registry.ErrVersionExists, "exists"}, {registry.ErrNoPrevious, "no_previous"},
+		{registry.ErrNotFound, "not_found"}, {registry.ErrInUse, "in_use"}} {
+		if errors.Is(err, k.err) {
+			return k.name
+		}
+	}
+	return "other"
 }
 
 // replicaEnd is the last line a replica prints.
@@ -176,13 +194,22 @@ func runReplicas(t *testing.T, srv *testservers.Server) {
 		t.Fatal(err)
 	}
 	want, _ := json.Marshal(hist)
-	// The last change of the deployment, by the appender's clock (every
-	// process runs on this machine).
-	var lastChange time.Time
+	// The last change of the deployment, and when it was made: when the
+	// first replica (the one that appended it, as its write returned)
+	// read it. Every process runs on this machine, with one clock.
 	var lastSeq int64
 	for _, e := range hist {
 		if e.Type == registry.EventDeployed || e.Type == registry.EventRolledBack {
-			lastChange, lastSeq = e.Time, e.Seq
+			lastSeq = e.Seq
+		}
+	}
+	var lastChange time.Time
+	for i, e := range ends {
+		if e == nil || e.Noticed[lastSeq].IsZero() {
+			t.Fatalf("replica %d did not read event %d", i, lastSeq)
+		}
+		if lastChange.IsZero() || e.Noticed[lastSeq].Before(lastChange) {
+			lastChange = e.Noticed[lastSeq]
 		}
 	}
 	var maxLatency, maxNotice, maxLoad time.Duration
@@ -248,7 +275,10 @@ func runReplicas(t *testing.T, srv *testservers.Server) {
 		}
 		key := r.Op + " ok"
 		if !r.OK {
-			key = r.Op + " error"
+			key = r.Op + " " + r.Kind
+			if r.Kind == "other" {
+				t.Errorf("%s failed: %s", r.Actor, r.Err)
+			}
 		} else if e == nil {
 			key = r.Op + " no-op"
 		}
@@ -368,7 +398,7 @@ func replicaChild() error {
 		}
 		r.OK = err == nil
 		if err != nil {
-			r.Err = err.Error()
+			r.Err, r.Kind = err.Error(), errKind(err)
 		}
 		if e != nil {
 			r.Seq, r.Type = e.Seq, string(e.Type)

@@ -92,6 +92,10 @@ func render(r results, m machine) string {
 	add("Deploy latency, diskstore with fsync, no model load", func() (string, string) {
 		return fmt.Sprintf("%.1f ms", med("BenchmarkDeploy", "ns/op")/1e6), "—"
 	}, need("BenchmarkDeploy", "ns/op")...)
+	add("Import into diskstore / extract into a plain directory, 256 MiB stored, fsync", func() (string, string) {
+		const b = "BenchmarkImportDiskstoreVsDir"
+		return fmt.Sprintf("%.2f (%.0f vs %.0f MB/s)", med(b, "ratio"), med(b, "store-MB/s"), med(b, "dir-MB/s")), "—"
+	}, need("BenchmarkImportDiskstoreVsDir", "ratio", "store-MB/s", "dir-MB/s")...)
 	add("HTTP upload / direct `Import`, same package", func() (string, string) {
 		v := med(upload, "ratio")
 		return fmt.Sprintf("%.2f (%.0f vs %.0f MB/s)", v, med(upload, "http-MB/s"), med(upload, "direct-MB/s")),

@@ -70,8 +70,8 @@ func ValidKey(key string) error {
 // example "a/", "a/b" or "a/.", but not "/a", "../" or "a//"). It returns
 // nil or an error matching [ErrInvalidKey].
 func ValidPrefix(prefix string) error {
-	if prefix == "" {
-		return nil
+	if prefix == "" || ValidKey(prefix) == nil {
+		return nil // a key is the beginning of itself (even at MaxKeyLen)
 	}
 	if err := ValidKey(prefix + "x"); err != nil {
 		return &keyError{"prefix: " + err.(*keyError).reason}

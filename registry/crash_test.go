@@ -139,7 +139,7 @@ func runCrash(t *testing.T, target string, store storage.Store, kills int, clean
 			for c.stdout.Scan() {
 				// "op <nanoseconds>": keep the longest (capped).
 				if d, err := strconv.ParseInt(strings.TrimPrefix(c.stdout.Text(), "op "), 10, 64); err == nil && d > opDur.Load() {
-					opDur.Store(min(d, int64(300*time.Millisecond)))
+					opDur.Store(min(d, int64(200*time.Millisecond)))
 				}
 			}
 		}()

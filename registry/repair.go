@@ -75,7 +75,11 @@ func (r *Registry) Repair(ctx context.Context) (*RepairResult, error) {
 		if len(page.Objects) == 0 {
 			continue
 		}
-		if ok, _ := storage.Exists(ctx, r.store, claimKey(version)); ok {
+		claimed, err := storage.Exists(ctx, r.store, claimKey(version))
+		if err != nil {
+			return res, fmt.Errorf("repair: %w", err)
+		}
+		if claimed {
 			continue // being imported again
 		}
 		if err := storage.DeletePrefix(ctx, r.store, prefix); err != nil {

@@ -71,7 +71,11 @@ func (r *Registry) Scan(ctx context.Context, caller *Caller) (*ScanResult, error
 			res.Skipped[dir+"/"] = err.Error()
 			continue
 		}
-		if reason := r.scanSkip(ctx, version); reason != "" {
+		reason, err := r.scanSkip(ctx, version)
+		if err != nil {
+			return res, fmt.Errorf("scan: %w", err)
+		}
+		if reason != "" {
 			if reason != "registered" {
 				res.Skipped[dir+"/"] = reason
 			}
@@ -93,7 +97,11 @@ func (r *Registry) Scan(ctx context.Context, caller *Caller) (*ScanResult, error
 		if slices.Contains(dirs, modelpkg.DirName(version)) {
 			continue // the directory is the placed copy
 		}
-		if reason := r.scanSkip(ctx, version); reason != "" {
+		reason, err := r.scanSkip(ctx, version)
+		if err != nil {
+			return res, fmt.Errorf("scan: %w", err)
+		}
+		if reason != "" {
 			if reason != "registered" {
 				res.Skipped[key] = reason
 			}
@@ -126,22 +134,28 @@ func callerOr(c *Caller) Caller {
 	return *c
 }
 
-// scanSkip says why a scan leaves version alone, or "" to check it.
-func (r *Registry) scanSkip(ctx context.Context, version string) string {
+// scanSkip says why a scan leaves version alone, or "" to check it. A
+// failure to learn whether an import is in progress is an error: a scan
+// must never validate (and so race) another replica's import.
+func (r *Registry) scanSkip(ctx context.Context, version string) (string, error) {
 	r.mu.RLock()
 	v := r.st.Versions[version]
 	_, deleted := r.st.Deleted[version]
 	r.mu.RUnlock()
 	if v != nil && v.Status != StatusInvalid {
-		return "registered"
+		return "registered", nil
 	}
 	if deleted {
-		return "deleted; its files are removed by the next repair"
+		return "deleted; its files are removed by the next repair", nil
 	}
-	if ok, _ := storage.Exists(ctx, r.store, claimKey(version)); ok {
-		return "an import is in progress"
+	claimed, err := storage.Exists(ctx, r.store, claimKey(version))
+	if err != nil {
+		return "", err
 	}
-	return ""
+	if claimed {
+		return "an import is in progress", nil
+	}
+	return "", nil
 }
 
 // scanDir validates a placed directory and records the outcome.

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modelvault/modelvault/internal/ctxio"
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/storage"
 	"github.com/modelvault/modelvault/validate"
@@ -65,7 +66,7 @@ func (r *Registry) Import(ctx context.Context, name string, src io.Reader, opts 
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	size, err := io.Copy(f, &ctxReader{ctx: ctx, r: src})
+	size, err := io.Copy(f, ctxio.Reader(ctx, src))
 	if err != nil {
 		return nil, fmt.Errorf("import %s: spool: %w", name, err)
 	}
@@ -465,17 +466,4 @@ func (d *storeDestination) Abort(ctx context.Context) error {
 		}
 	}
 	return first
-}
-
-// ctxReader stops a copy when its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

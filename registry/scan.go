@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/modelvault/modelvault/internal/ctxio"
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/storage"
 	"github.com/modelvault/modelvault/validate"
@@ -318,7 +319,7 @@ func hashObject(ctx context.Context, s storage.Store, key string) (File, error) 
 	}
 	defer obj.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, &ctxReader{ctx: ctx, r: obj})
+	n, err := io.Copy(h, ctxio.Reader(ctx, obj))
 	if err != nil {
 		return File{}, fmt.Errorf("hash %s: %w", key, err)
 	}

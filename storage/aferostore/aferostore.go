@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/modelvault/modelvault/internal/ctxio"
 	"github.com/modelvault/modelvault/storage"
 	"github.com/modelvault/modelvault/storage/internal/fslist"
 )
@@ -214,7 +215,7 @@ func (s *Store) createTemp(dir string) (string, afero.File, error) {
 
 func (s *Store) write(ctx context.Context, f afero.File, r io.Reader) error {
 	buf := make([]byte, 256<<10)
-	_, err := io.CopyBuffer(onlyWriter{f}, &ctxReader{ctx: ctx, r: r}, buf)
+	_, err := io.CopyBuffer(onlyWriter{f}, ctxio.Reader(ctx, r), buf)
 	if err == nil && !s.noSync {
 		err = f.Sync()
 	}
@@ -282,17 +283,4 @@ func readDirNames(fsys afero.Fs, dir string) ([]string, error) {
 	}
 	defer f.Close()
 	return f.Readdirnames(-1)
-}
-
-// ctxReader fails reads once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

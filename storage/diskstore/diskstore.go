@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/modelvault/modelvault/internal/ctxio"
 	"github.com/modelvault/modelvault/storage"
 	"github.com/modelvault/modelvault/storage/internal/fslist"
 )
@@ -327,7 +328,7 @@ func (s *Store) write(ctx context.Context, f *os.File, r io.Reader) error {
 		_, err = r.(io.WriterTo).WriteTo(f)
 	default:
 		buf := make([]byte, 256<<10)
-		_, err = io.CopyBuffer(f, &ctxReader{ctx: ctx, r: r}, buf)
+		_, err = io.CopyBuffer(f, ctxio.Reader(ctx, r), buf)
 	}
 	if err == nil && !s.noSync {
 		err = f.Sync()
@@ -351,19 +352,6 @@ func (s *Store) syncDir(dir string) error {
 		err = cerr
 	}
 	return err
-}
-
-// ctxReader fails reads once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // Clean removes temporary files left behind by puts that crashed, if they

@@ -287,6 +287,16 @@ func metadataJSON(md *modelpkg.Metadata) json.RawMessage {
 	return data
 }
 
+// imported reports whether version is registered and valid: an import
+// claim for it is left over from an import that finished. (A claim on an
+// invalid version is a new import over it.)
+func (r *Registry) imported(version string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	v := r.st.Versions[version]
+	return v != nil && v.Status != StatusInvalid
+}
+
 func (r *Registry) has(version string) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -353,7 +363,7 @@ func (r *Registry) claim(ctx context.Context, version string) (release func(cont
 	host, _ := os.Hostname()
 	data, _ := json.Marshal(claimRecord{Version: version, Started: r.opts.Now().UTC(), Host: host, PID: os.Getpid()})
 	key := claimKey(version)
-	for attempt := 0; attempt < 2; attempt++ {
+	for attempt := 0; attempt < 3; attempt++ {
 		err = r.store.Put(ctx, key, bytes.NewReader(data), &storage.PutOptions{IfNotExist: true, ContentType: "application/json"})
 		if err == nil {
 			return func(ctx context.Context) {
@@ -365,9 +375,15 @@ func (r *Registry) claim(ctx context.Context, version string) (release func(cont
 		if !errors.Is(err, storage.ErrExist) {
 			return nil, err
 		}
-		stale, serr := r.staleClaim(ctx, version)
+		stale, gone, serr := r.staleClaim(ctx, version)
 		if serr != nil {
 			return nil, serr
+		}
+		if gone {
+			// Released meanwhile: its import finished (the caller
+			// re-checks the log once it holds the claim) or failed.
+			// Either way there is nothing to clean up: claim again.
+			continue
 		}
 		if !stale {
 			break
@@ -379,14 +395,15 @@ func (r *Registry) claim(ctx context.Context, version string) (release func(cont
 	return nil, fmt.Errorf("%w: an import of %q is in progress", ErrConflict, version)
 }
 
-// staleClaim reports whether the version's claim is older than the lease.
-func (r *Registry) staleClaim(ctx context.Context, version string) (bool, error) {
+// staleClaim reports whether the version's claim is older than the lease,
+// or gone (released since the caller saw it).
+func (r *Registry) staleClaim(ctx context.Context, version string) (stale, gone bool, err error) {
 	info, err := r.store.Stat(ctx, claimKey(version))
 	if errors.Is(err, storage.ErrNotExist) {
-		return true, nil // released meanwhile: just try again
+		return false, true, nil
 	}
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	started := info.ModTime
 	if data, err := readLimited(ctx, r.store, claimKey(version), 1<<16); err == nil {
@@ -395,12 +412,17 @@ func (r *Registry) staleClaim(ctx context.Context, version string) (bool, error)
 			started = c.Started
 		}
 	}
-	return r.opts.Now().Sub(started) > r.opts.ClaimLease, nil
+	return r.opts.Now().Sub(started) > r.opts.ClaimLease, false, nil
 }
 
-// removeAbandoned removes the files and claim of an import that died.
+// removeAbandoned removes the files and claim of an import that died. It
+// reads the log's tail first: an import that finished in another process
+// must never lose its files to this process's stale view.
 func (r *Registry) removeAbandoned(ctx context.Context, version string) error {
-	if r.has(version) {
+	if err := r.Sync(ctx); err != nil {
+		return err
+	}
+	if r.imported(version) {
 		// It did finish: only the claim is left over.
 		return r.store.Delete(ctx, claimKey(version))
 	}

@@ -43,16 +43,19 @@ func (r *Registry) Repair(ctx context.Context) (*RepairResult, error) {
 		if !ok || modelpkg.ValidateVersion(version) != nil {
 			continue
 		}
-		if r.has(version) {
+		if r.imported(version) {
 			if err := r.store.Delete(ctx, obj.Key); err != nil {
 				return res, fmt.Errorf("repair: %w", err)
 			}
 			res.ReleasedClaims = append(res.ReleasedClaims, version)
 			continue
 		}
-		stale, err := r.staleClaim(ctx, version)
+		stale, gone, err := r.staleClaim(ctx, version)
 		if err != nil {
 			return res, fmt.Errorf("repair: %w", err)
+		}
+		if gone {
+			continue // released since the listing
 		}
 		if !stale {
 			res.InProgress = append(res.InProgress, version)

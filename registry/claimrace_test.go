@@ -55,3 +55,23 @@ func TestClaimReleasedWhileWaiting(t *testing.T) {
 	_, err = b.Deploy(ctx, "5.0", nil)
 	require.NoError(t, err, "the version is whole and deployable")
 }
+
+// TestDeleteLeavesFilesToAnImportInProgress: files of a deleted version are
+// removed under its import claim; while another process holds the claim
+// (a re-import starting), they are left for a later repair.
+func TestDeleteLeavesFilesToAnImportInProgress(t *testing.T) {
+	store := memStore()
+	r := openReg(t, store, nil)
+	importVersion(t, r, "6.0", "")
+	require.NoError(t, storage.WriteAll(ctx, store, "_registry/claims/6.0.json", []byte(`{"version":"6.0"}`), nil))
+	_, err := r.Delete(ctx, "6.0", nil)
+	require.NoError(t, err)
+	assert.NotEmpty(t, keys(t, store, "model_6.0/"), "the claim holder's files are not touched")
+
+	require.NoError(t, store.Delete(ctx, "_registry/claims/6.0.json"))
+	res, err := r.Repair(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"6.0"}, res.RemovedDeleted)
+	assert.Empty(t, keys(t, store, "model_6.0/"))
+	assert.Empty(t, keys(t, store, "_registry/claims/"))
+}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -162,12 +163,38 @@ func (r *Registry) Delete(ctx context.Context, version string, caller *Caller) (
 	if err != nil {
 		return nil, fmt.Errorf("delete %s: %w", version, err)
 	}
-	// The event is the commit point; files a crash leaves are removed by
-	// the next repair.
-	if err := storage.DeletePrefix(ctx, r.store, modelpkg.DirName(version)+"/"); err != nil {
+	// The event is the commit point; files a crash (or a re-import that
+	// holds the claim) leaves are removed by a later repair.
+	if _, err := r.removeDeletedFiles(ctx, version); err != nil {
 		return e, fmt.Errorf("delete %s: remove files: %w", version, err)
 	}
 	return e, nil
+}
+
+// removeDeletedFiles removes the files of a deleted version while holding
+// its import claim, so that a re-import of the same version cannot start
+// in between and lose the files it writes. If an import holds the claim,
+// the files are left alone: that import refuses to extract over them, and
+// a later repair removes them.
+func (r *Registry) removeDeletedFiles(ctx context.Context, version string) (removed bool, err error) {
+	release, err := r.claim(ctx, version)
+	if errors.Is(err, ErrConflict) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer release(context.WithoutCancel(ctx))
+	if err := r.Sync(ctx); err != nil {
+		return false, err
+	}
+	if r.has(version) {
+		return false, nil // imported again before we claimed
+	}
+	if err := storage.DeletePrefix(ctx, r.store, modelpkg.DirName(version)+"/"); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // PruneOptions controls [Registry.Prune].

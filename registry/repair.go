@@ -78,15 +78,12 @@ func (r *Registry) Repair(ctx context.Context) (*RepairResult, error) {
 		if len(page.Objects) == 0 {
 			continue
 		}
-		claimed, err := storage.Exists(ctx, r.store, claimKey(version))
+		removed, err := r.removeDeletedFiles(ctx, version)
 		if err != nil {
 			return res, fmt.Errorf("repair: %w", err)
 		}
-		if claimed {
+		if !removed {
 			continue // being imported again
-		}
-		if err := storage.DeletePrefix(ctx, r.store, prefix); err != nil {
-			return res, fmt.Errorf("repair: %w", err)
 		}
 		res.RemovedDeleted = append(res.RemovedDeleted, version)
 	}

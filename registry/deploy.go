@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 
 	"github.com/modelvault/modelvault/modelpkg"
@@ -231,7 +232,7 @@ func (r *Registry) Prune(ctx context.Context, opts *PruneOptions) ([]string, err
 		byModel[v.Model] = append(byModel[v.Model], v)
 	}
 	var victims []string
-	for _, m := range slices.Sorted(mapsKeys(byModel)) {
+	for _, m := range slices.Sorted(maps.Keys(byModel)) {
 		vs := byModel[m]
 		slices.SortFunc(vs, func(a, b *Version) int {
 			if c := b.ImportedAt.Compare(a.ImportedAt); c != 0 {

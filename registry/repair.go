@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -67,7 +68,7 @@ func (r *Registry) Repair(ctx context.Context) (*RepairResult, error) {
 		res.RemovedImports = append(res.RemovedImports, version)
 	}
 	r.mu.RLock()
-	deleted := slices.Sorted(mapsKeys(r.st.Deleted))
+	deleted := slices.Sorted(maps.Keys(r.st.Deleted))
 	r.mu.RUnlock()
 	for _, version := range deleted {
 		prefix := modelpkg.DirName(version) + "/"

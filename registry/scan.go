@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -277,7 +278,7 @@ func (r *Registry) checkStored(ctx context.Context, version string, recorded map
 		files[name] = f
 		digests[name] = f.SHA256
 	}
-	for _, name := range slices.Sorted(mapsKeys(recorded)) {
+	for _, name := range slices.Sorted(maps.Keys(recorded)) {
 		want := recorded[name]
 		got, ok := files[name]
 		switch {
@@ -288,7 +289,7 @@ func (r *Registry) checkStored(ctx context.Context, version string, recorded map
 		}
 	}
 	if recorded != nil {
-		for _, name := range slices.Sorted(mapsKeys(files)) {
+		for _, name := range slices.Sorted(maps.Keys(files)) {
 			if _, ok := recorded[name]; !ok {
 				report.Errorf(modelpkg.ErrInvalidManifest, name, "%s was added to the store after import", name)
 			}

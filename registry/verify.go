@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"maps"
 	"slices"
 	"sync"
 
@@ -116,20 +117,10 @@ func (v *verifyingFS) verifyRest(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	for _, name := range slices.Sorted(mapsKeys(v.failed)) {
+	for _, name := range slices.Sorted(maps.Keys(v.failed)) {
 		errs = append(errs, v.failed[name])
 	}
 	return errors.Join(errs...)
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 type verifyError struct {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"slices"
 
 	"github.com/modelvault/modelvault/internal/ctxio"
@@ -177,7 +178,7 @@ func Manifest(opts *ManifestOptions) Validator {
 				}
 			}
 		}
-		for _, f := range slices.Sorted(keys(m.FileHashes)) {
+		for _, f := range slices.Sorted(maps.Keys(m.FileHashes)) {
 			if !present[f] {
 				r.Errorf(modelpkg.ErrMissingFile, f, "%s is listed in %s but missing", f, name)
 			}
@@ -200,7 +201,7 @@ func SHA256(opts *ManifestOptions) Validator {
 		if err != nil {
 			return // reported by Manifest or RequiredFiles
 		}
-		for _, f := range slices.Sorted(keys(m.FileHashes)) {
+		for _, f := range slices.Sorted(maps.Keys(m.FileHashes)) {
 			if ctxDone(ctx, r) {
 				return
 			}
@@ -259,16 +260,6 @@ func regularFiles(fsys fs.FS) ([]string, error) {
 	})
 	slices.Sort(out)
 	return out, err
-}
-
-func keys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // LoadTest returns a validator that calls load, the host's own loader,

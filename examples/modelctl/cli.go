@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -363,7 +364,7 @@ func printVersion(e *env, v *registry.Version) {
 	tw.Flush()
 	fmt.Fprintln(e.stdout, "files:")
 	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	for _, name := range slices.Sorted(mapKeys(v.Files)) {
+	for _, name := range slices.Sorted(maps.Keys(v.Files)) {
 		f := v.Files[name]
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", name, humanBytes(f.Size), f.SHA256)
 	}
@@ -402,16 +403,6 @@ func eventJSON(ev *registry.Event) any {
 	c := *ev
 	c.Record = nil
 	return &c
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func humanBytes(n int64) string {

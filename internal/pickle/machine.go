@@ -66,6 +66,9 @@ type machine struct {
 	// learn, when set, accepts every class and reports its BUILD keys
 	// (tests derive schemas with it; never set in production).
 	learn func(g Global, key string)
+	// lenient: STOP behaves as CPython's (ScanAll's pickle.load reading,
+	// whose verdict is only about safety).
+	lenient bool
 }
 
 func newMachine(ctx context.Context, o Options, load bool) *machine {
@@ -216,6 +219,14 @@ var errStop error = stopSignal{}
 
 func (f *frame) stop() (Value, error) {
 	in := f.m.in
+	if f.m.lenient {
+		// pickle.load returns the top value and ignores the rest.
+		t, err := f.top()
+		if err != nil {
+			return nil, err
+		}
+		return *t, nil
+	}
 	if in.inFrame && in.frameLeft > 0 {
 		return nil, f.soft("STOP with %d bytes of the frame left", in.frameLeft)
 	}

@@ -185,7 +185,9 @@ func scanOpen(ctx context.Context, open func() (io.ReadCloser, error), o *Option
 	}
 	defer f.Close()
 	oo := o.withDefaults()
-	_, res, err := runWith(newMachine(ctx, oo, false), f, oo, runFlags{checkRoot: primary, ignoreTrailing: !primary})
+	m := newMachine(ctx, oo, false)
+	m.lenient = !primary
+	_, res, err := runWith(m, f, oo, runFlags{checkRoot: primary, ignoreTrailing: !primary})
 	return res, err
 }
 

@@ -102,10 +102,22 @@ func whyBlocked(g Global) string {
 var classes = func() map[Global]*classSchema {
 	out := make(map[Global]*classSchema, len(sklearnClasses))
 	for _, c := range sklearnClasses {
-		out[c.g] = &classSchema{root: c.root, keys: keySet(c.keys)}
+		keys := keySet(c.keys)
+		if keys["_sklearn_version"] {
+			// Every BaseEstimator: attributes fit and set_output add to
+			// any estimator (feature_names_in_ when fitted on named
+			// columns, _sklearn_output_config since 1.2).
+			for k := range keySet(estimatorKeys) {
+				keys[k] = true
+			}
+		}
+		out[c.g] = &classSchema{root: c.root, keys: keys}
 	}
 	return out
 }()
+
+// estimatorKeys are attributes any scikit-learn estimator may have.
+const estimatorKeys = "_sklearn_version feature_names_in_ n_features_in_ _sklearn_output_config"
 
 // classArgs are classes that appear only as arguments of their own
 // reconstructors (Cython types); they are values, never called directly.

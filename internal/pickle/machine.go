@@ -1032,10 +1032,14 @@ func (f *frame) global(mod, name string) (Value, error) {
 		return nil, f.unsafe(g, "global", "global %s inside an object-array pickle", g)
 	}
 	if !f.m.known(g) {
+		var e *Error
 		if why := whyBlocked(g); why != "" {
-			return nil, f.unsafe(g, "global", "global %s (module %q, name %q) is blocked: it %s", desc, g.Module, g.Name, why)
+			e = f.unsafe(g, "global", "global %s (module %q, name %q) is blocked: it %s", desc, g.Module, g.Name, why)
+		} else {
+			e = f.unsafe(g, "global", "global %s (module %q, name %q) is not allow-listed", desc, g.Module, g.Name)
 		}
-		return nil, f.unsafe(g, "global", "global %s (module %q, name %q) is not allow-listed", desc, g.Module, g.Name)
+		e.Node = fmt.Sprintf("node #%d (lookup of %s)", len(f.m.nodes), g)
+		return nil, e
 	}
 	return g, nil
 }

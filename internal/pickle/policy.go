@@ -79,10 +79,13 @@ func (f *frame) call(op string, callee Value, args []Value, kw *Dict) (Value, er
 	if kw != nil && len(kw.Keys) != 0 {
 		return nil, f.unsafe(g, "call", "%s of %s with keyword arguments", op, g)
 	}
-	bad := func(format string, a ...any) (Value, error) {
-		return nil, f.unsafe(g, "call-schema", "%s of %s: "+format, append([]any{op, g}, a...)...)
-	}
 	m := f.m
+	callNode := fmt.Sprintf("node #%d (%s of %s)", len(m.nodes), op, g)
+	bad := func(format string, a ...any) (Value, error) {
+		e := f.unsafe(g, "call-schema", "%s of %s: "+format, append([]any{op, g}, a...)...)
+		e.Node = callNode
+		return nil, e
+	}
 	if m.learn != nil && op == "REDUCE" && m.class(g) != nil {
 		m.learn(g, "REDUCE"+argTypes(args))
 		o := &Object{Class: g, Args: args}
@@ -245,7 +248,9 @@ func (f *frame) call(op string, callee Value, args []Value, kw *Dict) (Value, er
 		m.node(o, op)
 		return o, nil
 	}
-	return nil, f.unsafe(g, "call", "%s calls %s, which may only be used as a value", op, g)
+	e := f.unsafe(g, "call", "%s calls %s, which may only be used as a value", op, g)
+	e.Node = callNode
+	return nil, e
 }
 
 func firstString(args []Value) (string, bool) {

@@ -290,7 +290,7 @@ func TestHole7NumpyCrashes(t *testing.T) {
 	t.Run("two dtypes containing each other", func(t *testing.T) {
 		p := newPk(4).model()
 		p.su("coef_").sg("numpy", "dtype").su("V8").op(0x89, 0x88, 0x87, 'R', 'q', 7, '0') // A, unbuilt
-		p.sg("numpy", "dtype").su("V8").op(0x89, 0x88, 0x87, 'R', 'q', 8)              // B
+		p.sg("numpy", "dtype").su("V8").op(0x89, 0x88, 0x87, 'R', 'q', 8)                  // B
 		p.op('(').int1(3).su("|").op('N').su("a").op(0x85).op('}').su("a").op('h', 7).int1(0).op(0x86, 's')
 		p.binint(8).binint(1).int1(16).op('t', 'b', '0') // B has field A
 		p.op('h', 7)

@@ -63,6 +63,8 @@ type machine struct {
 
 	// trace, when set, sees every opcode and its offset (tests).
 	trace func(op byte, pos int64)
+	// skipped, when set, sees every range of raw array data (tests).
+	skipped func(start, end int64)
 	// learn, when set, accepts every class and reports its BUILD keys
 	// (tests derive schemas with it; never set in production).
 	learn func(g Global, key string)

@@ -361,6 +361,10 @@ func (f *frame) wrapperBuild(w *wrapper, state Value) (Value, error) {
 	if hasObject(dt) {
 		return bad("dtype holds Python objects")
 	}
+	start := in.pos
+	if f.m.skipped != nil {
+		defer func() { f.m.skipped(start, in.pos) }()
+	}
 	if hasAlign && align != nil {
 		b, err := in.fixed(1)
 		if err != nil {

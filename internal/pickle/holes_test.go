@@ -299,3 +299,35 @@ func TestHole7NumpyCrashes(t *testing.T) {
 		checkHole(t, holeCase{data: p.endModel().stop(), kind: KindUnsafe, rule: "dtype-state", msg: "after the dtype was used"})
 	})
 }
+
+// TestStateSchemas: classes whose state a loader allocates from or calls
+// into have their values checked.
+func TestStateSchemas(t *testing.T) {
+	tests := []holeCase{
+		{name: "RandomState of another bit generator", data: func() []byte {
+			p := newPk(4).model()
+			p.su("random_state").sg("numpy.random._pickle", "__randomstate_ctor").su("MT19937").op(0x85, 'R')
+			p.op('}').su("bit_generator").su("PCG64").op('s', 'b')
+			return p.endModel().stop()
+		}(), kind: KindUnsafe, rule: "state-schema", msg: "MT19937"},
+		{name: "Tree with a node_count beyond its nodes", data: func() []byte {
+			p := newPk(4).sg("sklearn.tree._classes", "DecisionTreeClassifier").op(')', 0x81, '}', '(')
+			p.su("tree_").sg("sklearn.tree._tree", "Tree").int1(4).reconstruct()
+			p.op('(').int1(1).int1(1).op(0x85)
+			p.dtype("i8", "<", -1, 0)
+			p.op(0x89, 'C', 8).raw("\x03\x00\x00\x00\x00\x00\x00\x00").op('t', 'b')
+			p.int1(1).op(0x87, 'R')
+			p.op('}', '(').su("max_depth").int1(1).su("node_count").binint(1 << 30).su("nodes").op('N').su("values").op('N', 'u', 'b')
+			return p.endModel().stop()
+		}(), kind: KindUnsafe, rule: "state-schema", msg: "node_count"},
+		{name: "FunctionTransformer with a func", data: func() []byte {
+			p := newPk(4).sg("sklearn.pipeline", "Pipeline").op(')', 0x81, '}', '(')
+			p.su("steps").sg("sklearn.preprocessing._function_transformer", "FunctionTransformer").op(')', 0x81)
+			p.op('}').su("func").sg("builtins", "float").op('s', 'b')
+			return p.op('u', 'b').stop()
+		}(), kind: KindUnsafe, rule: "state-schema", msg: "func"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { checkHole(t, tc) })
+	}
+}

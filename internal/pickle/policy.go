@@ -74,7 +74,7 @@ func (m *machine) class(g Global) *classSchema {
 func (f *frame) call(op string, callee Value, args []Value, kw *Dict) (Value, error) {
 	g, ok := callee.(Global)
 	if !ok {
-		return nil, f.unsafe(Global{}, "call", "%s calls a %s, not an allow-listed global", op, typeName(callee))
+		return nil, f.unsafeAt(callee, "call", "%s calls a %s, not an allow-listed global", op, typeName(callee))
 	}
 	if kw != nil && len(kw.Keys) != 0 {
 		return nil, f.unsafe(g, "call", "%s of %s with keyword arguments", op, g)

@@ -317,7 +317,7 @@ func TestStateSchemas(t *testing.T) {
 			p.dtype("i8", "<", -1, 0)
 			p.op(0x89, 'C', 8).raw("\x03\x00\x00\x00\x00\x00\x00\x00").op('t', 'b')
 			p.int1(1).op(0x87, 'R')
-			p.op('}', '(').su("max_depth").int1(1).su("node_count").binint(1 << 30).su("nodes").op('N').su("values").op('N', 'u', 'b')
+			p.op('}', '(').su("max_depth").int1(1).su("node_count").binint(1<<30).su("nodes").op('N').su("values").op('N', 'u', 'b')
 			return p.endModel().stop()
 		}(), kind: KindUnsafe, rule: "state-schema", msg: "node_count"},
 		{name: "FunctionTransformer with a func", data: func() []byte {

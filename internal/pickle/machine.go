@@ -798,9 +798,7 @@ func (f *frame) decimal(line []byte, long bool) (Value, error) {
 		return nil, f.soft("integer longer than %d digits", maxLine)
 	}
 	s := string(line)
-	if strings.HasPrefix(s, "+") {
-		s = s[1:]
-	}
+	s = strings.TrimPrefix(s, "+")
 	digits := strings.TrimPrefix(s, "-")
 	if digits == "" || (len(digits) > 1 && digits[0] == '0') {
 		return nil, f.soft("malformed integer %q", line)

@@ -112,3 +112,17 @@ func TestMemoryBoundedOnHostileInput(t *testing.T) {
 	require.ErrorIs(t, err, ErrLimit)
 	assert.Contains(t, err.Error(), "memo entries")
 }
+
+// TestDictWorkIsLinear: many SETITEMs, with distinct and with repeated
+// keys, cost linear work (a key scan per insert would be quadratic).
+func TestDictWorkIsLinear(t *testing.T) {
+	p := newPk(4).op('}')
+	for i := 0; i < 100000; i++ {
+		p.binint(int32(i)).op('N', 's')
+		p.su("k").op('N', 's')
+	}
+	// Quadratic, this would be 10^10 key comparisons.
+	root, err := walkBytes(p.stop())
+	require.NoError(t, err)
+	assert.Len(t, root.(*Dict).Keys, 100001)
+}

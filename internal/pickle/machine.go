@@ -68,6 +68,8 @@ type machine struct {
 	// learn, when set, accepts every class and reports its BUILD keys
 	// (tests derive schemas with it; never set in production).
 	learn func(g Global, key string)
+	// dictIndex finds a dict's keys without scanning them.
+	dictIndex map[*Dict]map[string]int
 	// lenient: STOP behaves as CPython's (ScanAll's pickle.load reading,
 	// whose verdict is only about safety).
 	lenient bool
@@ -81,6 +83,8 @@ func newMachine(ctx context.Context, o Options, load bool) *machine {
 		res:   &Result{},
 		load:  load,
 		meta:  make(map[any]*nodeMeta),
+
+		dictIndex: make(map[*Dict]map[string]int),
 	}
 	for _, g := range o.Allow {
 		m.allow[g] = true
@@ -905,74 +909,76 @@ func (f *frame) setItemsTop(op string, items []Value) error {
 }
 
 // setItems stores key, value pairs as Python does: an equal key is
-// replaced in place. Keys must be hashable values the machine can compare.
+// replaced in place. Keys must be hashable values the machine can compare;
+// an index per dict keeps this linear.
 func (f *frame) setItems(d *Dict, items []Value) error {
+	idx := f.m.dictIndex[d]
+	if idx == nil {
+		idx = make(map[string]int, len(d.Keys))
+		for i, k := range d.Keys {
+			idx[keyRepr(k)] = i
+		}
+		f.m.dictIndex[d] = idx
+	}
 	for i := 0; i+1 < len(items); i += 2 {
 		k, v := items[i], items[i+1]
-		switch k.(type) {
-		case string, int64, bool, nil, float64, *Tuple, Global:
-		default:
+		if !hashable(k) {
 			return f.unsafeAt(d, "dict-key", "dict key of type %s: its __hash__ and __eq__ could run code", typeName(k))
 		}
-		replaced := false
-		for j, old := range d.Keys {
-			if keyEqual(old, k) {
-				d.Vals[j] = v
-				replaced = true
-				break
-			}
+		r := keyRepr(k)
+		if j, ok := idx[r]; ok {
+			d.Vals[j] = v
+			continue
 		}
-		if !replaced {
-			d.Keys = append(d.Keys, k)
-			d.Vals = append(d.Vals, v)
-		}
+		idx[r] = len(d.Keys)
+		d.Keys = append(d.Keys, k)
+		d.Vals = append(d.Vals, v)
 	}
 	return nil
 }
 
-// keyEqual compares two dict keys as Python would for the key types the
-// machine accepts (True == 1 and 1 == 1.0 included).
-func keyEqual(a, b Value) bool {
-	num := func(v Value) (float64, bool) {
-		switch x := v.(type) {
-		case int64:
-			return float64(x), true
-		case bool:
-			if x {
-				return 1, true
-			}
-			return 0, true
-		case float64:
-			return x, true
-		}
-		return 0, false
-	}
-	if x, ok := num(a); ok {
-		y, ok := num(b)
-		return ok && x == y
-	}
-	switch x := a.(type) {
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
+// keyRepr is a canonical form of a hashable key: equal under Python's ==
+// (True == 1 == 1.0) exactly when the forms are equal.
+func keyRepr(v Value) string {
+	switch x := v.(type) {
 	case nil:
-		return b == nil
+		return "N"
+	case bool:
+		if x {
+			return "i1"
+		}
+		return "i0"
+	case int64:
+		return "i" + strconv.FormatInt(x, 10)
+	case *big.Int:
+		return "i" + x.String()
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
+			return "i" + strconv.FormatInt(int64(x), 10)
+		}
+		if x != x {
+			return "nan" + strconv.FormatUint(math.Float64bits(x), 16) // NaN != NaN
+		}
+		return "f" + strconv.FormatFloat(x, 'g', -1, 64)
+	case string:
+		return "s" + x
+	case []byte:
+		return "b" + string(x)
 	case Global:
-		y, ok := b.(Global)
-		return ok && x == y
+		return "g" + x.String()
 	case *Tuple:
-		y, ok := b.(*Tuple)
-		if !ok || len(x.Items) != len(y.Items) {
-			return false
+		var sb strings.Builder
+		sb.WriteString("t(")
+		for _, it := range x.Items {
+			r := keyRepr(it)
+			sb.WriteString(strconv.Itoa(len(r)))
+			sb.WriteByte(':')
+			sb.WriteString(r)
 		}
-		for i := range x.Items {
-			if !keyEqual(x.Items[i], y.Items[i]) {
-				return false
-			}
-		}
-		return true
+		sb.WriteByte(')')
+		return sb.String()
 	}
-	return false
+	return fmt.Sprintf("p%p", v)
 }
 
 // twoLines reads the module and name lines of GLOBAL and INST.

@@ -1,0 +1,393 @@
+#!/usr/bin/python3
+"""Generate the modelpkg/sklearn fixtures: NAME.joblib and NAME.json.
+
+Run from this directory with Debian's interpreter (python3-sklearn 1.2.x):
+
+    /usr/bin/python3 gen.py
+
+Every estimator of the runtime's coverage list is fitted on a data set
+bundled with scikit-learn (iris, wine, breast_cancer, diabetes, digits; no
+download), with a fixed random_state, and saved with joblib.dump
+(uncompressed unless the name says otherwise). NAME.json records what
+scikit-learn itself answers on a fixed set of rows: predict, predict_proba
+and decision_function where the estimator has them, classes, n_features and
+feature names. Floats are written with repr, so they round-trip exactly;
+a missing value (NaN) in X is written as null.
+
+Rows: a deterministic sample of the data set plus the same rows with a
+little noise, so that features are not float32-exact and the trees'
+float32 comparisons are exercised.
+
+Feature names: pandas is not installed, so feature_names_in_ is produced by
+fitting on a numpy array subclass with a `columns` attribute (scikit-learn
+reads the names from `X.columns`, exactly as for a DataFrame). Estimators
+whose columns are selected by name (ColumnTransformer with str columns)
+need pandas and are fitted with integer column indices instead.
+
+Newer node layout: scikit-learn >= 1.3 adds `missing_go_to_left` (uint8) to
+the tree node dtype (itemsize 64). tree_node_1_3.joblib is a
+DecisionTreeClassifier whose Tree is re-pickled with that layout, built
+here by giving the Tree a __reduce__ that returns the same class and state
+with the extra field; scikit-learn 1.2 cannot load it, so its expected
+outputs are those of the original tree (the field does not change
+predictions on rows without missing values).
+
+The output is deterministic: rerunning with the same library versions
+reproduces every file byte for byte (BLAS is limited to one thread).
+"""
+
+import os
+
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["OMP_NUM_THREADS"] = "1"
+os.environ["MKL_NUM_THREADS"] = "1"
+
+import json  # noqa: E402
+import platform  # noqa: E402
+import warnings  # noqa: E402
+
+import joblib  # noqa: E402
+import numpy as np  # noqa: E402
+import sklearn  # noqa: E402
+from sklearn import datasets  # noqa: E402
+from sklearn.compose import ColumnTransformer  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
+from sklearn.ensemble import (  # noqa: E402
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.impute import SimpleImputer  # noqa: E402
+from sklearn.linear_model import (  # noqa: E402
+    ElasticNet,
+    Lasso,
+    LinearRegression,
+    LogisticRegression,
+    Perceptron,
+    Ridge,
+    RidgeClassifier,
+    SGDClassifier,
+    SGDRegressor,
+)
+from sklearn.naive_bayes import GaussianNB  # noqa: E402
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor  # noqa: E402
+from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
+from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
+from sklearn.preprocessing import (  # noqa: E402
+    MaxAbsScaler,
+    MinMaxScaler,
+    OneHotEncoder,
+    PolynomialFeatures,
+    RobustScaler,
+    StandardScaler,
+)
+from sklearn.svm import SVC, SVR, LinearSVC, LinearSVR  # noqa: E402
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor  # noqa: E402
+from sklearn.tree._tree import Tree  # noqa: E402
+
+warnings.filterwarnings("ignore")
+
+N_SAMPLE = 24  # rows taken from the data set; as many noisy copies follow
+
+
+class Named(np.ndarray):
+    """A numpy array with DataFrame-like column names (see the docstring)."""
+
+    columns = None
+
+
+def named(X, names):
+    a = np.asarray(X).view(Named)
+    a.columns = list(names)
+    return a
+
+
+def load(name):
+    d = getattr(datasets, "load_" + name)()
+    return d.data.astype(np.float64), d.target, list(d.feature_names)
+
+
+def sample_rows(X, seed):
+    rng = np.random.RandomState(seed)
+    idx = np.linspace(0, len(X) - 1, N_SAMPLE).astype(int)
+    base = X[idx]
+    scale = X.std(axis=0) * 0.05 + 1e-12
+    noisy = base + rng.normal(size=base.shape) * scale
+    return np.vstack([base, noisy])
+
+
+def cell(v):
+    if isinstance(v, str):
+        return v
+    f = float(v)
+    if f != f:
+        return None
+    return f
+
+
+def label(v):
+    if isinstance(v, (str, np.str_)):
+        return str(v)
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    return float(v)
+
+
+def floats(a):
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 1:
+        return [float(x) for x in a]
+    return [floats(r) for r in a]
+
+
+def record(name, model, X, note, rows_X=None, feature_names=None):
+    """Dump model and write what scikit-learn predicts on X."""
+    path = name + ".joblib"
+    joblib.dump(model, path)
+    loaded = joblib.load(path)
+    Xp = X if rows_X is None else rows_X
+    out = {
+        "class": type(model).__name__,
+        "note": note,
+        "n_features": int(getattr(model, "n_features_in_", np.shape(X)[1])),
+        "X": [[cell(v) for v in row] for row in Xp],
+        "predict": [label(v) if not isinstance(v, np.ndarray) else floats(v)
+                    for v in loaded.predict(Xp)],
+    }
+    if hasattr(loaded, "classes_"):
+        out["classes"] = [label(c) for c in loaded.classes_]
+    names = getattr(loaded, "feature_names_in_", None)
+    if names is not None:
+        out["feature_names"] = [str(n) for n in names]
+    for meth in ("predict_proba", "decision_function"):
+        if hasattr(loaded, meth):
+            try:
+                out[meth] = floats(getattr(loaded, meth)(Xp))
+            except AttributeError:
+                pass
+    if rows_X is None:
+        assert np.array_equal(np.asarray(model.predict(X), dtype=object),
+                              np.asarray(loaded.predict(X), dtype=object))
+    write_json(name + ".json", out)
+    return out
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1, sort_keys=True, allow_nan=False)
+        f.write("\n")
+
+
+class ReducedTree:
+    """Pickles as sklearn.tree._tree.Tree with the >= 1.3 node layout."""
+
+    def __init__(self, tree):
+        self.tree = tree
+
+    def __reduce__(self):
+        cls, args, state = self.tree.__reduce__()
+        old = state["nodes"]
+        names = list(old.dtype.names) + ["missing_go_to_left"]
+        formats = [old.dtype.fields[n][0] for n in old.dtype.names] + [np.uint8]
+        offsets = [old.dtype.fields[n][1] for n in old.dtype.names] + [old.dtype.itemsize]
+        dt = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": 64})
+        nodes = np.zeros(old.shape, dtype=dt)
+        for n in old.dtype.names:
+            nodes[n] = old[n]
+        nodes["missing_go_to_left"] = 1
+        state = dict(state)
+        state["nodes"] = nodes
+        return cls, args, state
+
+
+def main():
+    assert sklearn.__version__.startswith("1.2"), sklearn.__version__
+    iris_X, iris_y, iris_names = load("iris")
+    iris_labels = datasets.load_iris().target_names[iris_y]  # str labels
+    wine_X, wine_y, _ = load("wine")
+    bc_X, bc_y, _ = load("breast_cancer")
+    dia_X, dia_y, _ = load("diabetes")
+    dig_X, dig_y, _ = load("digits")
+    iris_S = sample_rows(iris_X, 1)
+    wine_S = sample_rows(wine_X, 2)
+    bc_S = sample_rows(bc_X, 3)
+    dia_S = sample_rows(dia_X, 4)
+    dig_S = sample_rows(dig_X, 5)
+    bc_scaled = StandardScaler().fit(bc_X)
+
+    fixtures = []
+
+    def fit(name, model, X, y, S, note, **kw):
+        model.fit(X, y)
+        record(name, model, S, note, **kw)
+        fixtures.append(name)
+
+    # Linear models.
+    fit("linear_regression", LinearRegression(), dia_X, dia_y, dia_S, "diabetes")
+    fit("ridge", Ridge(alpha=0.5), dia_X, dia_y, dia_S, "diabetes")
+    fit("ridge_classifier", RidgeClassifier(), iris_X, iris_labels, iris_S, "iris, str labels")
+    fit("ridge_classifier_binary", RidgeClassifier(), bc_X, bc_y, bc_S, "breast_cancer")
+    fit("lasso", Lasso(alpha=0.1), dia_X, dia_y, dia_S, "diabetes")
+    fit("elastic_net", ElasticNet(alpha=0.01, l1_ratio=0.3), dia_X, dia_y, dia_S, "diabetes")
+    fit("logistic_multinomial", LogisticRegression(max_iter=2000), iris_X, iris_labels, iris_S,
+        "iris, str labels")
+    fit("logistic_ovr", LogisticRegression(multi_class="ovr", max_iter=2000), wine_X, wine_y, wine_S,
+        "wine")
+    fit("logistic_binary", LogisticRegression(max_iter=5000), bc_X, bc_y, bc_S, "breast_cancer")
+    fit("sgd_classifier", SGDClassifier(random_state=0, max_iter=50, tol=None),
+        bc_scaled.transform(bc_X), bc_y, bc_scaled.transform(bc_S), "breast_cancer, standardised")
+    fit("sgd_classifier_log", SGDClassifier(loss="log_loss", random_state=0, max_iter=50, tol=None),
+        iris_X, iris_y, iris_S, "iris, log loss (OvR probabilities)")
+    fit("sgd_regressor", SGDRegressor(random_state=0, max_iter=50, tol=None), dia_X, dia_y, dia_S,
+        "diabetes")
+    fit("linear_svc", LinearSVC(random_state=0, max_iter=5000), iris_X, iris_y, iris_S, "iris")
+    fit("linear_svr", LinearSVR(random_state=0, max_iter=5000), dia_X, dia_y, dia_S, "diabetes")
+    fit("perceptron", Perceptron(random_state=0), iris_X, iris_y, iris_S, "iris")
+
+    # Trees and ensembles.
+    fit("decision_tree_classifier", DecisionTreeClassifier(random_state=0), iris_X, iris_labels,
+        iris_S, "iris, str labels")
+    fit("decision_tree_regressor", DecisionTreeRegressor(random_state=0, max_depth=6), dia_X, dia_y,
+        dia_S, "diabetes")
+    fit("random_forest_classifier", RandomForestClassifier(n_estimators=10, random_state=0),
+        wine_X, wine_y, wine_S, "wine")
+    fit("random_forest_regressor", RandomForestRegressor(n_estimators=10, max_depth=8,
+                                                         random_state=0),
+        dia_X, dia_y, dia_S, "diabetes")
+    fit("extra_trees_classifier", ExtraTreesClassifier(n_estimators=10, random_state=0),
+        iris_X, iris_y, iris_S, "iris")
+    fit("extra_trees_regressor", ExtraTreesRegressor(n_estimators=10, max_depth=8, random_state=0),
+        dia_X, dia_y, dia_S, "diabetes")
+    fit("gradient_boosting_classifier", GradientBoostingClassifier(n_estimators=20, random_state=0),
+        iris_X, iris_y, iris_S, "iris, multinomial deviance")
+    fit("gradient_boosting_binary", GradientBoostingClassifier(n_estimators=20, random_state=0),
+        bc_X, bc_y, bc_S, "breast_cancer")
+    fit("gradient_boosting_regressor", GradientBoostingRegressor(n_estimators=30, random_state=0),
+        dia_X, dia_y, dia_S, "diabetes")
+    fit("hist_gradient_boosting_classifier",
+        HistGradientBoostingClassifier(max_iter=15, random_state=0), iris_X, iris_y, iris_S,
+        "iris, multiclass")
+    fit("hist_gradient_boosting_binary", HistGradientBoostingClassifier(max_iter=20, random_state=0),
+        bc_X, bc_y, bc_S, "breast_cancer")
+    dia_nan = dia_X.copy()
+    rng = np.random.RandomState(6)
+    dia_nan[rng.rand(*dia_nan.shape) < 0.1] = np.nan
+    dia_S_nan = dia_S.copy()
+    dia_S_nan[rng.rand(*dia_S_nan.shape) < 0.15] = np.nan
+    fit("hist_gradient_boosting_regressor",
+        HistGradientBoostingRegressor(max_iter=25, random_state=0), dia_nan, dia_y, dia_S_nan,
+        "diabetes with 10% missing values (NaN)")
+
+    # Others.
+    fit("kneighbors_classifier", KNeighborsClassifier(n_neighbors=5), iris_X, iris_y, iris_S, "iris")
+    fit("kneighbors_regressor", KNeighborsRegressor(n_neighbors=4, weights="distance"), dia_X, dia_y,
+        dia_S, "diabetes, distance weights")
+    fit("gaussian_nb", GaussianNB(), dig_X, dig_y, dig_S, "digits")
+    for kernel in ("linear", "rbf", "poly", "sigmoid"):
+        fit("svc_" + kernel, SVC(kernel=kernel, gamma="scale" if kernel != "sigmoid" else 0.01),
+            bc_scaled.transform(bc_X)[:, :8] if kernel == "sigmoid" else iris_X,
+            bc_y if kernel == "sigmoid" else iris_y,
+            bc_scaled.transform(bc_S)[:, :8] if kernel == "sigmoid" else iris_S,
+            "iris" if kernel != "sigmoid" else "breast_cancer, standardised, 8 features")
+    fit("svr", SVR(C=50.0), dia_X, dia_y, dia_S, "diabetes, rbf")
+    fit("mlp_classifier", MLPClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0),
+        iris_X, iris_labels, iris_S, "iris, str labels")
+    fit("mlp_regressor", MLPRegressor(hidden_layer_sizes=(16, 8), activation="tanh", max_iter=500,
+                                      random_state=0),
+        dia_X, dia_y, dia_S, "diabetes, tanh")
+
+    # Preprocessing and composition.
+    fit("pipeline_standard_logistic", make_pipeline(StandardScaler(), LogisticRegression()),
+        bc_X, bc_y, bc_S, "breast_cancer")
+    fit("pipeline_minmax_ridge", make_pipeline(MinMaxScaler(), Ridge()), dia_X, dia_y, dia_S,
+        "diabetes")
+    fit("pipeline_maxabs_svc", make_pipeline(MaxAbsScaler(), SVC()), wine_X, wine_y, wine_S, "wine")
+    fit("pipeline_robust_knn", make_pipeline(RobustScaler(), KNeighborsClassifier()), wine_X, wine_y,
+        wine_S, "wine")
+    fit("pipeline_imputer_hgb_free",
+        Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()),
+                  ("model", LinearRegression())]),
+        dia_nan, dia_y, dia_S_nan, "diabetes with missing values, median imputation")
+    fit("pipeline_poly_ridge", make_pipeline(PolynomialFeatures(degree=2), Ridge()), iris_X[:, :3],
+        iris_X[:, 3], iris_S[:, :3], "iris: petal width from three features")
+    fit("pipeline_pca_logistic", make_pipeline(StandardScaler(), PCA(n_components=5),
+                                               LogisticRegression(max_iter=1000)),
+        wine_X, wine_y, wine_S, "wine")
+    fit("pipeline_pca_whiten_gnb", make_pipeline(PCA(n_components=10, whiten=True, svd_solver="full"), GaussianNB()),
+        dig_X, dig_y, dig_S, "digits")
+
+    # Categorical input: iris with a string column (petal length binned).
+    def with_category(X):
+        bins = np.array(["short", "medium", "long"], dtype=object)
+        cat = bins[np.digitize(X[:, 2], [2.5, 5.0])]
+        out = np.empty((len(X), 5), dtype=object)
+        out[:, :4] = X
+        out[:, 4] = cat
+        return out
+
+    iris_C = with_category(iris_X)
+    iris_CS = with_category(iris_S)
+    iris_CS[-1, 4] = "short"
+    fit("onehot_string",
+        make_pipeline(OneHotEncoder(handle_unknown="ignore"), LogisticRegression(max_iter=1000)),
+        iris_C[:, 4:], iris_y, iris_CS[:, 4:], "iris: one str column, handle_unknown=ignore")
+    fit("onehot_numeric", make_pipeline(OneHotEncoder(), LogisticRegression(max_iter=1000)),
+        np.digitize(iris_X, [2.0, 4.0]).astype(np.float64), iris_y,
+        np.digitize(iris_S, [2.0, 4.0]).astype(np.float64), "iris binned, numeric categories")
+    fit("column_transformer",
+        make_pipeline(ColumnTransformer([("num", StandardScaler(), [0, 1, 3]),
+                                         ("cat", OneHotEncoder(), [4])],
+                                        remainder="drop"),
+                      LogisticRegression(max_iter=1000)),
+        iris_C, iris_y, iris_CS, "iris with a str column; numeric columns scaled, one dropped")
+    fit("column_transformer_passthrough",
+        make_pipeline(ColumnTransformer([("cat", OneHotEncoder(drop="first"), [4])],
+                                        remainder="passthrough"),
+                      DecisionTreeClassifier(random_state=0)),
+        iris_C, iris_y, iris_CS, "iris with a str column; remainder passthrough, drop=first")
+
+    # Feature names (see the module docstring).
+    fit("feature_names", LogisticRegression(max_iter=1000), named(iris_X, iris_names), iris_y, iris_S,
+        "iris fitted on named columns")
+
+    # Compressed variants of one model.
+    model = joblib.load("random_forest_classifier.joblib")
+    for comp, ext in ((("zlib", 3), "zlib"), (("gzip", 3), "gzip"), (("xz", 3), "xz")):
+        name = "random_forest_classifier_" + ext
+        joblib.dump(model, name + ".joblib", compress=comp)
+        out = json.load(open("random_forest_classifier.json"))
+        out["note"] = "random_forest_classifier saved with compress=" + repr(comp)
+        write_json(name + ".json", out)
+        fixtures.append(name)
+
+    # The scikit-learn >= 1.3 tree node layout (see the module docstring).
+    tree = joblib.load("decision_tree_classifier.joblib")
+    original = tree.tree_
+    tree.tree_ = ReducedTree(original)
+    joblib.dump(tree, "tree_node_1_3.joblib")
+    tree.tree_ = original
+    out = json.load(open("decision_tree_classifier.json"))
+    out["note"] = "decision_tree_classifier re-pickled with the >= 1.3 node layout (missing_go_to_left)"
+    write_json("tree_node_1_3.json", out)
+    fixtures.append("tree_node_1_3")
+
+    write_json("index.json", {
+        "versions": {
+            "python": platform.python_version(),
+            "sklearn": sklearn.__version__,
+            "joblib": joblib.__version__,
+            "numpy": np.__version__,
+        },
+        "fixtures": sorted(fixtures),
+    })
+
+
+if __name__ == "__main__":
+    main()

@@ -353,6 +353,18 @@ def main():
                       DecisionTreeClassifier(random_state=0)),
         iris_C, iris_y, iris_CS, "iris with a str column; remainder passthrough, drop=first")
 
+    iris_CN = iris_C.copy()
+    iris_CN[::7, 1] = np.nan
+    iris_CSN = iris_CS.copy()
+    iris_CSN[::5, 1] = np.nan
+    fit("column_transformer_nested",
+        make_pipeline(ColumnTransformer([("num", make_pipeline(SimpleImputer(), StandardScaler()),
+                                          [0, 1, 2, 3]),
+                                         ("cat", OneHotEncoder(sparse_output=False), [4])]),
+                      GradientBoostingClassifier(n_estimators=10, random_state=0)),
+        iris_CN, iris_y, iris_CSN, "iris with a str column and missing values; a Pipeline in a "
+        "ColumnTransformer")
+
     # Feature names (see the module docstring).
     fit("feature_names", LogisticRegression(max_iter=1000), named(iris_X, iris_names), iris_y, iris_S,
         "iris fitted on named columns")

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"strings"
 
-	"github.com/modelvault/modelvault/internal/picklescan"
+	"github.com/modelvault/modelvault/internal/pickle"
 	"github.com/modelvault/modelvault/modelpkg"
 )
 
@@ -78,9 +79,9 @@ func PickleScan(opts *PickleOptions) Validator {
 	if opts != nil {
 		o = *opts
 	}
-	so := &picklescan.Options{MaxDecompressedSize: o.MaxDecompressedSize}
+	so := &pickle.Options{MaxDecompressedSize: o.MaxDecompressedSize}
 	for _, g := range o.Allow {
-		so.Allow = append(so.Allow, picklescan.Global{Module: g.Module, Name: g.Name})
+		so.Allow = append(so.Allow, pickle.Global{Module: g.Module, Name: g.Name})
 	}
 	return Func(func(ctx context.Context, pkg *Package, r *Report) {
 		layout := pkg.Layout
@@ -131,22 +132,23 @@ func pickleFiles(fsys fs.FS, model string) ([]string, error) {
 	return files, err
 }
 
-func scanPickleFile(ctx context.Context, fsys fs.FS, name string, opts *picklescan.Options, r *Report) {
-	f, err := fsys.Open(name)
+func scanPickleFile(ctx context.Context, fsys fs.FS, name string, opts *pickle.Options, r *Report) {
+	open := func() (io.ReadCloser, error) { return fsys.Open(name) }
+	f, err := open()
 	if err != nil {
 		r.Errorf(ErrInvalidModel, name, "%s: open: %v", name, err)
 		return
 	}
-	defer f.Close()
-	_, err = picklescan.Scan(ctx, f, opts)
-	var se *picklescan.Error
+	f.Close()
+	_, err = pickle.ScanAll(ctx, open, opts)
+	var se *pickle.Error
 	switch {
 	case err == nil:
-	case errors.As(err, &se) && se.Kind == picklescan.KindUnsafe:
-		r.Add(Finding{Severity: SeverityError, Path: name, Message: fmt.Sprintf("%s: %s (at offset %d)", name, se.Msg, se.Offset),
+	case errors.As(err, &se) && (se.Kind == pickle.KindUnsafe || se.Kind == pickle.KindLimit):
+		r.Add(Finding{Severity: SeverityError, Path: name, Message: fmt.Sprintf("%s: %s", name, strings.TrimPrefix(se.Error(), "pickle: ")),
 			Err: fmt.Errorf("%w: %w", ErrUnsafeModel, err)})
 	case errors.As(err, &se):
-		r.Add(Finding{Severity: SeverityError, Path: name, Message: fmt.Sprintf("%s: %s (at offset %d)", name, se.Msg, se.Offset),
+		r.Add(Finding{Severity: SeverityError, Path: name, Message: fmt.Sprintf("%s: %s", name, strings.TrimPrefix(se.Error(), "pickle: ")),
 			Err: fmt.Errorf("%w: %w", ErrInvalidModel, err)})
 	case ctx.Err() != nil:
 		r.Add(Finding{Severity: SeverityError, Code: "canceled", Path: name, Message: ctx.Err().Error(), Err: ctx.Err()})

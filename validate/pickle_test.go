@@ -17,7 +17,7 @@ import (
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "internal", "picklescan", "testdata", "real", name))
+	b, err := os.ReadFile(filepath.Join("..", "internal", "pickle", "testdata", "real", name))
 	require.NoError(t, err)
 	return b
 }

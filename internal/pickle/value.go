@@ -35,6 +35,7 @@ func (g Global) String() string { return g.Module + "." + g.Name }
 //	*List        a list
 //	*Tuple       a tuple
 //	*Dict        a dict
+//	*Set         a set or frozenset
 //	*Object      an instance of an allowed class (REDUCE, NEWOBJ, BUILD)
 //	*Array       a numpy.ndarray, its data decoded
 //	*Dtype       a numpy.dtype
@@ -65,6 +66,13 @@ func (d *Dict) Get(key string) (Value, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Set is a Python set or frozenset, its items in the order the pickle
+// lists them.
+type Set struct {
+	Items  []Value
+	Frozen bool
 }
 
 // Object is an instance of an allowed class: the class, the arguments of

@@ -20,7 +20,7 @@ import (
 
 // Model is the model.joblib of [Files]: a real scikit-learn
 // RandomForestClassifier saved with joblib (a copy of
-// internal/picklescan/testdata/real/forest.joblib), so packages made here
+// internal/pickle/testdata/real/forest.joblib), so packages made here
 // pass the pickle safety scan.
 //
 //go:embed testdata/model.joblib

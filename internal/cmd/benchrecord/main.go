@@ -43,7 +43,7 @@ var suite = []bench{
 	{pkg: "./registry", pattern: "^BenchmarkOpen10kVersions$", benchtime: "10x", quick: "3x"},
 	{pkg: "./registry/registryhttp", pattern: "^BenchmarkUploadVsImport$", benchtime: "2x", quick: "1x",
 		quickEnv: []string{"MODELVAULT_BENCH_UPLOAD_MB=256"}},
-	{pkg: "./internal/picklescan", pattern: "^BenchmarkScan100MiB(Stream|Zlib)$", benchtime: "10x", quick: "3x"},
+	{pkg: "./internal/pickle", pattern: "^BenchmarkScan100MiB(Stream|Zlib)$", benchtime: "10x", quick: "3x"},
 	{pkg: "./internal/comparebench", pattern: "^BenchmarkCompareStored$", benchtime: "3x", quick: "2x"},
 	{pkg: "./internal/comparebench", pattern: "^BenchmarkImportDiskstoreVsDir$", benchtime: "3x", quick: "2x"},
 }

@@ -1,4 +1,4 @@
-package picklescan
+package pickle
 
 import (
 	"bytes"
@@ -126,7 +126,7 @@ func TestRejects(t *testing.T) {
 			p.su("coef_").wrapper(1, func(p *pk) { p.dtype("f8", "<", -1, 1) }, false, false)
 			p.Write(osSystem())
 			return p.endModel().stop()
-		}(), kind: KindInvalid, msg: "flags"},
+		}(), kind: KindUnsafe, msg: "flags"},
 		{name: "payload in zlib joblib", data: zlibBytes(t, afterArray(func(p *pk) { p.sg("os", "system") })), kind: KindUnsafe, global: "os.system"},
 		{name: "payload in xz joblib", data: xzBytes(t, afterArray(func(p *pk) { p.sg("subprocess", "run") })), kind: KindUnsafe, global: "subprocess.run"},
 		{name: "payload in lz4 joblib", data: lz4Bytes(t, afterArray(func(p *pk) { p.sg("builtins", "eval") })), kind: KindUnsafe, global: "builtins.eval"},
@@ -135,17 +135,17 @@ func TestRejects(t *testing.T) {
 			p.su("coef_").wrapper(1<<30, f8, false, false)
 			p.raw(strings.Repeat("\x00", 64))
 			return p.endModel().stop()
-		}(), kind: KindInvalid},
+		}(), kind: KindLimit},
 		{name: "array shape overflow", data: func() []byte {
 			p := newPk(4).model()
 			p.su("coef_").wrapper(1<<30, func(p *pk) { p.dtype("V1000000000", "|", 1<<30, 0) }, false, false)
 			return p.endModel().stop()
-		}(), kind: KindInvalid},
+		}(), kind: KindLimit},
 		{name: "unicode dtype with odd itemsize", data: func() []byte {
 			p := newPk(4).model()
 			p.su("classes_").wrapper(1, func(p *pk) { p.dtype("U5", "<", 21, 8) }, false, false)
 			return p.endModel().stop()
-		}(), kind: KindInvalid, msg: "itemsize"},
+		}(), kind: KindUnsafe, msg: "itemsize"},
 		{name: "array data inside a frame", data: func() []byte {
 			body := newPk(0).model()
 			body.su("coef_").wrapper(1, f8, false, false)
@@ -156,35 +156,35 @@ func TestRejects(t *testing.T) {
 		{name: "FRAME larger than input", data: newPk(4).frame(1 << 40).su("x").stop(), kind: KindInvalid, msg: "FRAME"},
 		{name: "read crossing a frame", data: newPk(4).frame(3).su("abc").stop(), kind: KindInvalid, msg: "crosses"},
 		{name: "huge BINUNICODE length", data: newPk(4).op('X', 0xff, 0xff, 0xff, 0xff).raw("abc").stop(), kind: KindInvalid},
-		{name: "huge BINUNICODE8 length", data: newPk(4).op(0x8d, 0, 0, 0, 0, 0, 0, 0, 0x7f).raw("abc").stop(), kind: KindInvalid},
+		{name: "huge BINUNICODE8 length", data: newPk(4).op(0x8d, 0, 0, 0, 0, 0, 0, 0, 0x7f).raw("abc").stop(), kind: KindLimit},
 		{name: "huge BINBYTES8 length", data: newPk(4).op(0x8e, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff).stop(), kind: KindInvalid},
-		{name: "deep marks", data: append(bytes.Repeat([]byte{'('}, DefaultMaxStack+1), '.'), kind: KindInvalid, msg: "stack deeper"},
-		{name: "deep stack", data: append(bytes.Repeat([]byte{'N'}, DefaultMaxStack+1), '.'), kind: KindInvalid, msg: "stack deeper"},
+		{name: "deep marks", data: append(bytes.Repeat([]byte{'('}, DefaultMaxStack+1), '.'), kind: KindLimit, msg: "stack deeper"},
+		{name: "deep stack", data: append(bytes.Repeat([]byte{'N'}, DefaultMaxStack+1), '.'), kind: KindLimit, msg: "stack deeper"},
 		{name: "bare dict root", data: newPk(4).op('}').su("a").int1(1).op('s').stop(), kind: KindInvalid, msg: "root"},
 		{name: "bare string root", data: newPk(4).su("hello").stop(), kind: KindInvalid, msg: "root"},
-		{name: "ndarray root", data: newPk(2).gl("numpy.core.multiarray", "_reconstruct").gl("numpy", "ndarray").int1(0).op(0x85).op('C', 1, 'b', 0x87, 'R').stop(), kind: KindInvalid, msg: "root object"},
+		{name: "ndarray root", data: newPk(2).gl("numpy.core.multiarray", "_reconstruct").gl("numpy", "ndarray").int1(0).op(0x85).op('C', 1, 'b', 0x87, 'R').stop(), kind: KindUnsafe, msg: "never given its state"},
 		{name: "truncated stream", data: logreg[:len(logreg)/2], kind: KindInvalid},
 		{name: "truncated compressed", data: func() []byte { z := readFixture(t, "forest_zlib3.joblib"); return z[:len(z)-10] }(), kind: KindInvalid},
 		{name: "trailing data after zlib stream", data: append(readFixture(t, "logreg_zlib3.joblib"), osSystem()...), kind: KindInvalid, msg: "trailing"},
 		{name: "empty file", data: nil, kind: KindInvalid, msg: "empty"},
 		{name: "ZF compat format", data: []byte("ZF0x00000000"), kind: KindInvalid, msg: "ZF"},
 		{name: "not a pickle", data: []byte("hello world"), kind: KindInvalid},
-		{name: "persistent id", data: newPk(2).raw("P0\n").stop(), kind: KindInvalid, msg: "persistent"},
+		{name: "persistent id", data: newPk(2).raw("P0\n").stop(), kind: KindUnsafe, msg: "persistent"},
 		{name: "next buffer", data: newPk(5).op(0x97).stop(), kind: KindInvalid},
-		{name: "APPEND on an instance", data: newPk(4).model().op('1').su("x").op('a').stop(), kind: KindInvalid, msg: "APPEND"},
+		{name: "APPEND on an instance", data: newPk(4).model().op('1').su("x").op('a').stop(), kind: KindUnsafe, msg: "APPEND"},
 		{name: "GET of a missing memo key", data: newPk(2).op('h', 3).stop(), kind: KindInvalid, msg: "memo"},
 		{name: "STOP with extra values", data: newPk(4).model().endModel().op('N').stop(), kind: KindInvalid, msg: "STOP"},
 		{name: "octal-looking INT", data: []byte("I010\n."), kind: KindInvalid, msg: "integer"},
 		{name: "unsupported protocol", data: []byte{0x80, 6, 'N', '.'}, kind: KindInvalid, msg: "protocol"},
 		{name: "wrapper class inside a container", data: newPk(4).op('(').sg("joblib.numpy_pickle", "NumpyArrayWrapper").op('l').stop(),
-			kind: KindInvalid, msg: "used as a value"},
+			kind: KindUnsafe, msg: "holds the callable joblib.numpy_pickle.NumpyArrayWrapper"},
 		{name: "random state ctor calling another global", data: newPk(4).sg("numpy.random._pickle", "__randomstate_ctor").
-			su("x").sg("numpy", "dtype").op(0x86, 'R').stop(), kind: KindUnsafe, msg: "__randomstate_ctor called with a global"},
+			su("x").sg("numpy", "dtype").op(0x86, 'R').stop(), kind: KindUnsafe, msg: "only the MT19937 bit generator"},
 		{name: "object dtype without LIST_PICKLE", data: func() []byte {
 			p := newPk(4).model()
 			p.su("classes_").wrapper(1, func(p *pk) { p.dtype("O8", "|", -1, 1) }, false, false)
 			return p.endModel().stop()
-		}(), kind: KindInvalid, msg: "flags"},
+		}(), kind: KindUnsafe, msg: "flags"},
 		{name: "structured dtype field beyond its itemsize", data: func() []byte {
 			p := newPk(4).model()
 			p.su("nodes").wrapper(1, func(p *pk) {
@@ -194,9 +194,9 @@ func TestRejects(t *testing.T) {
 				p.int1(4).op(0x86, 's').binint(8).binint(1).int1(16).op('t', 'b')
 			}, false, false)
 			return p.endModel().stop()
-		}(), kind: KindInvalid, msg: "does not fit"},
-		{name: "bytes of a size", data: newPk(2).gl("__builtin__", "bytes").binint(1<<30).op(0x85, 'R').stop(), kind: KindUnsafe, msg: "size"},
-		{name: "wrapper via REDUCE", data: newPk(4).sg("joblib.numpy_pickle", "NumpyArrayWrapper").op(')', 'R').stop(), kind: KindInvalid, msg: "NEWOBJ"},
+		}(), kind: KindUnsafe, msg: "does not fit"},
+		{name: "bytes of a size", data: newPk(2).gl("__builtin__", "bytes").binint(1<<30).op(0x85, 'R').stop(), kind: KindUnsafe, msg: "only bytes()"},
+		{name: "wrapper via REDUCE", data: newPk(4).sg("joblib.numpy_pickle", "NumpyArrayWrapper").op(')', 'R').stop(), kind: KindUnsafe, msg: "NEWOBJ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,9 +205,12 @@ func TestRejects(t *testing.T) {
 			var e *Error
 			require.True(t, errors.As(err, &e), "error %v is not a *Error", err)
 			assert.Equal(t, tt.kind, e.Kind, "%v", err)
-			if tt.kind == KindUnsafe {
+			switch tt.kind {
+			case KindUnsafe:
 				assert.ErrorIs(t, err, ErrUnsafe)
-			} else {
+			case KindLimit:
+				assert.ErrorIs(t, err, ErrLimit)
+			default:
 				assert.ErrorIs(t, err, ErrInvalid)
 			}
 			if tt.global != "" {

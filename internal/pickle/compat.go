@@ -1,6 +1,6 @@
 // Code generated from CPython 3.11.2 Lib/_compat_pickle.py; DO NOT EDIT.
 
-package picklescan
+package pickle
 
 // compatImports is _compat_pickle.IMPORT_MAPPING: the module renames
 // Python's unpickler applies (fix_imports) to protocol 0-2 pickles.

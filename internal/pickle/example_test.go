@@ -1,4 +1,4 @@
-package picklescan_test
+package pickle_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/modelvault/modelvault/internal/picklescan"
+	"github.com/modelvault/modelvault/internal/pickle"
 )
 
 func ExampleScan() {
@@ -17,7 +17,7 @@ func ExampleScan() {
 		return
 	}
 	defer f.Close()
-	res, err := picklescan.Scan(context.Background(), f, nil)
+	res, err := pickle.Scan(context.Background(), f, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -29,10 +29,10 @@ func ExampleScan() {
 func ExampleScan_unsafe() {
 	// GLOBAL os system; MARK; STRING 'id'; TUPLE; REDUCE; STOP
 	payload := "cos\nsystem\n(S'id'\ntR."
-	_, err := picklescan.Scan(context.Background(), strings.NewReader(payload), nil)
-	var e *picklescan.Error
+	_, err := pickle.Scan(context.Background(), strings.NewReader(payload), nil)
+	var e *pickle.Error
 	if errors.As(err, &e) {
-		fmt.Println(e.Kind, e.Global, errors.Is(err, picklescan.ErrUnsafe))
+		fmt.Println(e.Kind, e.Global, errors.Is(err, pickle.ErrUnsafe))
 	}
 	// Output: unsafe os.system true
 }
@@ -40,8 +40,8 @@ func ExampleScan_unsafe() {
 func ExampleOptions_allow() {
 	// PROTO 4; STACK_GLOBAL('mypkg', 'Model'); EMPTY_TUPLE; NEWOBJ; STOP
 	model := "\x80\x04\x8c\x05mypkg\x8c\x05Model\x93)\x81."
-	opts := &picklescan.Options{Allow: []picklescan.Global{{Module: "mypkg", Name: "Model"}}}
-	res, err := picklescan.Scan(context.Background(), strings.NewReader(model), opts)
+	opts := &pickle.Options{Allow: []pickle.Global{{Module: "mypkg", Name: "Model"}}}
+	res, err := pickle.Scan(context.Background(), strings.NewReader(model), opts)
 	fmt.Println(res.Root, err)
 	// Output: mypkg.Model <nil>
 }

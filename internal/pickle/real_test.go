@@ -1,4 +1,4 @@
-package picklescan
+package pickle
 
 import (
 	"bytes"

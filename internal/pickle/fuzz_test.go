@@ -1,4 +1,4 @@
-package picklescan
+package pickle
 
 import (
 	"bytes"
@@ -38,7 +38,7 @@ func FuzzScan(f *testing.F) {
 			if !errors.As(err, &e) {
 				t.Fatalf("error is not a *Error: %v", err)
 			}
-			if e.Kind != KindInvalid && e.Kind != KindUnsafe {
+			if e.Kind != KindInvalid && e.Kind != KindUnsafe && e.Kind != KindLimit {
 				t.Fatalf("bad kind %v", e.Kind)
 			}
 		}
@@ -87,13 +87,14 @@ func TestDeclaredLengthsAreNotAllocated(t *testing.T) {
 				}
 				_, err := Scan(context.Background(), r, nil)
 				runtime.ReadMemStats(&after)
-				require.ErrorIs(t, err, ErrInvalid)
+				require.Error(t, err)
+				assert.False(t, errors.Is(err, ErrUnsafe), "%v", err)
 				assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "seek=%v allocated too much", seek)
 			}
 			allocs := testing.AllocsPerRun(5, func() {
 				_, _ = Scan(context.Background(), nonSeeker{bytes.NewReader(data)}, nil)
 			})
-			assert.Less(t, allocs, 100.0)
+			assert.Less(t, allocs, 300.0) // the graph's nodes, not the declared sizes
 		})
 	}
 }
@@ -108,6 +109,6 @@ func TestMemoryBoundedOnHostileInput(t *testing.T) {
 		p.su("abcdefghabcdefghabcdefghabcdefghabcdefgh").op(0x94, 'a')
 	}
 	_, err := Scan(context.Background(), bytes.NewReader(p.stop()), nil)
-	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorIs(t, err, ErrLimit)
 	assert.Contains(t, err.Error(), "memo entries")
 }

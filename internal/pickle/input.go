@@ -1,7 +1,8 @@
-package picklescan
+package pickle
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -76,12 +77,12 @@ func (in *input) fail(err error) error {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return in.invalid("truncated stream")
 	case errors.Is(err, errLimit):
-		return in.invalid("%v", errLimit)
+		return &Error{Kind: KindLimit, Offset: in.pos, Rule: "decompressed-size", Msg: errLimit.Error()}
 	case in.raw != nil && in.raw.err != nil:
-		return fmt.Errorf("picklescan: read: %w", in.raw.err)
+		return fmt.Errorf("pickle: read: %w", in.raw.err)
 	case in.seeker != nil:
 		// Uncompressed: every error is an I/O error.
-		return fmt.Errorf("picklescan: read: %w", err)
+		return fmt.Errorf("pickle: read: %w", err)
 	}
 	return in.invalid("corrupt compressed data: %v", err)
 }
@@ -162,6 +163,36 @@ func (in *input) data(n int64, keep int) ([]byte, error) {
 	return buf, nil
 }
 
+// readAll reads a length-prefixed argument of n bytes in full. The
+// buffer grows as bytes arrive, so a declared length is never allocated
+// before the bytes exist.
+func (in *input) readAll(n int64) ([]byte, error) {
+	if n < 0 {
+		return nil, in.invalid("negative length %d", n)
+	}
+	if in.end >= 0 && n > int64(in.br.Buffered()) && in.remaining() < n {
+		return nil, in.invalid("length %d exceeds the %d bytes left", n, in.remaining())
+	}
+	if err := in.take(n); err != nil {
+		return nil, err
+	}
+	if n <= 64<<10 {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(in.br, buf); err != nil {
+			return nil, in.fail(err)
+		}
+		in.pos += n
+		return buf, nil
+	}
+	var buf bytes.Buffer
+	got, err := io.CopyN(&buf, in.br, n)
+	in.pos += got
+	if err != nil {
+		return nil, in.fail(err)
+	}
+	return buf.Bytes(), nil
+}
+
 // remaining returns the bytes left in a seekable source.
 func (in *input) remaining() int64 {
 	cur, err := in.seeker.Seek(0, io.SeekCurrent)
@@ -203,6 +234,34 @@ func (in *input) readLine() (line []byte, long bool, err error) {
 	return in.line[:kept-1], false, nil
 }
 
+// readFullLine reads a protocol-0 text argument of any length up to
+// limit bytes, returning it without the newline. ok is false when the
+// line is longer than limit.
+func (in *input) readFullLine(limit int64) (line []byte, ok bool, err error) {
+	var buf []byte
+	var n int64
+	for {
+		chunk, rerr := in.br.ReadSlice('\n')
+		n += int64(len(chunk))
+		if n > limit+1 {
+			return nil, false, nil
+		}
+		buf = append(buf, chunk...)
+		if rerr == nil {
+			break
+		}
+		if rerr != bufio.ErrBufferFull {
+			in.pos += n
+			return nil, false, in.fail(rerr)
+		}
+	}
+	if err := in.take(n); err != nil {
+		return nil, false, err
+	}
+	in.pos += n
+	return buf[:len(buf)-1], true, nil
+}
+
 // discard skips n bytes, seeking when the source allows it.
 func (in *input) discard(n int64) error {
 	if b := int64(in.br.Buffered()); n <= b {
@@ -217,7 +276,7 @@ func (in *input) discard(n int64) error {
 		b := in.br.Buffered()
 		_, _ = in.br.Discard(b)
 		if _, err := in.seeker.Seek(n-int64(b), io.SeekCurrent); err != nil {
-			return fmt.Errorf("picklescan: seek: %w", err)
+			return fmt.Errorf("pickle: seek: %w", err)
 		}
 		in.br.Reset(in.src)
 		in.pos += n

@@ -1,0 +1,160 @@
+package pickle
+
+import "fmt"
+
+// policy runs the checks that need the final graph: the root, arrays
+// that were never given a state, the value types of every instance's
+// state, and the expanded size of the graph.
+func (m *machine) policy(root Value, checkRoot bool) error {
+	bad := func(p any, rule, format string, args ...any) error {
+		return &Error{Kind: KindUnsafe, Node: m.describe(p), Rule: rule, Offset: m.in.pos, Msg: fmt.Sprintf(format, args...)}
+	}
+	for _, p := range m.nodes {
+		switch x := p.(type) {
+		case *Array:
+			if x.Dtype == nil {
+				return bad(x, "ndarray-state", "an array made by _reconstruct was never given its state")
+			}
+		case *wrapper:
+			if m.opts.Plain || m.meta[x].built {
+				continue // read by joblib, or inert under pickle.load
+			}
+			return bad(x, "array-wrapper", "a NumpyArrayWrapper was never built")
+		case *Object:
+			if err := m.checkState(x); err != nil {
+				return err
+			}
+		case *List:
+			if err := m.checkItems(x, x.Items); err != nil {
+				return err
+			}
+		case *Tuple:
+			if err := m.checkItems(x, x.Items); err != nil {
+				return err
+			}
+		case *Set:
+			if err := m.checkItems(x, x.Items); err != nil {
+				return err
+			}
+		case *Dict:
+			if err := m.checkItems(x, x.Vals); err != nil {
+				return err
+			}
+		}
+	}
+	if checkRoot {
+		o, ok := root.(*Object)
+		if !ok {
+			return &Error{Kind: KindInvalid, Rule: "root", Offset: m.in.pos, Msg: fmt.Sprintf("root object is a %s, want an instance of an allow-listed model class", typeName(root))}
+		}
+		c := m.class(o.Class)
+		if c == nil || !c.root {
+			return &Error{Kind: KindInvalid, Rule: "root", Node: m.describe(o), Offset: m.in.pos, Msg: fmt.Sprintf("root object is an instance of %s, which is not a model class", o.Class)}
+		}
+		m.res.Root = o.Class
+	}
+	// The expanded size: what a recursive walk of the graph (a deep copy,
+	// a repr) would visit, shared nodes counted once per path.
+	memo := make(map[any]int64)
+	n := expanded(root, memo, m.opts.Budget)
+	if err := m.charge(min(n, m.opts.Budget/64+1)*64, "expanded graph"); err != nil {
+		e := err.(*Error)
+		e.Rule = "expanded-size"
+		return e
+	}
+	return nil
+}
+
+// expanded returns the number of nodes a tree walk of v visits, at most
+// limit; nodes on the current path count once (cycles).
+func expanded(v Value, memo map[any]int64, limit int64) int64 {
+	var kids []Value
+	switch x := v.(type) {
+	case *List:
+		kids = x.Items
+	case *Tuple:
+		kids = x.Items
+	case *Set:
+		kids = x.Items
+	case *Dict:
+		kids = append(append([]Value(nil), x.Keys...), x.Vals...)
+	case *Object:
+		kids = append(append([]Value(nil), x.Args...), x.State)
+	case *Array:
+		kids = x.Objects
+	default:
+		return 1
+	}
+	if n, ok := memo[v]; ok {
+		return n
+	}
+	memo[v] = 1 // a cycle back here counts once
+	n := int64(1)
+	for _, k := range kids {
+		n += expanded(k, memo, limit)
+		if n > limit {
+			n = limit
+			break
+		}
+	}
+	memo[v] = n
+	return n
+}
+
+// checkState checks the value types of an instance's state: plain data,
+// arrays, dtypes, numpy scalars, value globals and instances of allowed
+// classes; _sklearn_version a str.
+func (m *machine) checkState(o *Object) error {
+	d, ok := o.State.(*Dict)
+	if !ok {
+		return nil
+	}
+	for i, k := range d.Keys {
+		v := d.Vals[i]
+		if k == "_sklearn_version" {
+			if _, ok := v.(string); !ok {
+				return &Error{Kind: KindUnsafe, Node: m.describe(o), Rule: "state-type", Offset: m.in.pos,
+					Msg: fmt.Sprintf("_sklearn_version is a %s, want a str: scikit-learn formats it in a warning", typeName(v))}
+			}
+		}
+		if err := m.checkValue(o, k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkValue rejects state values that are not inert data. Containers
+// are checked shallowly here; their own items are reached through the
+// nodes list or are plain values.
+func (m *machine) checkValue(o *Object, key, v Value) error {
+	switch x := v.(type) {
+	case *wrapper:
+		if m.opts.Plain {
+			return &Error{Kind: KindUnsafe, Node: m.describe(o), Rule: "state-type", Offset: m.in.pos,
+				Msg: fmt.Sprintf("state %v holds a joblib NumpyArrayWrapper, which pickle.load does not turn into an array", key)}
+		}
+	case Global:
+		if !valueGlobals[x] {
+			return &Error{Kind: KindUnsafe, Node: m.describe(o), Global: x, Rule: "state-type", Offset: m.in.pos,
+				Msg: fmt.Sprintf("state %v holds the callable %s", key, x)}
+		}
+	}
+	return nil
+}
+
+// checkItems rejects callables kept in containers: a consumer could call
+// them.
+func (m *machine) checkItems(p any, items []Value) error {
+	for _, it := range items {
+		if g, ok := it.(Global); ok && !valueGlobals[g] && !classArgs[g] {
+			return &Error{Kind: KindUnsafe, Node: m.describe(p), Global: g, Rule: "state-type", Offset: m.in.pos,
+				Msg: fmt.Sprintf("holds the callable %s", g)}
+		}
+	}
+	return nil
+}
+
+// finish returns the approved graph. Every node is already of a Value
+// type; a NumpyArrayWrapper left by pickle.load semantics is inert.
+func (m *machine) finish(root Value) Value { return root }

@@ -24,6 +24,12 @@
 //   - [PickleScan]: a static safety scan of pickle and joblib model files
 //     against an allowlist of exact (module, name) pairs (unsafe_model,
 //     invalid_model). Nothing is ever unpickled.
+//   - [ModelLoad]: the specification's test load, in pure Go: the
+//     scikit-learn runtime (modelpkg/sklearn) loads the model, records its
+//     class in [Report.ModelType], warns when metadata.model_type
+//     disagrees (model_type_mismatch) and predicts a row of zeros
+//     (load_failed); an estimator the runtime does not implement is a
+//     load_skipped warning.
 //   - [LoadTest]: the host's own loader loads the model (load_failed).
 //   - [Script]: opt-in only; runs the package's validate_model.py with a
 //     host-chosen interpreter in a temporary copy (script_failed).
@@ -51,7 +57,8 @@
 // # Security and limits
 //
 // No built-in validator in [Default] executes package code or imports
-// anything; JSON files are read under size and nesting limits
+// anything (the test load interprets the model with the same restricted
+// pickle machine as the scan); JSON files are read under size and nesting limits
 // (modelpkg.Limits); the pickle scan is bounded in memory and in work
 // (linear in the file's size), decompresses joblib containers with a cap
 // on output, and never allocates a declared length. [Script] does run

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelvault/modelvault/internal/ctxio"
 	"github.com/modelvault/modelvault/modelpkg"
+	"github.com/modelvault/modelvault/modelpkg/sklearn"
 )
 
 // Sentinels for findings this package adds to modelpkg's.
@@ -25,6 +26,13 @@ var (
 	ErrUnlistedFile = modelpkg.NewError("unlisted_file", "validate: file not in manifest")
 	// ErrLoadFailed: the host's load test could not load the model.
 	ErrLoadFailed = modelpkg.NewError("load_failed", "validate: model failed to load")
+	// ErrLoadSkipped is the code of the warning for a model the pickle
+	// scan accepts but the pure-Go runtime does not support: the test
+	// load was skipped (a host may still serve it with its own loader).
+	ErrLoadSkipped = modelpkg.NewError("load_skipped", "validate: test load skipped")
+	// ErrModelTypeMismatch is the code of the warning for a
+	// metadata.model_type that is not the loaded model's class.
+	ErrModelTypeMismatch = modelpkg.NewError("model_type_mismatch", "validate: model_type disagrees with the model")
 	// ErrScriptFailed: the package's validation script failed.
 	ErrScriptFailed = modelpkg.NewError("script_failed", "validate: validation script failed")
 )
@@ -274,6 +282,79 @@ func LoadTest(load func(ctx context.Context, pkg *Package) error) Validator {
 	})
 }
 
+// ModelLoadOptions configures [ModelLoad].
+type ModelLoadOptions struct {
+	// Runtime configures the scikit-learn runtime (nil: defaults).
+	Runtime *sklearn.Options
+}
+
+// ModelLoad is the specification's test load, done in pure Go: it loads
+// the layout's model file with the scikit-learn runtime
+// (modelpkg/sklearn), records the loaded class in [Report.ModelType]
+// (type(model).__name__), warns when metadata.model_type disagrees
+// (model_type_mismatch), and predicts one row of zeros to catch a model
+// that loads but cannot run. A model the runtime cannot load is
+// load_failed; a supported pickle holding an estimator the runtime does
+// not implement is a load_skipped warning. A file the pickle scan refuses
+// is left to [PickleScan], a missing one to [RequiredFiles].
+func ModelLoad(opts *ModelLoadOptions) Validator {
+	var o ModelLoadOptions
+	if opts != nil {
+		o = *opts
+	}
+	return Func(func(ctx context.Context, pkg *Package, r *Report) {
+		layout := layoutOf(pkg)
+		name := layout.ModelFile
+		if name == "" {
+			return
+		}
+		f, err := pkg.FS.Open(name)
+		if err != nil {
+			return // reported by RequiredFiles
+		}
+		defer f.Close()
+		m, err := sklearn.LoadWith(ctx, f, o.Runtime)
+		switch {
+		case ctxDone(ctx, r):
+			return
+		case errors.Is(err, sklearn.ErrUnsafe):
+			return // reported by PickleScan
+		case errors.Is(err, sklearn.ErrUnsupported):
+			r.Warnf(ErrLoadSkipped, name, "test load skipped: %v", err)
+			return
+		case err != nil:
+			r.Errorf(ErrLoadFailed, name, "test load failed: %v", err)
+			return
+		}
+		r.ModelType = m.ClassName()
+		if md, err := readMetadata(pkg, layout.MetadataFile, nil); err == nil && md.ModelType != "" && md.ModelType != m.ClassName() {
+			r.Warnf(ErrModelTypeMismatch, layout.MetadataFile, "metadata.model_type is %q, the model is a %s", md.ModelType, m.ClassName())
+		}
+		if err := predictZeros(m); err != nil {
+			r.Errorf(ErrLoadFailed, name, "test prediction on a row of zeros failed: %v", err)
+		}
+	})
+}
+
+// predictZeros predicts one row of zeros. Input errors (a string column
+// needs a category, not a zero) say nothing about the model and pass.
+func predictZeros(m *sklearn.Model) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	row := make([]any, m.NFeatures())
+	for i := range row {
+		row[i] = 0.0
+	}
+	_, err = m.PredictRows([][]any{row})
+	if errors.Is(err, sklearn.ErrNotNumber) || errors.Is(err, sklearn.ErrUnknownCategory) || errors.Is(err, sklearn.ErrMissingValue) {
+		return nil
+	}
+	return err
+}
+
 // Options configures [Standard].
 type Options struct {
 	// Layout is the package layout (nil: the package's, else the default).
@@ -282,13 +363,19 @@ type Options struct {
 	Manifest ManifestOptions
 	// Pickle configures the pickle/joblib safety scan.
 	Pickle *PickleOptions
+	// ModelLoad configures the test load with the scikit-learn runtime.
+	ModelLoad *ModelLoadOptions
+	// SkipModelLoad leaves the test load out (for hosts that load the
+	// model with their own [LoadTest]).
+	SkipModelLoad bool
 	// Extra validators run after the standard ones.
 	Extra []Validator
 }
 
 // Default returns the validators the package specification asks for:
 // required files, metadata, version agreement, manifest, SHA-256 of every
-// file, and the static pickle/joblib safety scan of the model. It never
+// file, the static pickle/joblib safety scan of the model, and the test
+// load with the pure-Go scikit-learn runtime ([ModelLoad]). It never
 // executes package code.
 func Default(layout *modelpkg.Layout) Validator {
 	return Standard(&Options{Layout: layout})
@@ -307,6 +394,9 @@ func Standard(opts *Options) Validator {
 		Metadata(&MetadataOptions{Limits: o.Manifest.Limits}),
 		VersionMatch(),
 		PickleScan(o.Pickle),
+	}
+	if !o.SkipModelLoad {
+		vs = append(vs, ModelLoad(o.ModelLoad))
 	}
 	vs = append(vs, o.Extra...)
 	inner := All(vs...)

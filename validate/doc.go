@@ -27,6 +27,12 @@
 //     budget) decides whether joblib.load or pickle.load could run code,
 //     exhaust resources or crash (unsafe_model, invalid_model). Nothing is
 //     ever unpickled.
+//   - [ModelLoad]: the specification's test load, in pure Go: the
+//     scikit-learn runtime (modelpkg/sklearn) loads the model, records its
+//     class in [Report.ModelType], warns when metadata.model_type
+//     disagrees (model_type_mismatch) and predicts a row of zeros
+//     (load_failed); an estimator the runtime does not implement is a
+//     load_skipped warning.
 //   - [LoadTest]: the host's own loader loads the model (load_failed).
 //   - [Script]: opt-in only; runs the package's validate_model.py with a
 //     host-chosen interpreter in a temporary copy (script_failed).
@@ -54,7 +60,8 @@
 // # Security and limits
 //
 // No built-in validator in [Default] executes package code or imports
-// anything; JSON files are read under size and nesting limits
+// anything (the test load interprets the model with the same restricted
+// pickle machine as the scan); JSON files are read under size and nesting limits
 // (modelpkg.Limits); the pickle scan is bounded in memory and in work
 // (linear in the file's size, one budget for what a loader would
 // allocate), decompresses joblib containers with a cap on output, and

@@ -52,6 +52,9 @@ func (f Finding) Unwrap() error { return f.Err }
 // merges them.
 type Report struct {
 	Findings []Finding `json:"findings"`
+	// ModelType is the class of the model the test load loaded
+	// ([ModelLoad]), the specification's model_type; "" when not loaded.
+	ModelType string `json:"model_type,omitempty"`
 }
 
 // Add records a finding. If f.Code is empty it is taken from f.Err.
@@ -95,6 +98,9 @@ func (r *Report) AddError(path string, err error) {
 func (r *Report) Merge(other *Report) {
 	if other != nil {
 		r.Findings = append(r.Findings, other.Findings...)
+		if other.ModelType != "" {
+			r.ModelType = other.ModelType
+		}
 	}
 }
 
@@ -157,8 +163,9 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		fs = []Finding{}
 	}
 	return json.Marshal(struct {
-		Findings []Finding `json:"findings"`
-	}{fs})
+		Findings  []Finding `json:"findings"`
+		ModelType string    `json:"model_type,omitempty"`
+	}{fs, r.ModelType})
 }
 
 // Error is the error returned by [Report.Err]. It carries every finding

@@ -1,0 +1,66 @@
+// Package sklearn runs scikit-learn models in pure Go: it loads the
+// model.joblib a package carries (or any joblib or pickle file holding a
+// supported estimator) and predicts exactly what scikit-learn predicts,
+// with no Python anywhere.
+//
+// [Load] returns a [Model] with Predict, PredictProba and
+// DecisionFunction (where scikit-learn has them), Classes, NFeatures and
+// FeatureNames. Rows are [][]float64, or [][]any (PredictRows and its
+// siblings) when a column holds strings (OneHotEncoder categories) or
+// missing values (nil); [Model.Row] orders a named row (a JSON object) by
+// the feature names a model fitted on a DataFrame records.
+//
+// Supported estimators ([Supported]): LinearRegression, Ridge,
+// RidgeClassifier, Lasso, ElasticNet, LogisticRegression (binary,
+// multinomial, one-vs-rest), SGDClassifier and SGDRegressor, LinearSVC and
+// LinearSVR, Perceptron; DecisionTree, RandomForest and ExtraTrees
+// (classifier and regressor), GradientBoosting and HistGradientBoosting
+// (classifier and regressor, numeric features, missing values); KNeighbors
+// (classifier and regressor), GaussianNB, SVC and SVR (linear, rbf, poly
+// and sigmoid kernels), MLPClassifier and MLPRegressor; and as pipeline
+// steps StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler,
+// SimpleImputer, OneHotEncoder (numeric and string categories),
+// PolynomialFeatures, PCA and ColumnTransformer, in a Pipeline.
+//
+// Exactness: the tests compare every supported estimator, fitted by
+// scikit-learn 1.2 on its bundled data sets (testdata/gen.py), with what
+// scikit-learn answers: class labels are identical, probabilities,
+// decision values and regression outputs within 1e-9 relative, and trees
+// and forests bit-identical (features are cast to float32 and compared
+// with the float32 thresholds, as scikit-learn does). Tree nodes are read
+// by their pickled field names, so newer node layouts (scikit-learn 1.3's
+// missing_go_to_left) load too. KNeighbors fitted with the KD tree
+// chooses among equidistant neighbors as scikit-learn's KD tree query
+// does; with the ball tree or brute force, ties go to the earlier
+// training row.
+//
+// A registry host loads deployed models with a one-line loader, see
+// [LoadFS] (the registry imports this package through validate, so the
+// adapter lives with the host, not here).
+//
+// # Errors
+//
+// Load returns errors wrapping [ErrUnsafe] (the pickle machine refused
+// the file), [ErrUnsupported] (the message names the class and lists the
+// supported ones) or [ErrInvalidModel]. Prediction methods return errors
+// wrapping [ErrFeatureCount], [ErrMissingValue] (NaN or nil where the
+// model does not accept missing values; HistGradientBoosting and
+// SimpleImputer do), [ErrNotNumber] (a string where a number is needed,
+// or an infinity), [ErrUnknownCategory], [ErrUnknownFeature] (Row) and
+// [ErrNotAvailable] (PredictProba on a model without predict_proba).
+// Nothing panics on bad input.
+//
+// # Concurrency
+//
+// A [Model] is immutable after Load and safe for concurrent use.
+//
+// # Security and limits
+//
+// The file is parsed by internal/pickle, the restricted machine the
+// package scan uses: no code in the file runs, only the globals of its
+// policy may be named, and everything it would allocate is charged to a
+// budget ([Options]). The runtime then reads plain values from the
+// approved graph and checks every index it will follow (tree children
+// after their parent, features within the input), so a crafted file
+// cannot make prediction loop or read out of range.
+package sklearn

@@ -1,0 +1,258 @@
+package sklearn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/modelvault/modelvault/internal/pickle"
+)
+
+// hgbTree is a HistGradientBoosting TreePredictor, read from its
+// PREDICTOR_RECORD_DTYPE nodes by field name.
+type hgbTree struct {
+	value       []float64
+	feature     []int32
+	threshold   []float64
+	missingLeft []bool
+	left, right []int32
+	leaf        []bool
+}
+
+func decodeHGBTree(v pickle.Value, what string, nFeatures int) (*hgbTree, error) {
+	o, err := asObj(v, what)
+	if err != nil {
+		return nil, err
+	}
+	nv, err := o.get("nodes")
+	if err != nil {
+		return nil, err
+	}
+	nodes, ok := nv.(*pickle.Array)
+	if !ok || len(nodes.Shape) != 1 || nodes.Len() <= 0 {
+		return nil, o.errf("nodes", "%s, want a record array", typeName(nv))
+	}
+	n := nodes.Len()
+	get := func(name string, required bool) ([]float64, error) {
+		f, ok, err := field(nodes, name)
+		if err != nil {
+			return nil, o.errf("nodes", "%v", err)
+		}
+		if !ok && required {
+			return nil, o.errf("nodes", "no field %q", name)
+		}
+		return f, nil
+	}
+	fs := map[string][]float64{}
+	for _, name := range []string{"value", "feature_idx", "num_threshold", "missing_go_to_left", "left", "right", "is_leaf"} {
+		if fs[name], err = get(name, true); err != nil {
+			return nil, err
+		}
+	}
+	cat, err := get("is_categorical", false)
+	if err != nil {
+		return nil, err
+	}
+	t := &hgbTree{
+		value: fs["value"], threshold: fs["num_threshold"],
+		feature: make([]int32, n), missingLeft: make([]bool, n),
+		left: make([]int32, n), right: make([]int32, n), leaf: make([]bool, n),
+	}
+	for i := 0; i < n; i++ {
+		t.leaf[i] = fs["is_leaf"][i] != 0
+		if t.leaf[i] {
+			continue
+		}
+		if cat != nil && cat[i] != 0 {
+			return nil, fmt.Errorf("%w: HistGradientBoosting with categorical features", ErrUnsupported)
+		}
+		l, r, f := fs["left"][i], fs["right"][i], fs["feature_idx"][i]
+		if l <= float64(i) || r <= float64(i) || l >= float64(n) || r >= float64(n) || f < 0 || f >= float64(nFeatures) {
+			return nil, o.errf("nodes", "node %d: children %v, %v, feature %v out of range", i, l, r, f)
+		}
+		t.left[i], t.right[i], t.feature[i] = int32(l), int32(r), int32(f)
+		t.missingLeft[i] = fs["missing_go_to_left"][i] != 0
+	}
+	return t, nil
+}
+
+func (t *hgbTree) predict(x []float64) float64 {
+	n := int32(0)
+	for !t.leaf[n] {
+		v := x[t.feature[n]]
+		switch {
+		case math.IsNaN(v):
+			if t.missingLeft[n] {
+				n = t.left[n]
+			} else {
+				n = t.right[n]
+			}
+		case v <= t.threshold[n]:
+			n = t.left[n]
+		default:
+			n = t.right[n]
+		}
+	}
+	return t.value[n]
+}
+
+// histGradientBoosting: HistGradientBoosting{Classifier,Regressor}.
+type histGradientBoosting struct {
+	name      string
+	iters     [][]*hgbTree // n_iter x K
+	k         int
+	baseline  []float64
+	classes   []any
+	nFeatures int
+}
+
+type hgbClassifier struct{ *histGradientBoosting }
+type hgbRegressor struct{ *histGradientBoosting }
+
+func (h *histGradientBoosting) nIn() int      { return h.nFeatures }
+func (h *histGradientBoosting) labels() []any { return h.classes }
+
+func decodeHGB(o *obj) (any, error) {
+	h := &histGradientBoosting{name: o.name}
+	var err error
+	if h.nFeatures, err = o.int("n_features_in_"); err != nil {
+		return nil, err
+	}
+	if v := o.opt("is_categorical_"); v != nil {
+		f, _, err := toFloats(v)
+		if err != nil {
+			return nil, o.errf("is_categorical_", "%v", err)
+		}
+		for _, c := range f {
+			if c != 0 {
+				return nil, fmt.Errorf("%w: %s with categorical features", ErrUnsupported, o.name)
+			}
+		}
+	}
+	if h.k, err = o.int("n_trees_per_iteration_"); err != nil {
+		return nil, err
+	}
+	if h.k <= 0 {
+		return nil, o.errf("n_trees_per_iteration_", "%d", h.k)
+	}
+	if h.baseline, err = o.vec("_baseline_prediction", h.k); err != nil {
+		return nil, err
+	}
+	pv, err := o.get("_predictors")
+	if err != nil {
+		return nil, err
+	}
+	its, ok := items(pv)
+	if !ok {
+		return nil, o.errf("_predictors", "%s, want a list", typeName(pv))
+	}
+	for i, it := range its {
+		trees, ok := items(it)
+		if !ok || len(trees) != h.k {
+			return nil, o.errf("_predictors", "iteration %d: want %d predictors", i, h.k)
+		}
+		row := make([]*hgbTree, h.k)
+		for j, tv := range trees {
+			if row[j], err = decodeHGBTree(tv, fmt.Sprintf("%s._predictors[%d][%d]", o.name, i, j), h.nFeatures); err != nil {
+				return nil, err
+			}
+		}
+		h.iters = append(h.iters, row)
+	}
+	lossV, err := o.get("_loss")
+	if err != nil {
+		return nil, err
+	}
+	lo, err := asObj(lossV, o.name+"._loss")
+	if err != nil {
+		return nil, err
+	}
+	if o.name == "HistGradientBoostingRegressor" {
+		if h.k != 1 {
+			return nil, o.errf("n_trees_per_iteration_", "%d for a regressor", h.k)
+		}
+		switch lo.name {
+		case "HalfSquaredError", "AbsoluteError", "PinballLoss":
+		default:
+			return nil, fmt.Errorf("%w: HistGradientBoostingRegressor with loss %s", ErrUnsupported, lo.name)
+		}
+		return &hgbRegressor{h}, nil
+	}
+	if h.classes, err = classesOf(o); err != nil {
+		return nil, err
+	}
+	switch lo.name {
+	case "HalfBinomialLoss":
+		if h.k != 1 || len(h.classes) != 2 {
+			return nil, o.errf("_loss", "binomial loss with %d trees per iteration, %d classes", h.k, len(h.classes))
+		}
+	case "HalfMultinomialLoss":
+		if h.k != len(h.classes) {
+			return nil, o.errf("_loss", "%d trees per iteration for %d classes", h.k, len(h.classes))
+		}
+	default:
+		return nil, fmt.Errorf("%w: HistGradientBoostingClassifier with loss %s", ErrUnsupported, lo.name)
+	}
+	return &hgbClassifier{h}, nil
+}
+
+func (h *histGradientBoosting) raw(t *table) ([]float64, error) {
+	// check_array(force_all_finite=False): NaN and infinities are fine.
+	if t.d != h.nFeatures {
+		return nil, fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, h.name, h.nFeatures, t.d)
+	}
+	if err := t.numeric(h.name); err != nil {
+		return nil, err
+	}
+	out := make([]float64, t.n*h.k)
+	for i := 0; i < t.n; i++ {
+		x := t.row(i)
+		r := out[i*h.k : (i+1)*h.k]
+		copy(r, h.baseline)
+		for _, it := range h.iters {
+			for j, tr := range it {
+				r[j] += tr.predict(x)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (r *hgbRegressor) predictValues(t *table) ([]float64, error) { return r.raw(t) }
+
+func (c *hgbClassifier) decision(t *table) ([]float64, int, error) {
+	v, err := c.raw(t)
+	return v, c.k, err
+}
+
+func (c *hgbClassifier) proba(t *table) ([]float64, error) {
+	raw, err := c.raw(t)
+	if err != nil {
+		return nil, err
+	}
+	nc := len(c.classes)
+	out := make([]float64, t.n*nc)
+	for i := 0; i < t.n; i++ {
+		r := out[i*nc : (i+1)*nc]
+		if c.k == 1 {
+			p := expit(raw[i])
+			r[0], r[1] = 1-p, p
+			continue
+		}
+		copy(r, raw[i*nc:(i+1)*nc])
+		softmaxInPlace(r)
+	}
+	return out, nil
+}
+
+func (c *hgbClassifier) predictIdx(t *table) ([]int, error) {
+	p, err := c.proba(t)
+	if err != nil {
+		return nil, err
+	}
+	nc := len(c.classes)
+	out := make([]int, t.n)
+	for i := range out {
+		out[i] = argmax(p[i*nc : (i+1)*nc])
+	}
+	return out, nil
+}

@@ -167,7 +167,7 @@ func Manifest(opts *ManifestOptions) Validator {
 		present := map[string]bool{}
 		for _, f := range files {
 			present[f] = true
-			if f == name {
+			if f == name || f == name+modelpkg.SignatureSuffix {
 				continue
 			}
 			if _, ok := m.FileHashes[f]; !ok {
@@ -282,6 +282,9 @@ type Options struct {
 	Manifest ManifestOptions
 	// Pickle configures the pickle/joblib safety scan.
 	Pickle *PickleOptions
+	// Signature configures the signature check: nil verifies a signature
+	// when present; a Policy requires a trusted one.
+	Signature *SignatureOptions
 	// Extra validators run after the standard ones.
 	Extra []Validator
 }
@@ -307,6 +310,7 @@ func Standard(opts *Options) Validator {
 		Metadata(&MetadataOptions{Limits: o.Manifest.Limits}),
 		VersionMatch(),
 		PickleScan(o.Pickle),
+		Signature(o.Signature),
 	}
 	vs = append(vs, o.Extra...)
 	inner := All(vs...)

@@ -52,6 +52,9 @@ func (f Finding) Unwrap() error { return f.Err }
 // merges them.
 type Report struct {
 	Findings []Finding `json:"findings"`
+	// Signer is the package's verified signer, set by [Signature]; nil
+	// when the package is unsigned or its signature was rejected.
+	Signer *Signer `json:"signer,omitempty"`
 }
 
 // Add records a finding. If f.Code is empty it is taken from f.Err.
@@ -95,6 +98,9 @@ func (r *Report) AddError(path string, err error) {
 func (r *Report) Merge(other *Report) {
 	if other != nil {
 		r.Findings = append(r.Findings, other.Findings...)
+		if other.Signer != nil {
+			r.Signer = other.Signer
+		}
 	}
 }
 
@@ -158,7 +164,8 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(struct {
 		Findings []Finding `json:"findings"`
-	}{fs})
+		Signer   *Signer   `json:"signer,omitempty"`
+	}{fs, r.Signer})
 }
 
 // Error is the error returned by [Report.Err]. It carries every finding

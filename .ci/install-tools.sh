@@ -26,6 +26,12 @@ if ! command -v azurite-blob >/dev/null 2>&1 || [ "$(npm ls -g azurite --depth=0
   echo "install: azurite $AZURITE_VERSION"
   npm install -g --no-audit --no-fund "azurite@$AZURITE_VERSION" >/dev/null
 fi
+if ! command -v ssh-keygen >/dev/null 2>&1; then
+  echo "install: openssh-client (Debian; ssh-keygen for the signature interop tests)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq openssh-client >/dev/null
+fi
 if [ "${MODELVAULT_SKIP_BROWSER_INSTALL:-}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   echo "install: chromium (Debian)"
   export DEBIAN_FRONTEND=noninteractive

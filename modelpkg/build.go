@@ -112,6 +112,11 @@ func Build(ctx context.Context, w io.Writer, fsys fs.FS, opts *BuildOptions) (*M
 			}
 			continue
 		}
+		if name == layout.ManifestFile+SignatureSuffix {
+			// A stale signature of another manifest: never copied, the
+			// manifest written below is new (sign the built package).
+			continue
+		}
 		digest, err := addFile(zw, fsys, name, sample, copyBuf, compress, mod)
 		if err != nil {
 			return nil, fmt.Errorf("build: %s: %w", name, err)

@@ -151,7 +151,7 @@ func (p *Package) Extract(ctx context.Context, dst Destination, opts *ExtractOpt
 	present := make([]string, 0, len(p.files))
 	for _, e := range p.files {
 		x.declared += e.usize
-		if e.name != mname {
+		if e.name != mname && e.name != mname+SignatureSuffix {
 			present = append(present, e.name)
 		}
 	}

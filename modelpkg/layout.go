@@ -21,6 +21,12 @@ const (
 	DefaultManifestFile = "deployment_manifest.json"
 )
 
+// SignatureSuffix names the file that carries the manifest's signature:
+// the manifest's name plus this suffix (deployment_manifest.json.sig; see
+// package modelpkg/sshsig). Like the manifest itself, the signature is
+// never listed in the manifest: it signs the manifest's bytes.
+const SignatureSuffix = ".sig"
+
 // DefaultLayout returns the layout the package specification describes:
 // model.joblib, metadata.json, deployment_manifest.json, validate_model.py,
 // inference_example.py, requirements.txt and README.md. Each call returns

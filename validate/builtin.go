@@ -175,7 +175,7 @@ func Manifest(opts *ManifestOptions) Validator {
 		present := map[string]bool{}
 		for _, f := range files {
 			present[f] = true
-			if f == name {
+			if f == name || f == name+modelpkg.SignatureSuffix {
 				continue
 			}
 			if _, ok := m.FileHashes[f]; !ok {
@@ -368,6 +368,9 @@ type Options struct {
 	// SkipModelLoad leaves the test load out (for hosts that load the
 	// model with their own [LoadTest]).
 	SkipModelLoad bool
+	// Signature configures the signature check: nil verifies a signature
+	// when present; a Policy requires a trusted one.
+	Signature *SignatureOptions
 	// Extra validators run after the standard ones.
 	Extra []Validator
 }
@@ -394,6 +397,7 @@ func Standard(opts *Options) Validator {
 		Metadata(&MetadataOptions{Limits: o.Manifest.Limits}),
 		VersionMatch(),
 		PickleScan(o.Pickle),
+		Signature(o.Signature),
 	}
 	if !o.SkipModelLoad {
 		vs = append(vs, ModelLoad(o.ModelLoad))

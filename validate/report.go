@@ -55,6 +55,9 @@ type Report struct {
 	// ModelType is the class of the model the test load loaded
 	// ([ModelLoad]), the specification's model_type; "" when not loaded.
 	ModelType string `json:"model_type,omitempty"`
+	// Signer is the package's verified signer, set by [Signature]; nil
+	// when the package is unsigned or its signature was rejected.
+	Signer *Signer `json:"signer,omitempty"`
 }
 
 // Add records a finding. If f.Code is empty it is taken from f.Err.
@@ -100,6 +103,9 @@ func (r *Report) Merge(other *Report) {
 		r.Findings = append(r.Findings, other.Findings...)
 		if other.ModelType != "" {
 			r.ModelType = other.ModelType
+		}
+		if other.Signer != nil {
+			r.Signer = other.Signer
 		}
 	}
 }
@@ -165,7 +171,8 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Findings  []Finding `json:"findings"`
 		ModelType string    `json:"model_type,omitempty"`
-	}{fs, r.ModelType})
+		Signer    *Signer   `json:"signer,omitempty"`
+	}{fs, r.ModelType, r.Signer})
 }
 
 // Error is the error returned by [Report.Err]. It carries every finding

@@ -62,23 +62,26 @@ type command struct {
 
 // cmdOpts holds every command-specific flag.
 type cmdOpts struct {
-	out        string
-	model      string
-	status     string
-	version    string
-	noValidate bool
-	dryRun     bool
-	keep       int
-	limit      int
-	addr       string
-	token      string
-	noProgress bool
+	out            string
+	model          string
+	status         string
+	version        string
+	noValidate     bool
+	dryRun         bool
+	keep           int
+	limit          int
+	addr           string
+	token          string
+	noProgress     bool
+	key            string
+	allowedSigners string
 }
 
 func commands() []*command {
 	return []*command{
 		cmdInspect(), cmdPack(), cmdImport(), cmdScan(), cmdList(), cmdShow(),
 		cmdValidate(), cmdDeploy(), cmdRollback(), cmdHistory(), cmdDelete(), cmdPrune(), cmdServe(),
+		cmdSign(), cmdVerify(),
 	}
 }
 

@@ -146,7 +146,8 @@ func (in *input) readAll(n int64) ([]byte, error) {
 	if err := in.take(n); err != nil {
 		return nil, err
 	}
-	if n <= 64<<10 {
+	if n <= 64<<10 || in.end >= 0 {
+		// Small, or checked above against the bytes left in the file.
 		buf := make([]byte, n)
 		if _, err := io.ReadFull(in.br, buf); err != nil {
 			return nil, in.fail(err)

@@ -43,6 +43,16 @@ func FuzzScan(f *testing.F) {
 				t.Fatalf("bad kind %v", e.Kind)
 			}
 		}
+		// Load reaches Scan's verdict; ScanAll accepts only what Scan does.
+		opts := &Options{MaxDecompressedSize: 8 << 20, Budget: 64 << 20}
+		_, serr := Scan(context.Background(), bytes.NewReader(data), opts)
+		_, _, lerr := Load(context.Background(), bytes.NewReader(data), opts)
+		if (serr == nil) != (lerr == nil) || errKind(serr) != errKind(lerr) {
+			t.Fatalf("Scan says %v, Load says %v", serr, lerr)
+		}
+		if _, aerr := ScanAll(context.Background(), openBytes(data), opts); aerr == nil && serr != nil {
+			t.Fatalf("ScanAll accepts what Scan rejects: %v", serr)
+		}
 	})
 }
 
@@ -163,4 +173,12 @@ func TestDeepNesting(t *testing.T) {
 	_, err := Scan(context.Background(), bytes.NewReader(p.endModel().stop()), nil)
 	require.ErrorIs(t, err, ErrLimit)
 	assert.Contains(t, err.Error(), "nested deeper")
+}
+
+func errKind(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return 0
 }

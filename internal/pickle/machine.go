@@ -880,7 +880,7 @@ func (f *frame) memoPut(idx uint32) error {
 
 // mutable rejects a mutation of a frozen node.
 func (f *frame) mutable(p any, op string) error {
-	if nm := f.m.meta[p]; nm != nil && nm.frozen {
+	if nm := f.m.metaOf(p); nm != nil && nm.frozen {
 		return f.unsafeAt(p, "frozen", "%s after the node became an object's state or an array's part: the loader has already consumed it", op)
 	}
 	return nil
@@ -1141,9 +1141,19 @@ func typeName(v Value) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// metaOf returns the meta of a graph node, nil for plain values (some,
+// such as []byte, cannot even be map keys).
+func (m *machine) metaOf(v Value) *nodeMeta {
+	switch v.(type) {
+	case *List, *Tuple, *Dict, *Set, *Object, *Array, *Dtype, *wrapper:
+		return m.meta[v]
+	}
+	return nil
+}
+
 // describe names node p for messages: its type and creation number.
 func (m *machine) describe(p any) string {
-	if nm := m.meta[p]; nm != nil {
+	if nm := m.metaOf(p); nm != nil {
 		return fmt.Sprintf("node #%d (%s, made by %s)", nm.id, typeName(p), nm.via)
 	}
 	return typeName(p)

@@ -390,6 +390,17 @@ def main():
     write_json("tree_node_1_3.json", out)
     fixtures.append("tree_node_1_3")
 
+    # Files the runtime must refuse: an estimator it does not implement,
+    # a setting it does not implement, and a model with inconsistent
+    # shapes. Only the .joblib is written.
+    from sklearn.dummy import DummyClassifier
+    joblib.dump(DummyClassifier().fit(iris_X, iris_y), "unsupported_dummy.joblib")
+    joblib.dump(GradientBoostingClassifier(loss="exponential", n_estimators=3, random_state=0)
+                .fit(bc_X, bc_y), "unsupported_gb_exponential.joblib")
+    bad = LogisticRegression(max_iter=1000).fit(iris_X, iris_y)
+    bad.coef_ = bad.coef_[:2]
+    joblib.dump(bad, "invalid_logistic_shape.joblib")
+
     write_json("index.json", {
         "versions": {
             "python": platform.python_version(),
@@ -398,6 +409,8 @@ def main():
             "numpy": np.__version__,
         },
         "fixtures": sorted(fixtures),
+        "unsupported": ["unsupported_dummy", "unsupported_gb_exponential"],
+        "invalid": ["invalid_logistic_shape"],
     })
 
 

@@ -15,6 +15,9 @@ func (m *machine) policy(root Value, checkRoot bool) error {
 			if x.Dtype == nil {
 				return bad(x, "ndarray-state", "an array made by _reconstruct was never given its state")
 			}
+			if err := m.checkItems(x, x.Objects); err != nil {
+				return err
+			}
 		case *wrapper:
 			if m.opts.Plain || m.meta[x].built {
 				continue // read by joblib, or inert under pickle.load

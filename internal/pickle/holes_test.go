@@ -331,3 +331,14 @@ func TestStateSchemas(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { checkHole(t, tc) })
 	}
 }
+
+// TestCallableInObjectArray: an object array holding a callable is
+// rejected like a container holding one.
+func TestCallableInObjectArray(t *testing.T) {
+	p := newPk(4).model()
+	p.su("classes_").reconstruct()
+	p.op('(').int1(1).int1(1).op(0x85)
+	obj(p)
+	p.op(0x89, ']').sg("numpy", "dtype").op('a', 't', 'b')
+	checkHole(t, holeCase{data: p.endModel().stop(), kind: KindUnsafe, rule: "state-type", msg: "callable numpy.dtype"})
+}

@@ -342,3 +342,20 @@ func TestCallableInObjectArray(t *testing.T) {
 	p.op(0x89, ']').sg("numpy", "dtype").op('a', 't', 'b')
 	checkHole(t, holeCase{data: p.endModel().stop(), kind: KindUnsafe, rule: "state-type", msg: "callable numpy.dtype"})
 }
+
+// TestHostClassState: a class the host allows takes any attribute but a
+// dunder or a method name.
+func TestHostClassState(t *testing.T) {
+	opts := &Options{Allow: []Global{{"mypkg", "Model"}}}
+	model := func(key string) []byte {
+		return newPk(4).sg("mypkg", "Model").op(')', 0x81, '}').su(key).int1(1).op('s', 'b').stop()
+	}
+	_, err := Scan(context.Background(), bytes.NewReader(model("weights")), opts)
+	require.NoError(t, err)
+	for _, key := range []string{"__reduce__", "__setstate__", "read", "predict"} {
+		checkHole(t, holeCase{data: model(key), opts: opts, kind: KindUnsafe, rule: "build-schema", msg: key})
+	}
+	// Without the host's allowance the class is unknown.
+	_, err = Scan(context.Background(), bytes.NewReader(model("weights")), nil)
+	require.ErrorIs(t, err, ErrUnsafe)
+}

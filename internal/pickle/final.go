@@ -15,6 +15,9 @@ func (m *machine) policy(root Value, checkRoot bool) error {
 			if x.Dtype == nil {
 				return bad(x, "ndarray-state", "an array made by _reconstruct was never given its state")
 			}
+			if err := m.checkItems(x, x.Objects); err != nil {
+				return err
+			}
 		case *wrapper:
 			if m.opts.Plain || m.meta[x].built {
 				continue // read by joblib, or inert under pickle.load
@@ -56,7 +59,10 @@ func (m *machine) policy(root Value, checkRoot bool) error {
 	// The expanded size: what a recursive walk of the graph (a deep copy,
 	// a repr) would visit, shared nodes counted once per path.
 	memo := make(map[any]int64)
-	n := expanded(root, memo, m.opts.Budget)
+	n, deep := expanded(root, memo, m.opts.Budget, 0)
+	if deep {
+		return &Error{Kind: KindLimit, Rule: "max-depth", Offset: m.in.pos, Msg: fmt.Sprintf("the graph is nested deeper than %d levels", maxDepth)}
+	}
 	if err := m.charge(min(n, m.opts.Budget/64+1)*64, "expanded graph"); err != nil {
 		e := err.(*Error)
 		e.Rule = "expanded-size"
@@ -65,9 +71,14 @@ func (m *machine) policy(root Value, checkRoot bool) error {
 	return nil
 }
 
+// maxDepth bounds the nesting of the graph (real models nest a few tens
+// of levels; Python's own recursion limit is 1000).
+const maxDepth = 10000
+
 // expanded returns the number of nodes a tree walk of v visits, at most
-// limit; nodes on the current path count once (cycles).
-func expanded(v Value, memo map[any]int64, limit int64) int64 {
+// limit; nodes on the current path count once (cycles). deep reports a
+// nesting beyond maxDepth.
+func expanded(v Value, memo map[any]int64, limit int64, depth int) (n int64, deep bool) {
 	var kids []Value
 	switch x := v.(type) {
 	case *List:
@@ -83,22 +94,29 @@ func expanded(v Value, memo map[any]int64, limit int64) int64 {
 	case *Array:
 		kids = x.Objects
 	default:
-		return 1
+		return 1, false
 	}
 	if n, ok := memo[v]; ok {
-		return n
+		return n, false
+	}
+	if depth > maxDepth {
+		return 0, true
 	}
 	memo[v] = 1 // a cycle back here counts once
-	n := int64(1)
+	n = 1
 	for _, k := range kids {
-		n += expanded(k, memo, limit)
+		c, deep := expanded(k, memo, limit, depth+1)
+		if deep {
+			return 0, true
+		}
+		n += c
 		if n > limit {
 			n = limit
 			break
 		}
 	}
 	memo[v] = n
-	return n
+	return n, false
 }
 
 // checkState checks the value types of an instance's state: plain data,

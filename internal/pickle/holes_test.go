@@ -331,3 +331,54 @@ func TestStateSchemas(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { checkHole(t, tc) })
 	}
 }
+
+// TestCallableInObjectArray: an object array holding a callable is
+// rejected like a container holding one.
+func TestCallableInObjectArray(t *testing.T) {
+	p := newPk(4).model()
+	p.su("classes_").reconstruct()
+	p.op('(').int1(1).int1(1).op(0x85)
+	obj(p)
+	p.op(0x89, ']').sg("numpy", "dtype").op('a', 't', 'b')
+	checkHole(t, holeCase{data: p.endModel().stop(), kind: KindUnsafe, rule: "state-type", msg: "callable numpy.dtype"})
+}
+
+// TestHostClassState: a class the host allows takes any attribute but a
+// dunder or a method name.
+func TestHostClassState(t *testing.T) {
+	opts := &Options{Allow: []Global{{"mypkg", "Model"}}}
+	model := func(key string) []byte {
+		return newPk(4).sg("mypkg", "Model").op(')', 0x81, '}').su(key).int1(1).op('s', 'b').stop()
+	}
+	_, err := Scan(context.Background(), bytes.NewReader(model("weights")), opts)
+	require.NoError(t, err)
+	for _, key := range []string{"__reduce__", "__setstate__", "read", "predict"} {
+		checkHole(t, holeCase{data: model(key), opts: opts, kind: KindUnsafe, rule: "build-schema", msg: key})
+	}
+	// Without the host's allowance the class is unknown.
+	_, err = Scan(context.Background(), bytes.NewReader(model("weights")), nil)
+	require.ErrorIs(t, err, ErrUnsafe)
+}
+
+// TestSoftErrorsUnderPickleLoad: where the machine is stricter than
+// CPython's C unpickler (a read crossing a frame's end), the pickle.load
+// reading of ScanAll cannot count its failure as safe: a joblib model
+// whose raw array data, read by pickle.load, is a frame crossed by a
+// string and then os.system is unsafe, though the machine stops at the
+// crossing before it sees os.system.
+func TestSoftErrorsUnderPickleLoad(t *testing.T) {
+	payload := newPk(0).frame(3).su("abc").raw("cos\nsystem\n(S'id'\ntR0").Bytes()
+	for len(payload)%8 != 0 {
+		payload = append(payload, 'N', '0')[:len(payload)+1]
+		if len(payload)%8 != 0 {
+			payload = append(payload, '0')
+		}
+	}
+	p := newPk(4).model()
+	p.su("coef_").wrapperWith(stdWrapperItems(int32(len(payload)/8), f8))
+	p.raw(string(payload))
+	data := p.endModel().stop()
+	_, err := Scan(context.Background(), bytes.NewReader(data), nil)
+	require.NoError(t, err, "joblib.load skips the data")
+	checkHole(t, holeCase{data: data, all: true, kind: KindUnsafe, rule: "every-loader", msg: "crosses the end of a frame"})
+}

@@ -99,7 +99,11 @@ func (in *input) take(n int64) error {
 		if in.frameLeft == 0 {
 			in.inFrame = false
 		} else if n > in.frameLeft {
-			return in.invalid("a read of %d bytes crosses the end of a frame with %d bytes left", n, in.frameLeft)
+			// joblib's Python unframer raises here; the C unpickler behind
+			// pickle.load does not enforce frame ends: soft.
+			e := in.invalid("a read of %d bytes crosses the end of a frame with %d bytes left", n, in.frameLeft)
+			e.soft = true
+			return e
 		} else {
 			in.frameLeft -= n
 		}
@@ -146,7 +150,8 @@ func (in *input) readAll(n int64) ([]byte, error) {
 	if err := in.take(n); err != nil {
 		return nil, err
 	}
-	if n <= 64<<10 {
+	if n <= 64<<10 || in.end >= 0 {
+		// Small, or checked above against the bytes left in the file.
 		buf := make([]byte, n)
 		if _, err := io.ReadFull(in.br, buf); err != nil {
 			return nil, in.fail(err)

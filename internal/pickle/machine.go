@@ -42,6 +42,8 @@ type nodeMeta struct {
 	built  bool // dtype or array: its BUILD was applied
 	// fromWrapper: an array joblib read from the file.
 	fromWrapper bool
+	// depth: a built dtype's field nesting depth.
+	depth int
 	// reducer: an instance made by a __reduce__ reconstructor.
 	reducer *reducedSchema
 }
@@ -459,7 +461,13 @@ func (f *frame) step(op byte) error {
 		if err != nil {
 			return err
 		}
-		return f.pushNode(&Set{Items: items, Frozen: true}, "FROZENSET")
+		fs := &Set{Items: items, Frozen: true}
+		for _, it := range items {
+			if err := f.hashKey(fs, it); err != nil {
+				return err
+			}
+		}
+		return f.pushNode(fs, "FROZENSET")
 	case 'd': // DICT
 		items, err := f.popMark()
 		if err != nil {
@@ -532,6 +540,11 @@ func (f *frame) step(op byte) error {
 		}
 		if err := f.mutable(s, "ADDITEMS"); err != nil {
 			return err
+		}
+		for _, it := range items {
+			if err := f.hashKey(s, it); err != nil {
+				return err
+			}
 		}
 		s.Items = append(s.Items, items...)
 		return nil
@@ -867,7 +880,7 @@ func (f *frame) memoPut(idx uint32) error {
 
 // mutable rejects a mutation of a frozen node.
 func (f *frame) mutable(p any, op string) error {
-	if nm := f.m.meta[p]; nm != nil && nm.frozen {
+	if nm := f.m.metaOf(p); nm != nil && nm.frozen {
 		return f.unsafeAt(p, "frozen", "%s after the node became an object's state or an array's part: the loader has already consumed it", op)
 	}
 	return nil
@@ -922,8 +935,8 @@ func (f *frame) setItems(d *Dict, items []Value) error {
 	}
 	for i := 0; i+1 < len(items); i += 2 {
 		k, v := items[i], items[i+1]
-		if !hashable(k) {
-			return f.unsafeAt(d, "dict-key", "dict key of type %s: its __hash__ and __eq__ could run code", typeName(k))
+		if err := f.hashKey(d, k); err != nil {
+			return err
 		}
 		r := keyRepr(k)
 		if j, ok := idx[r]; ok {
@@ -935,6 +948,40 @@ func (f *frame) setItems(d *Dict, items []Value) error {
 		d.Vals = append(d.Vals, v)
 	}
 	return nil
+}
+
+// hashKey checks a value the loader will hash as a dict key or set item
+// of node p.
+func (f *frame) hashKey(p any, k Value) error {
+	if keySize(k, maxKeySize) > maxKeySize {
+		return &Error{Kind: KindLimit, Rule: "key-size", Node: f.m.describe(p), Offset: f.m.in.pos,
+			Msg: fmt.Sprintf("a key expands to more than %d items: hashing it would take exponential time", maxKeySize)}
+	}
+	if !hashable(k) {
+		return f.unsafeAt(p, "hash", "key of type %s: its __hash__ and __eq__ could run code", typeName(k))
+	}
+	return nil
+}
+
+// maxKeySize bounds the expanded size of a hashed tuple: CPython does not
+// cache tuple hashes, so a tuple DAG hashes in exponential time.
+const maxKeySize = 1 << 12
+
+// keySize returns the number of items a tree walk of v visits, stopping
+// past limit.
+func keySize(v Value, limit int) int {
+	t, ok := v.(*Tuple)
+	if !ok {
+		return 1
+	}
+	n := 1
+	for _, it := range t.Items {
+		n += keySize(it, limit-n)
+		if n > limit {
+			return n
+		}
+	}
+	return n
 }
 
 // keyRepr is a canonical form of a hashable key: equal under Python's ==
@@ -1094,9 +1141,19 @@ func typeName(v Value) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// metaOf returns the meta of a graph node, nil for plain values (some,
+// such as []byte, cannot even be map keys).
+func (m *machine) metaOf(v Value) *nodeMeta {
+	switch v.(type) {
+	case *List, *Tuple, *Dict, *Set, *Object, *Array, *Dtype, *wrapper:
+		return m.meta[v]
+	}
+	return nil
+}
+
 // describe names node p for messages: its type and creation number.
 func (m *machine) describe(p any) string {
-	if nm := m.meta[p]; nm != nil {
+	if nm := m.metaOf(p); nm != nil {
 		return fmt.Sprintf("node #%d (%s, made by %s)", nm.id, typeName(p), nm.via)
 	}
 	return typeName(p)

@@ -202,8 +202,8 @@ func (f *frame) call(op string, callee Value, args []Value, kw *Dict) (Value, er
 				return bad("want set() or set(list)")
 			}
 			for _, it := range l.Items {
-				if !hashable(it) {
-					return bad("item of type %s: its __hash__ could run code", typeName(it))
+				if err := f.hashKey(s, it); err != nil {
+					return nil, err
 				}
 			}
 			s.Items = append([]Value(nil), l.Items...)

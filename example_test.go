@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/modelvault/modelvault/internal/irismodel"
+	"github.com/modelvault/modelvault/internal/irispkg"
 	"github.com/modelvault/modelvault/modelpkg"
+	"github.com/modelvault/modelvault/modelpkg/sklearn/sklearnloader"
 	"github.com/modelvault/modelvault/registry"
 	"github.com/modelvault/modelvault/storage/diskstore"
 )
@@ -33,7 +34,7 @@ func Example() {
 
 	// A producer builds model_1.0_deployment.zip; the service imports it.
 	var pkg bytes.Buffer
-	if _, err := modelpkg.Build(ctx, &pkg, irismodel.PackageFiles("1.0"), nil); err != nil {
+	if _, err := modelpkg.Build(ctx, &pkg, irispkg.PackageFiles("1.0"), nil); err != nil {
 		panic(err)
 	}
 	v, err := reg.Import(ctx, "model_1.0_deployment.zip", &pkg, nil)
@@ -45,15 +46,9 @@ func Example() {
 	}
 
 	// The service serves the deployed version, and would follow deploys.
-	live, err := registry.NewLive(ctx, reg, registry.LoaderFunc[*irismodel.Model](
-		func(ctx context.Context, p *registry.Package) (*irismodel.Model, error) {
-			f, err := p.FS.Open("model.joblib") // verified as it is read
-			if err != nil {
-				return nil, err
-			}
-			defer f.Close()
-			return irismodel.Load(f)
-		}), nil)
+	// The pure-Go scikit-learn runtime loads model.joblib, verified as it
+	// is read.
+	live, err := registry.NewLive(ctx, reg, sklearnloader.New(nil), nil)
 	if err != nil {
 		panic(err)
 	}
@@ -64,8 +59,8 @@ func Example() {
 		panic(err)
 	}
 	defer lease.Release()
-	label, _, _ := lease.Model().Predict([]float64{5.1, 3.5, 1.4, 0.2})
-	fmt.Println(v.Model, lease.Version(), "predicts", label)
+	labels, _ := lease.Model().Predict([][]float64{{5.1, 3.5, 1.4, 0.2}})
+	fmt.Println(v.Model, lease.Version(), "predicts", labels[0])
 	// Output:
 	// LogisticRegression 1.0 predicts setosa
 }

@@ -81,7 +81,7 @@ func commands() []*command {
 	return []*command{
 		cmdInspect(), cmdPack(), cmdImport(), cmdScan(), cmdList(), cmdShow(),
 		cmdValidate(), cmdDeploy(), cmdRollback(), cmdHistory(), cmdDelete(), cmdPrune(), cmdServe(),
-		cmdSign(), cmdVerify(),
+		cmdSign(), cmdVerify(), cmdPredict(),
 	}
 }
 

@@ -1,7 +1,7 @@
 // Command quickstart tells modelvault's whole story in a few seconds, with
 // no setup: it builds two versions of a real model package (a
-// scikit-learn LogisticRegression trained on iris, read by a Go loader, so
-// no Python runs), imports and validates both into a registry on a
+// scikit-learn LogisticRegression trained on iris, run by the pure-Go
+// runtime modelpkg/sklearn, so no Python runs), imports and validates both into a registry on a
 // temporary directory, deploys the first, serves predictions through a
 // hot-swapped Live model, deploys the second while a goroutine keeps
 // predicting (no request fails), rolls back, and prints the history.
@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,8 +24,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/modelvault/modelvault/internal/irismodel"
+	"github.com/modelvault/modelvault/internal/irispkg"
 	"github.com/modelvault/modelvault/modelpkg"
+	"github.com/modelvault/modelvault/modelpkg/sklearn"
+	"github.com/modelvault/modelvault/modelpkg/sklearn/sklearnloader"
 	"github.com/modelvault/modelvault/registry"
 	"github.com/modelvault/modelvault/storage/diskstore"
 )
@@ -34,18 +37,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
-}
-
-// loadIris is the host's Loader: it reads model.joblib through the
-// package's verifying view (hashes are checked as it reads) and returns
-// the host's own model type.
-func loadIris(ctx context.Context, pkg *registry.Package) (*irismodel.Model, error) {
-	f, err := pkg.FS.Open(modelpkg.DefaultModelFile)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return irismodel.Load(f)
 }
 
 func run(ctx context.Context, out io.Writer) error {
@@ -73,7 +64,7 @@ func run(ctx context.Context, out io.Writer) error {
 	alice := registry.Caller{Actor: "alice"}
 	for _, version := range []string{"1.0", "2.0"} {
 		var zip bytes.Buffer
-		if _, err := modelpkg.Build(ctx, &zip, irismodel.PackageFiles(version), nil); err != nil {
+		if _, err := modelpkg.Build(ctx, &zip, irispkg.PackageFiles(version), nil); err != nil {
 			return err
 		}
 		name := modelpkg.FileName(version)
@@ -99,7 +90,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if _, err := reg.Deploy(ctx, "1.0", &registry.Caller{Actor: "alice", Reason: "first release"}); err != nil {
 		return err
 	}
-	live, err := registry.NewLive(ctx, reg, registry.LoaderFunc[*irismodel.Model](loadIris), nil)
+	live, err := registry.NewLive(ctx, reg, sklearnloader.New(nil), nil)
 	if err != nil {
 		return err
 	}
@@ -129,7 +120,7 @@ func run(ctx context.Context, out io.Writer) error {
 				failed.Add(1)
 				continue
 			}
-			if _, _, err := lease.Model().Predict(irismodel.Samples[i%len(irismodel.Samples)]); err != nil {
+			if _, err := lease.Model().Predict(irispkg.Samples[i%len(irispkg.Samples) : i%len(irispkg.Samples)+1]); err != nil {
 				failed.Add(1)
 			}
 			n, _ := served.LoadOrStore(lease.Version(), new(atomic.Int64))
@@ -187,18 +178,19 @@ func run(ctx context.Context, out io.Writer) error {
 	return tw.Flush()
 }
 
-func predictSamples(live *registry.Live[*irismodel.Model], say func(string, ...any)) error {
-	return live.Do(func(m *irismodel.Model) error {
-		for i, x := range irismodel.Samples[:3] {
-			label, probs, err := m.Predict(x)
-			if err != nil {
-				return err
-			}
-			best := 0.0
-			for _, p := range probs {
-				best = max(best, p)
-			}
-			say("  predict %s -> %-10s (p=%.2f, expected %s)", features(x), label, best, irismodel.SampleLabels[i])
+func predictSamples(live *registry.Live[*sklearn.Model], say func(string, ...any)) error {
+	return live.Do(func(m *sklearn.Model) error {
+		X := irispkg.Samples[:3]
+		labels, err := m.Predict(X)
+		if err != nil {
+			return err
+		}
+		probs, err := m.PredictProba(X)
+		if err != nil {
+			return err
+		}
+		for i, x := range X {
+			say("  predict %s -> %-10s (p=%.2f, expected %s)", features(x), labels[i], slices.Max(probs[i]), irispkg.SampleLabels[i])
 		}
 		return nil
 	})
@@ -206,7 +198,7 @@ func predictSamples(live *registry.Live[*irismodel.Model], say func(string, ...a
 
 // waitFor waits until live serves version (a Live follows the registry
 // asynchronously).
-func waitFor(ctx context.Context, live *registry.Live[*irismodel.Model], version string) error {
+func waitFor(ctx context.Context, live *registry.Live[*sklearn.Model], version string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for live.Version() != version {

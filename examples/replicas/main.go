@@ -27,8 +27,10 @@ import (
 	_ "gocloud.dev/blob/gcsblob"   // gs:// URLs
 	_ "gocloud.dev/blob/s3blob"    // s3:// URLs
 
-	"github.com/modelvault/modelvault/internal/irismodel"
+	"github.com/modelvault/modelvault/internal/irispkg"
 	"github.com/modelvault/modelvault/modelpkg"
+	"github.com/modelvault/modelvault/modelpkg/sklearn"
+	"github.com/modelvault/modelvault/modelpkg/sklearn/sklearnloader"
 	"github.com/modelvault/modelvault/registry"
 	"github.com/modelvault/modelvault/storage"
 	"github.com/modelvault/modelvault/storage/blobstore"
@@ -54,7 +56,7 @@ func main() {
 type replica struct {
 	name string
 	reg  *registry.Registry
-	live *registry.Live[*irismodel.Model]
+	live *registry.Live[*sklearn.Model]
 }
 
 func run(ctx context.Context, out io.Writer, storeURL string, n int, poll time.Duration) error {
@@ -77,14 +79,7 @@ func run(ctx context.Context, out io.Writer, storeURL string, n int, poll time.D
 		say("== %d replicas on %s (poll every %s)", n, storeURL, poll)
 	}
 
-	loader := registry.LoaderFunc[*irismodel.Model](func(ctx context.Context, pkg *registry.Package) (*irismodel.Model, error) {
-		f, err := pkg.FS.Open(modelpkg.DefaultModelFile)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		return irismodel.Load(f)
-	})
+	loader := sklearnloader.New(nil)
 
 	replicas := make([]*replica, n)
 	for i := range replicas {
@@ -104,7 +99,7 @@ func run(ctx context.Context, out io.Writer, storeURL string, n int, poll time.D
 	// Replica 0 imports two versions; the others see them.
 	for _, version := range []string{"1.0", "2.0"} {
 		var zip bytes.Buffer
-		if _, err := modelpkg.Build(ctx, &zip, irismodel.PackageFiles(version), nil); err != nil {
+		if _, err := modelpkg.Build(ctx, &zip, irispkg.PackageFiles(version), nil); err != nil {
 			return err
 		}
 		if _, err := replicas[0].reg.Import(ctx, modelpkg.FileName(version), &zip, &registry.ImportOptions{Caller: registry.Caller{Actor: replicas[0].name}}); err != nil {
@@ -198,12 +193,12 @@ func follow(ctx context.Context, say func(string, ...any), replicas []*replica, 
 		if err != nil {
 			return err
 		}
-		label, _, err := lease.Model().Predict(irismodel.Samples[0])
+		labels, err := lease.Model().Predict(irispkg.Samples[:1])
 		lease.Release()
 		if err != nil {
 			return err
 		}
-		say("  %s serves %s after %4d ms (predicts %s)", r.name, version, time.Since(start).Milliseconds(), label)
+		say("  %s serves %s after %4d ms (predicts %s)", r.name, version, time.Since(start).Milliseconds(), labels[0])
 	}
 	return nil
 }

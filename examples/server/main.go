@@ -1,7 +1,10 @@
 // Command server is a model-serving service that embeds modelvault: the
 // registry on a store chosen by URL or directory, the REST API and web UI
 // mounted at /registry/, and a Live model answering POST /predict that
-// follows every deploy and rollback without dropping a request.
+// follows every deploy and rollback without dropping a request. Models run
+// in pure Go (modelpkg/sklearn), and the Open Inference Protocol (KServe
+// v2) is served under /v2/, so KServe, Triton and MLServer clients work
+// unchanged.
 //
 //	go run ./examples/server -store ./models -addr 127.0.0.1:8080
 //
@@ -9,6 +12,8 @@
 // (model_{version}_deployment.zip) and deploy it; then
 //
 //	curl -d '{"features":[5.1,3.5,1.4,0.2]}' http://127.0.0.1:8080/predict
+//	curl -d '{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP64","data":[5.1,3.5,1.4,0.2]}]}' \
+//	  http://127.0.0.1:8080/v2/models/LogisticRegression/infer
 //
 // The store may be a directory or a URL: s3://bucket?region=..., gs://bucket,
 // azblob://container, mem://. The cloud drivers are linked in by the blank
@@ -22,8 +27,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -36,8 +39,6 @@ import (
 	_ "gocloud.dev/blob/gcsblob"   // gs:// stores
 	_ "gocloud.dev/blob/s3blob"    // s3:// stores
 
-	"github.com/modelvault/modelvault/internal/irismodel"
-	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/registry"
 	"github.com/modelvault/modelvault/registry/registryhttp"
 	"github.com/modelvault/modelvault/storage/storeurl"
@@ -76,17 +77,6 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
-// loadModel is the service's Loader: model.joblib, read through the
-// verifying view, into the service's own model type.
-func loadModel(ctx context.Context, pkg *registry.Package) (*irismodel.Model, error) {
-	f, err := pkg.FS.Open(modelpkg.DefaultModelFile)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return irismodel.Load(f)
-}
-
 // serve runs the service on ln until ctx is done.
 func serve(ctx context.Context, ln net.Listener, storeTarget, token string, logger *slog.Logger) error {
 	store, err := storeurl.Open(ctx, storeTarget, nil)
@@ -98,7 +88,7 @@ func serve(ctx context.Context, ln net.Listener, storeTarget, token string, logg
 	// packages placed in the store by hand. It deploys nothing.
 	reg, err := registry.Open(ctx, store, &registry.Options{
 		Logger: logger,
-		Loader: registry.AnyLoader[*irismodel.Model](registry.LoaderFunc[*irismodel.Model](loadModel)),
+		Loader: registry.AnyLoader[*servedModel](registry.LoaderFunc[*servedModel](loadModel)),
 		Notify: func(n registry.Notice) {
 			if n.Kind != registry.NoticeEvent {
 				logger.Info("registry", "notice", n.Kind, "version", n.Version, "err", n.Err)
@@ -111,7 +101,7 @@ func serve(ctx context.Context, ln net.Listener, storeTarget, token string, logg
 	defer reg.Close()
 	// The deployed version, if any, is loaded now (the specification's
 	// start-up behaviour) and every later deploy is followed.
-	live, err := registry.NewLive(ctx, reg, registry.LoaderFunc[*irismodel.Model](loadModel), nil)
+	live, err := registry.NewLive(ctx, reg, registry.LoaderFunc[*servedModel](loadModel), nil)
 	if err != nil {
 		return err
 	}
@@ -124,7 +114,7 @@ func serve(ctx context.Context, ln net.Listener, storeTarget, token string, logg
 	defer api.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/registry/", http.StripPrefix("/registry", api))
-	mux.HandleFunc("POST /predict", predictHandler(live))
+	registerInference(mux, live) // POST /predict and the KServe v2 protocol (infer.go)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "serving": live.Version()})
 	})
@@ -147,42 +137,6 @@ func serve(ctx context.Context, ln net.Listener, storeTarget, token string, logg
 		return err
 	}
 	return nil
-}
-
-type predictRequest struct {
-	Features []float64 `json:"features"`
-}
-
-type predictResponse struct {
-	Label         string    `json:"label"`
-	Probabilities []float64 `json:"probabilities"`
-	Classes       []string  `json:"classes"`
-	Version       string    `json:"version"`
-}
-
-// predictHandler answers with the model current when the request arrived;
-// a deploy during the request does not disturb it.
-func predictHandler(live *registry.Live[*irismodel.Model]) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var req predictRequest
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"features\": [numbers]}"})
-			return
-		}
-		lease, err := live.Acquire()
-		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no model deployed: " + err.Error()})
-			return
-		}
-		defer lease.Release()
-		m := lease.Model()
-		label, probs, err := m.Predict(req.Features)
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprint(err)})
-			return
-		}
-		writeJSON(w, http.StatusOK, predictResponse{Label: label, Probabilities: probs, Classes: m.Classes, Version: lease.Version()})
-	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/modelvault/modelvault/internal/irismodel"
+	"github.com/modelvault/modelvault/internal/irispkg"
 	"github.com/modelvault/modelvault/modelpkg"
 )
 
@@ -60,7 +60,7 @@ func TestServer(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, code, "nothing is deployed yet")
 
 	var pkg bytes.Buffer
-	_, err = modelpkg.Build(ctx, &pkg, irismodel.PackageFiles("1.0"), nil)
+	_, err = modelpkg.Build(ctx, &pkg, irispkg.PackageFiles("1.0"), nil)
 	require.NoError(t, err)
 	var form bytes.Buffer
 	mw := multipart.NewWriter(&form)

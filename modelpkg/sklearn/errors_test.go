@@ -178,3 +178,32 @@ func TestCyclicComposite(t *testing.T) {
 	_, err := sklearn.FromValue(pipe)
 	require.Error(t, err)
 }
+
+// TestLargeBatch: a batch predicted in parallel chunks equals row by row
+// prediction, and a bad row in a late chunk fails the batch.
+func TestLargeBatch(t *testing.T) {
+	for _, name := range []string{"random_forest_classifier", "ridge", "hist_gradient_boosting_regressor"} {
+		m := loadFixture(t, name)
+		e := readExpected(t, name)
+		rows := make([][]any, 5000)
+		for i := range rows {
+			rows[i] = e.X[i%len(e.X)]
+		}
+		got, err := m.PredictRows(rows)
+		require.NoError(t, err)
+		for i := range rows {
+			one, err := m.PredictRows(rows[i : i+1])
+			require.NoError(t, err)
+			require.Equal(t, one[0], got[i], "%s row %d", name, i)
+		}
+		if m.HasPredictProba() {
+			p, err := m.PredictProbaRows(rows)
+			require.NoError(t, err)
+			require.Len(t, p, len(rows))
+		}
+		bad := append([][]any(nil), rows...)
+		bad[4999] = append([]any{"x"}, rows[0][1:]...)
+		_, err = m.PredictRows(bad)
+		require.ErrorIs(t, err, sklearn.ErrNotNumber, name)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // Sentinel errors. Every error the package returns wraps one of them.
@@ -175,10 +177,20 @@ func (m *Model) PredictFloats(X [][]float64) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t, err = m.pre(t); err != nil {
+	out := make([]float64, t.n)
+	err = inChunks(t, func(lo int, sub *table) error {
+		sub, err := m.pre(sub)
+		if err != nil {
+			return err
+		}
+		v, err := r.predictValues(sub)
+		copy(out[lo:], v)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	return r.predictValues(t)
+	return out, nil
 }
 
 // PredictProba returns scikit-learn's predict_proba: one row of class
@@ -247,6 +259,61 @@ func (m *Model) Row(named map[string]any) ([]any, error) {
 }
 
 func (m *Model) predict(t *table) ([]any, error) {
+	out := make([]any, t.n)
+	err := inChunks(t, func(lo int, sub *table) error {
+		p, err := m.predictChunk(sub)
+		copy(out[lo:], p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parallelRows is the batch size from which rows are predicted on
+// several goroutines (GOMAXPROCS), in contiguous chunks.
+const parallelRows = 2048
+
+// inChunks runs fn on row ranges of t, concurrently for large batches;
+// it returns the error of the first failing chunk (in row order).
+func inChunks(t *table, fn func(lo int, sub *table) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	if t.n < parallelRows || workers < 2 {
+		return fn(0, t)
+	}
+	size := (t.n + workers - 1) / workers
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*size, min((w+1)*size, t.n)
+		if lo >= hi {
+			break
+		}
+		sub := &table{n: hi - lo, d: t.d, v: t.v[lo*t.d : hi*t.d]}
+		if t.str != nil {
+			sub.str, sub.s = t.str[lo*t.d:hi*t.d], t.s[lo*t.d:hi*t.d]
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = fn(lo, sub)
+		}()
+	}
+	wg.Wait()
+	return firstErr(errs)
+}
+
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Model) predictChunk(t *table) ([]any, error) {
 	t, err := m.pre(t)
 	if err != nil {
 		return nil, err
@@ -284,15 +351,21 @@ func (m *Model) predictProba(t *table) ([][]float64, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.className)
 	}
-	t, err := m.pre(t)
+	k := len(m.classes)
+	out := make([]float64, t.n*k)
+	err := inChunks(t, func(lo int, sub *table) error {
+		sub, err := m.pre(sub)
+		if err != nil {
+			return err
+		}
+		v, err := p.proba(sub)
+		copy(out[lo*k:], v)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	v, err := p.proba(t)
-	if err != nil {
-		return nil, err
-	}
-	return split(v, t.n, len(m.classes)), nil
+	return split(out, t.n, k), nil
 }
 
 func (m *Model) decisionFunction(t *table) ([][]float64, error) {

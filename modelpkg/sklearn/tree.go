@@ -15,6 +15,7 @@ type tree struct {
 	feature     []int32
 	threshold   []float64
 	value       []float64 // node_count x stride
+	prob        []float64 // value normalised per node (classifiers), as predict_proba divides
 	stride      int       // max_n_classes (1 for regression)
 	nFeatures   int
 }
@@ -217,6 +218,20 @@ func decodeTreeModel(o *obj) (any, error) {
 		if t.stride != len(e.classes) {
 			return nil, o.errf("tree_", "values for %d classes, classes_ has %d", t.stride, len(e.classes))
 		}
+		// predict_proba's normalisation, done once per node with the
+		// same operations, so the bits are the same.
+		k := t.stride
+		t.prob = make([]float64, len(t.value))
+		for n := 0; n*k < len(t.value); n++ {
+			v := t.value[n*k : (n+1)*k]
+			norm := pairwiseSum(v)
+			if norm == 0 {
+				norm = 1
+			}
+			for j, x := range v {
+				t.prob[n*k+j] = x / norm
+			}
+		}
 	}
 	return &treeClassifier{e}, nil
 }
@@ -227,19 +242,13 @@ func (c *treeClassifier) proba(t *table) ([]float64, error) {
 	}
 	k := len(c.classes)
 	out := make([]float64, t.n*k)
-	p := make([]float64, k)
 	for i := 0; i < t.n; i++ {
 		x := t.row(i)
 		r := out[i*k : (i+1)*k]
 		for _, tr := range c.trees {
 			leaf := tr.leaf(x)
-			copy(p, tr.value[leaf*k:(leaf+1)*k])
-			norm := pairwiseSum(p)
-			if norm == 0 {
-				norm = 1
-			}
-			for j := range p {
-				r[j] += p[j] / norm
+			for j, p := range tr.prob[leaf*k : (leaf+1)*k] {
+				r[j] += p
 			}
 		}
 		if len(c.trees) > 1 {

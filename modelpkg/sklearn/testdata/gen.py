@@ -285,6 +285,10 @@ def main():
         HistGradientBoostingRegressor(max_iter=25, random_state=0), dia_nan, dia_y, dia_S_nan,
         "diabetes with 10% missing values (NaN)")
 
+    # The benchmark's 100-tree forest (BENCHMARKS.md).
+    fit("random_forest_100", RandomForestClassifier(n_estimators=100, random_state=0), bc_X, bc_y,
+        bc_S, "breast_cancer, 100 trees (benchmark)")
+
     # Others.
     fit("kneighbors_classifier", KNeighborsClassifier(n_neighbors=5), iris_X, iris_y, iris_S, "iris")
     fit("kneighbors_regressor", KNeighborsRegressor(n_neighbors=4, weights="distance"), dia_X, dia_y,

@@ -1,4 +1,4 @@
-package irismodel
+package irispkg
 
 import (
 	_ "embed"

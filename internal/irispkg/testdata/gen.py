@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generate the irismodel fixtures: v1.joblib, v2.joblib and expected.json.
+"""Generate the irispkg fixtures: v1.joblib, v2.joblib and expected.json.
 
 Run from this directory with Debian's interpreter:
 

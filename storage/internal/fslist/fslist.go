@@ -87,7 +87,21 @@ func List(ctx context.Context, fsys fs.FS, opts *storage.ListOptions) (*storage.
 type entry struct {
 	name string
 	dir  bool
-	info fs.FileInfo // for files
+	de   fs.DirEntry // for files: Info is called only for emitted entries
+	info fs.FileInfo // for followed symbolic links to files
+}
+
+// fileInfo returns the entry's file information; a file removed since the
+// directory was read returns an error matching fs.ErrNotExist.
+func (e entry) fileInfo() (fs.FileInfo, error) {
+	if e.info != nil {
+		return e.info, nil
+	}
+	info, err := e.de.Info()
+	if err == nil && !info.Mode().IsRegular() {
+		err = fs.ErrNotExist // replaced by something else meanwhile
+	}
+	return info, err
 }
 
 // sortKey orders a directory's entries so that a walk yields keys in
@@ -101,8 +115,12 @@ func (e entry) sortKey() string {
 }
 
 // readDir returns the entries of dir that start with namePrefix, in walk
-// order. A missing directory (or a file where one was expected) is empty.
-func (l *lister) readDir(dir, namePrefix string) ([]entry, error) {
+// order, leaving out those whose keys (keyPrefix+name) and subtrees sort
+// entirely before the page token: a page costs one read of the names of
+// each directory on its path, and file information only for what it
+// returns, not for everything before it. A missing directory (or a file
+// where one was expected) is empty.
+func (l *lister) readDir(dir, keyPrefix, namePrefix string) ([]entry, error) {
 	if err := l.ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -119,30 +137,28 @@ func (l *lister) readDir(dir, namePrefix string) ([]entry, error) {
 		if !strings.HasPrefix(name, namePrefix) || IsTemp(name) {
 			continue
 		}
-		p := name
-		if dir != "." {
-			p = dir + "/" + name
+		if key := keyPrefix + name; key < l.token && !strings.HasPrefix(l.token, key) {
+			continue // the key and every key below it sort before the token
 		}
-		var info fs.FileInfo
-		if de.Type()&fs.ModeSymlink != 0 {
-			info, err = fs.Stat(l.fsys, p)
-			if err != nil {
+		switch t := de.Type(); {
+		case t&fs.ModeSymlink != 0:
+			p := name
+			if dir != "." {
+				p = dir + "/" + name
+			}
+			info, err := fs.Stat(l.fsys, p)
+			switch {
+			case err != nil:
 				continue // dangling, looping, or escaping the root
+			case info.IsDir():
+				out = append(out, entry{name: name, dir: true})
+			case info.Mode().IsRegular():
+				out = append(out, entry{name: name, info: info})
 			}
-		} else {
-			info, err = de.Info()
-		}
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // removed meanwhile, or a dangling link
-			}
-			return nil, err
-		}
-		switch {
-		case info.IsDir():
+		case t.IsDir():
 			out = append(out, entry{name: name, dir: true})
-		case info.Mode().IsRegular():
-			out = append(out, entry{name: name, info: info})
+		case t.IsRegular():
+			out = append(out, entry{name: name, de: de})
 		}
 	}
 	slices.SortFunc(out, func(a, b entry) int { return cmp.Compare(a.sortKey(), b.sortKey()) })
@@ -156,7 +172,7 @@ func isNotDir(fsys fs.FS, dir string) bool {
 
 // walk lists dir, whose entries' keys start with keyPrefix.
 func (l *lister) walk(dir, keyPrefix, namePrefix string) error {
-	entries, err := l.readDir(dir, namePrefix)
+	entries, err := l.readDir(dir, keyPrefix, namePrefix)
 	if err != nil {
 		return err
 	}
@@ -166,10 +182,17 @@ func (l *lister) walk(dir, keyPrefix, namePrefix string) error {
 			if key <= l.token || storage.ValidKey(key) != nil {
 				continue
 			}
+			info, err := e.fileInfo()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed meanwhile
+			}
+			if err != nil {
+				return err
+			}
 			if err := l.emit(); err != nil {
 				return err
 			}
-			l.page.Objects = append(l.page.Objects, storage.ObjectInfo{Key: key, Size: e.info.Size(), ModTime: e.info.ModTime()})
+			l.page.Objects = append(l.page.Objects, storage.ObjectInfo{Key: key, Size: info.Size(), ModTime: info.ModTime()})
 			continue
 		}
 		sub := key + "/"
@@ -211,7 +234,7 @@ func (l *lister) hasObject(dir, keyPrefix string, depth int) (bool, error) {
 	if depth > maxDepth {
 		return false, nil
 	}
-	entries, err := l.readDir(dir, "")
+	entries, err := l.readDir(dir, keyPrefix, "")
 	if err != nil {
 		return false, err
 	}

@@ -49,6 +49,7 @@ type driver struct {
 	filePerm fs.FileMode
 
 	removeHook func(tmp string) // for tests; nil removes
+	dirs       fslist.DirCache  // names of large directories being paged
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -187,7 +188,7 @@ func (s *driver) Stat(ctx context.Context, key string) (storage.ObjectInfo, erro
 }
 
 func (s *driver) List(ctx context.Context, opts *storage.ListOptions) (*storage.ListPage, error) {
-	page, err := fslist.List(ctx, s.root.FS(), opts)
+	page, err := fslist.ListCached(ctx, s.root.FS(), &s.dirs, opts)
 	if err != nil {
 		prefix := ""
 		if opts != nil {

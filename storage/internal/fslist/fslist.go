@@ -37,6 +37,7 @@ func IsTemp(name string) bool { return strings.HasPrefix(name, storage.ReservedP
 var errStop = errors.New("page full")
 
 type lister struct {
+	cache *DirCache
 	ctx   context.Context
 	fsys  fs.FS
 	delim bool
@@ -53,6 +54,13 @@ type lister struct {
 // symbolic links are followed through fsys. A missing directory lists as
 // empty. The page token is the last key or prefix of the previous page.
 func List(ctx context.Context, fsys fs.FS, opts *storage.ListOptions) (*storage.ListPage, error) {
+	return ListCached(ctx, fsys, nil, opts)
+}
+
+// ListCached is [List] with a cache of the names of large directories,
+// so that paging through one reads it once rather than once per page.
+// cache may be nil.
+func ListCached(ctx context.Context, fsys fs.FS, cache *DirCache, opts *storage.ListOptions) (*storage.ListPage, error) {
 	if opts == nil {
 		opts = &storage.ListOptions{}
 	}
@@ -60,6 +68,7 @@ func List(ctx context.Context, fsys fs.FS, opts *storage.ListOptions) (*storage.
 		return nil, err
 	}
 	l := &lister{
+		cache: cache,
 		ctx:   ctx,
 		fsys:  fsys,
 		delim: opts.Delimiter != "",
@@ -87,17 +96,17 @@ func List(ctx context.Context, fsys fs.FS, opts *storage.ListOptions) (*storage.
 type entry struct {
 	name string
 	dir  bool
-	de   fs.DirEntry // for files: Info is called only for emitted entries
+	path string      // for files: stat'ed only when emitted
 	info fs.FileInfo // for followed symbolic links to files
 }
 
 // fileInfo returns the entry's file information; a file removed since the
 // directory was read returns an error matching fs.ErrNotExist.
-func (e entry) fileInfo() (fs.FileInfo, error) {
+func (l *lister) fileInfo(e entry) (fs.FileInfo, error) {
 	if e.info != nil {
 		return e.info, nil
 	}
-	info, err := e.de.Info()
+	info, err := fs.Stat(l.fsys, e.path)
 	if err == nil && !info.Mode().IsRegular() {
 		err = fs.ErrNotExist // replaced by something else meanwhile
 	}
@@ -124,7 +133,7 @@ func (l *lister) readDir(dir, keyPrefix, namePrefix string) ([]entry, error) {
 	if err := l.ctx.Err(); err != nil {
 		return nil, err
 	}
-	des, err := fs.ReadDir(l.fsys, dir)
+	des, err := l.cache.read(l.fsys, dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || isNotDir(l.fsys, dir) {
 			return nil, nil
@@ -133,19 +142,19 @@ func (l *lister) readDir(dir, keyPrefix, namePrefix string) ([]entry, error) {
 	}
 	out := make([]entry, 0, len(des))
 	for _, de := range des {
-		name := de.Name()
+		name := de.name
 		if !strings.HasPrefix(name, namePrefix) || IsTemp(name) {
 			continue
 		}
 		if key := keyPrefix + name; key < l.token && !strings.HasPrefix(l.token, key) {
 			continue // the key and every key below it sort before the token
 		}
-		switch t := de.Type(); {
+		p := name
+		if dir != "." {
+			p = dir + "/" + name
+		}
+		switch t := de.typ; {
 		case t&fs.ModeSymlink != 0:
-			p := name
-			if dir != "." {
-				p = dir + "/" + name
-			}
 			info, err := fs.Stat(l.fsys, p)
 			switch {
 			case err != nil:
@@ -158,7 +167,7 @@ func (l *lister) readDir(dir, keyPrefix, namePrefix string) ([]entry, error) {
 		case t.IsDir():
 			out = append(out, entry{name: name, dir: true})
 		case t.IsRegular():
-			out = append(out, entry{name: name, de: de})
+			out = append(out, entry{name: name, path: p})
 		}
 	}
 	slices.SortFunc(out, func(a, b entry) int { return cmp.Compare(a.sortKey(), b.sortKey()) })
@@ -182,7 +191,7 @@ func (l *lister) walk(dir, keyPrefix, namePrefix string) error {
 			if key <= l.token || storage.ValidKey(key) != nil {
 				continue
 			}
-			info, err := e.fileInfo()
+			info, err := l.fileInfo(e)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // removed meanwhile
 			}

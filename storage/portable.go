@@ -327,6 +327,9 @@ func (p *Portable) Put(ctx context.Context, key string, r io.Reader, opts *PutOp
 			// Someone else's conditional write to key was in flight:
 			// wait, and if an object appeared, look whose it is.
 			if serr := sleep(ctx, wait); serr != nil {
+				if unknown {
+					serr = &unknownError{serr}
+				}
 				return &fs.PathError{Op: "put", Path: key, Err: serr}
 			}
 			wait = min(2*wait, time.Second)

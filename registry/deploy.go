@@ -18,8 +18,8 @@ import (
 // are not affected). The version must be valid; its files are re-verified
 // against their digests and, when [Options.Loader] is set, loaded as a
 // test, before the deploy is recorded. Deploying the version that is
-// already deployed is a no-op that records nothing and returns a nil
-// event.
+// already deployed is a no-op that records nothing and returns an event
+// with NoOp set.
 func (r *Registry) Deploy(ctx context.Context, version string, caller *Caller) (*Event, error) {
 	e, err := r.deploy(ctx, version, EventDeployed, caller)
 	if err != nil {
@@ -91,7 +91,10 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 		return nil, err
 	}
 	if v.Status == StatusDeployed {
-		return nil, nil
+		r.mu.RLock()
+		seq := r.st.Seq
+		r.mu.RUnlock()
+		return &Event{Type: typ, Version: version, Model: v.Model, From: version, To: version, Seq: seq, NoOp: true}, nil
 	}
 	if v.Status == StatusInvalid {
 		return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
@@ -108,10 +111,11 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 			return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
 		}
 		from := st.Deployed[cur.Model]
+		e := &Event{Type: typ, Version: version, Model: cur.Model, From: from, To: version}
 		if from == version {
-			return nil, errNoop
+			return noop(e)
 		}
-		return &Event{Type: typ, Version: version, Model: cur.Model, From: from, To: version}, nil
+		return e, nil
 	})
 }
 
@@ -178,14 +182,14 @@ func (r *Registry) Delete(ctx context.Context, version string, caller *Caller) (
 // the files are left alone: that import refuses to extract over them, and
 // a later repair removes them.
 func (r *Registry) removeDeletedFiles(ctx context.Context, version string) (removed bool, err error) {
-	release, err := r.claim(ctx, version)
+	claim, err := r.claim(ctx, version)
 	if errors.Is(err, ErrConflict) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	defer release(context.WithoutCancel(ctx))
+	defer claim.release(context.WithoutCancel(ctx))
 	if err := r.Sync(ctx); err != nil {
 		return false, err
 	}

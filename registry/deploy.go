@@ -21,7 +21,7 @@ import (
 // already deployed is a no-op that records nothing and returns an event
 // with NoOp set.
 func (r *Registry) Deploy(ctx context.Context, version string, caller *Caller) (*Event, error) {
-	e, err := r.deploy(ctx, version, EventDeployed, caller)
+	e, err := r.deploy(ctx, version, EventDeployed, caller, nil)
 	if err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", version, err)
 	}
@@ -47,25 +47,51 @@ func (r *Registry) Rollback(ctx context.Context, opts *RollbackOptions) (*Event,
 	if opts != nil {
 		o = *opts
 	}
-	target := o.To
-	if target == "" {
+	if o.To != "" {
+		e, err := r.deploy(ctx, o.To, EventRolledBack, &o.Caller, nil)
+		if err != nil {
+			return nil, fmt.Errorf("rollback to %s: %w", o.To, err)
+		}
+		return e, nil
+	}
+	// The target is the previous deployment of the state the event lands
+	// on, not of the state this call started from: a deploy or rollback
+	// that lands first changes it. The chosen target is load-tested before
+	// the append; the append's build re-derives it, and a different answer
+	// starts over with the new target.
+	for attempt := 0; attempt < r.opts.AppendRetries; attempt++ {
 		if err := r.Sync(ctx); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("rollback: %w", err)
 		}
 		r.mu.RLock()
-		t, err := r.st.previous(o.Model)
+		target, err := r.st.previous(o.Model)
 		r.mu.RUnlock()
 		if err != nil {
 			return nil, fmt.Errorf("rollback: %w", err)
 		}
-		target = t
+		e, err := r.deploy(ctx, target, EventRolledBack, &o.Caller, func(st *state) error {
+			now, err := st.previous(o.Model)
+			if err != nil {
+				return err
+			}
+			if now != target {
+				return errRetarget
+			}
+			return nil
+		})
+		if errors.Is(err, errRetarget) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("rollback to %s: %w", target, err)
+		}
+		return e, nil
 	}
-	e, err := r.deploy(ctx, target, EventRolledBack, &o.Caller)
-	if err != nil {
-		return nil, fmt.Errorf("rollback to %s: %w", target, err)
-	}
-	return e, nil
+	return nil, fmt.Errorf("rollback: %w: the previous deployment kept changing", ErrConflict)
 }
+
+// errRetarget: the previous deployment changed before a rollback's append.
+var errRetarget = errors.New("rollback target changed")
 
 // previous returns the version a rollback of model returns to.
 func (s *state) previous(model string) (string, error) {
@@ -82,7 +108,9 @@ func (s *state) previous(model string) (string, error) {
 	return "", fmt.Errorf("%w for model %q", ErrNoPrevious, model)
 }
 
-func (r *Registry) deploy(ctx context.Context, version string, typ EventType, caller *Caller) (*Event, error) {
+// deploy records typ of version after load-testing it. check, when set,
+// is one more precondition on the state the event lands on.
+func (r *Registry) deploy(ctx context.Context, version string, typ EventType, caller *Caller, check func(*state) error) (*Event, error) {
 	if err := r.Sync(ctx); err != nil {
 		return nil, err
 	}
@@ -109,6 +137,11 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 		}
 		if cur.Status == StatusInvalid {
 			return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
+		}
+		if check != nil {
+			if err := check(st); err != nil {
+				return nil, err
+			}
 		}
 		from := st.Deployed[cur.Model]
 		e := &Event{Type: typ, Version: version, Model: cur.Model, From: from, To: version}

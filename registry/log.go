@@ -26,6 +26,9 @@ const (
 	checkpointPrefix = registryPrefix + "checkpoints/"
 	claimPrefix      = registryPrefix + "claims/"
 	seqDigits        = 20
+	// maxRollbackStack bounds how many deployments a rollback can return
+	// through (the oldest are forgotten first).
+	maxRollbackStack = 100
 	// maxEventSize bounds one event's encoded size when reading it back.
 	maxEventSize = 64 << 20
 )
@@ -160,6 +163,9 @@ func (s *state) apply(e *Event, hash string) error {
 			stack = stack[:i+1]
 		} else {
 			stack = append(stack, e.To)
+		}
+		if len(stack) > maxRollbackStack {
+			stack = slices.Clone(stack[len(stack)-maxRollbackStack:])
 		}
 		s.Stack[e.Model] = stack
 	case EventDeleted:

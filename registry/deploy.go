@@ -101,7 +101,7 @@ func (s *state) previous(model string) (string, error) {
 	}
 	stack := s.Stack[model]
 	for i := len(stack) - 2; i >= 0; i-- {
-		if v := s.Versions[stack[i]]; v != nil && v.Status != StatusInvalid && stack[i] != s.Deployed[model] {
+		if v := s.Versions[stack[i]]; v != nil && v.Valid && stack[i] != s.Deployed[model] {
 			return stack[i], nil
 		}
 	}
@@ -118,13 +118,13 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 	if err != nil {
 		return nil, err
 	}
-	if v.Status == StatusDeployed {
+	if v.Deployed {
 		r.mu.RLock()
 		seq := r.st.Seq
 		r.mu.RUnlock()
 		return &Event{Type: typ, Version: version, Model: v.Model, From: version, To: version, Seq: seq, NoOp: true}, nil
 	}
-	if v.Status == StatusInvalid {
+	if !v.Valid {
 		return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
 	}
 	if err := r.loadTest(ctx, v); err != nil {
@@ -135,7 +135,7 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 		if cur == nil {
 			return nil, fmt.Errorf("%w: %q was deleted meanwhile", ErrNotFound, version)
 		}
-		if cur.Status == StatusInvalid {
+		if !cur.Valid {
 			return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
 		}
 		if check != nil {
@@ -263,7 +263,7 @@ func (r *Registry) Prune(ctx context.Context, opts *PruneOptions) ([]string, err
 	}
 	byModel := map[string][]*Version{}
 	for _, v := range r.List(&ListOptions{Model: o.Model}) {
-		if v.Status == StatusDeployed {
+		if v.Deployed {
 			continue
 		}
 		byModel[v.Model] = append(byModel[v.Model], v)
@@ -316,7 +316,7 @@ func (r *Registry) Validate(ctx context.Context, version string, caller *Caller)
 	if !valid {
 		r.notify(Notice{Kind: NoticeVerificationFailed, Version: version, Model: v.Model, Err: report.Err(), Findings: report.Findings})
 	}
-	wasInvalid := v.Status == StatusInvalid
+	wasInvalid := !v.Valid
 	if valid == !wasInvalid {
 		return report, nil
 	}

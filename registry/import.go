@@ -228,7 +228,7 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		return nil, fmt.Errorf("%w: %w", ErrConflict, errClaimLost)
 	}
 	e, err := r.appendEvent(ctx, &o.Caller, func(st *state) (*Event, error) {
-		if old := st.Versions[version]; old != nil && old.Status != StatusInvalid {
+		if old := st.Versions[version]; old != nil && old.Valid {
 			return nil, fmt.Errorf("%w: %q was registered meanwhile", ErrVersionExists, version)
 		}
 		return &Event{Type: EventImported, Version: version, Model: model, Record: rec}, nil
@@ -279,6 +279,7 @@ func (r *Registry) dryRun(ctx context.Context, version, model string, pkg *model
 		Version:      version,
 		Model:        model,
 		Status:       StatusAvailable,
+		Valid:        true,
 		ImportMethod: o.method,
 		Files:        map[string]File{},
 		Metadata:     metadataJSON(md),
@@ -291,7 +292,7 @@ func (r *Registry) dryRun(ctx context.Context, version, model string, pkg *model
 	r.validatorFor(o).Validate(ctx, &validate.Package{FS: pkg, Version: version, Layout: r.layout}, &report)
 	rec.Findings = report.Findings
 	if err := report.Err(); err != nil {
-		rec.Status = StatusInvalid
+		rec.Status, rec.Valid = StatusInvalid, false
 		return rec, err
 	}
 	if r.has(version) {
@@ -325,7 +326,7 @@ func (r *Registry) imported(version string) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	v := r.st.Versions[version]
-	return v != nil && v.Status != StatusInvalid
+	return v != nil && v.Valid
 }
 
 func (r *Registry) has(version string) bool {
@@ -343,7 +344,7 @@ func (r *Registry) existing(ctx context.Context, version string, manifest *model
 	r.mu.RLock()
 	v := r.st.Versions[version]
 	r.mu.RUnlock()
-	if v == nil || v.Status == StatusInvalid {
+	if v == nil || !v.Valid {
 		return nil, nil
 	}
 	if sameContent(v, manifest, r.layout.ManifestFile) {

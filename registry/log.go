@@ -48,7 +48,7 @@ func claimKey(version string) string { return claimPrefix + version + ".json" }
 // stays the truth, and an unreadable checkpoint is skipped.
 const (
 	checkpointExt   = ".ckpt"
-	checkpointMagic = "modelvault-checkpoint-v1\n"
+	checkpointMagic = "modelvault-checkpoint-v2\n"
 )
 
 // parseSeqKey returns the sequence number in a log or checkpoint key.
@@ -139,15 +139,11 @@ func (s *state) apply(e *Event, hash string) error {
 			return fmt.Errorf("%w: event %d: %s without a record", ErrCorruptLog, e.Seq, e.Type)
 		}
 		rec := e.Record.clone()
-		if e.Type == EventImported {
-			rec.Status = StatusAvailable
-		} else {
-			rec.Status = StatusInvalid
-		}
-		if old := s.Versions[e.Version]; old != nil && s.Deployed[old.Model] == e.Version {
-			// Revalidating the deployed version: it stays deployed.
-			rec.Status = StatusDeployed
-		}
+		rec.Valid = e.Type == EventImported
+		// Revalidating the deployed version: it stays deployed.
+		old := s.Versions[e.Version]
+		rec.Deployed = old != nil && s.Deployed[old.Model] == e.Version
+		rec.derive()
 		s.Versions[e.Version] = rec
 		delete(s.Deleted, e.Version)
 	case EventDeployed, EventRolledBack:
@@ -198,19 +194,22 @@ func lastIndexBelowTop(stack []string, v string) int {
 }
 
 // setDeployed marks version as the deployed one of model, and the
-// previously deployed one (if any) as available again.
+// previously deployed one (if any) as not deployed; validity is left as
+// it is.
 func (s *state) setDeployed(model, version string) {
 	if old, ok := s.Deployed[model]; ok && old != version {
-		if v := s.Versions[old]; v != nil && v.Status == StatusDeployed {
+		if v := s.Versions[old]; v != nil && v.Deployed {
 			c := v.clone()
-			c.Status = StatusAvailable
+			c.Deployed = false
+			c.derive()
 			s.Versions[old] = c
 		}
 	}
 	s.Deployed[model] = version
-	if v := s.Versions[version]; v != nil && v.Status != StatusDeployed {
+	if v := s.Versions[version]; v != nil && !v.Deployed {
 		c := v.clone()
-		c.Status = StatusDeployed
+		c.Deployed = true
+		c.derive()
 		s.Versions[version] = c
 	}
 }

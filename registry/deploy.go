@@ -229,6 +229,13 @@ func (r *Registry) removeDeletedFiles(ctx context.Context, version string) (remo
 	if r.has(version) {
 		return false, nil // imported again before we claimed
 	}
+	r.mu.RLock()
+	other := r.st.alias(version)
+	r.mu.RUnlock()
+	if other != "" {
+		// On a case-insensitive store these are other's files.
+		return false, nil
+	}
 	if err := storage.DeletePrefix(ctx, r.store, modelpkg.DirName(version)+"/"); err != nil {
 		return false, err
 	}

@@ -140,6 +140,12 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 	if v, err := r.existing(ctx, version, manifest); v != nil || err != nil {
 		return v, err
 	}
+	r.mu.RLock()
+	other := r.st.alias(version)
+	r.mu.RUnlock()
+	if other != "" {
+		return nil, aliasError(version, other)
+	}
 	claim, err := r.claim(ctx, version)
 	if err != nil {
 		return nil, err
@@ -228,6 +234,9 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		return nil, fmt.Errorf("%w: %w", ErrConflict, errClaimLost)
 	}
 	e, err := r.appendEvent(ctx, &o.Caller, func(st *state) (*Event, error) {
+		if other := st.alias(version); other != "" {
+			return nil, aliasError(version, other)
+		}
 		if old := st.Versions[version]; old != nil && old.Valid {
 			return nil, fmt.Errorf("%w: %q was registered meanwhile", ErrVersionExists, version)
 		}
@@ -253,6 +262,12 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 	}
 	committed = true
 	return r.Get(e.Version)
+}
+
+// aliasError: version and other would share a directory on a
+// case-insensitive store.
+func aliasError(version, other string) error {
+	return fmt.Errorf("%w: %q is registered, and %q would share its files on a case-insensitive store (versions are unique under case folding and Windows aliases)", ErrVersionExists, other, version)
 }
 
 // errClaimLost: an import's claim was taken over while it ran (its lease

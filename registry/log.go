@@ -182,6 +182,24 @@ func (s *state) apply(e *Event, hash string) error {
 	return nil
 }
 
+// versionKey is the name under which two versions share a directory on a
+// case-insensitive store (macOS, Windows: NTFS upcase folding) or alias on
+// Windows (trailing dots are dropped). Versions are ASCII
+// ([modelpkg.ValidateVersion]), so ASCII folding is the whole of it.
+func versionKey(v string) string { return strings.TrimRight(strings.ToLower(v), ".") }
+
+// alias returns a registered version other than version that shares its
+// directory on a case-insensitive store, or "".
+func (s *state) alias(version string) string {
+	key := versionKey(version)
+	for other := range s.Versions {
+		if other != version && versionKey(other) == key {
+			return other
+		}
+	}
+	return ""
+}
+
 // lastIndexBelowTop returns the last index of v in stack, not counting the
 // top (the currently deployed version), or -1.
 func lastIndexBelowTop(stack []string, v string) int {

@@ -150,6 +150,12 @@ func (r *Registry) scanSkip(ctx context.Context, version string) (string, error)
 	if deleted {
 		return "deleted; its files are removed by the next repair", nil
 	}
+	r.mu.RLock()
+	other := r.st.alias(version)
+	r.mu.RUnlock()
+	if other != "" {
+		return fmt.Sprintf("shares its directory with registered version %q on a case-insensitive store", other), nil
+	}
 	claimed, err := storage.Exists(ctx, r.store, claimKey(version))
 	if err != nil {
 		return "", err
@@ -191,6 +197,9 @@ func (r *Registry) scanDir(ctx context.Context, version string, caller *Caller, 
 	c := callerOr(caller)
 	e, err := r.appendEvent(ctx, &c, func(st *state) (*Event, error) {
 		if old := st.Versions[version]; old != nil && old.Valid {
+			return nil, errNoop
+		}
+		if other := st.alias(version); other != "" {
 			return nil, errNoop
 		}
 		return &Event{Type: EventImported, Version: version, Model: rec.Model, Record: rec}, nil

@@ -202,6 +202,10 @@ func (r *Registry) scanDir(ctx context.Context, version string, caller *Caller, 
 		if other := st.alias(version); other != "" {
 			return nil, errNoop
 		}
+		if _, deleted := st.Deleted[version]; deleted {
+			// Deleted while the scan ran: never resurrected.
+			return nil, errNoop
+		}
 		return &Event{Type: EventImported, Version: version, Model: rec.Model, Record: rec}, nil
 	})
 	if err != nil {
@@ -229,6 +233,8 @@ func (r *Registry) recordInvalid(ctx context.Context, rec *Version, caller *Call
 			if old.Valid || sameFindings(old.Findings, rec.Findings) {
 				return nil, errNoop
 			}
+		} else if _, deleted := st.Deleted[rec.Version]; deleted && rec.ImportMethod == MethodManualPlacement && len(rec.Files) > 0 {
+			return nil, errNoop // deleted while the scan ran
 		}
 		return &Event{Type: EventInvalid, Version: rec.Version, Model: rec.Model, Record: rec}, nil
 	})
@@ -307,8 +313,16 @@ func (r *Registry) checkStored(ctx context.Context, version string, recorded map
 	// A read that failed is a fault of the store, not a finding: recording
 	// it would mark a valid package invalid.
 	rec := &errRecorder{Store: r.store}
+	// The validators see the snapshot just hashed, not the live store:
+	// only the listed files exist, and each read is checked against the
+	// digest recorded here, so what is registered is what was validated
+	// (a file that lands or changes meanwhile is not silently left out).
+	snapshot := recorded
+	if snapshot == nil {
+		snapshot = files
+	}
 	r.validator.Validate(ctx, &validate.Package{
-		FS:      storage.FS(ctx, rec, prefix),
+		FS:      newVerifyingFS(ctx, rec, &Version{Version: version, Files: snapshot}),
 		Version: version,
 		Layout:  r.layout,
 		Digests: digests,

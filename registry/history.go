@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // HistoryOptions filters [Registry.History].
@@ -17,8 +18,20 @@ type HistoryOptions struct {
 	Limit int
 }
 
+func (o *HistoryOptions) match(e *Event) bool {
+	if o.Version != "" && e.Version != o.Version && e.From != o.Version && e.To != o.Version {
+		return false
+	}
+	return o.Model == "" || e.Model == o.Model
+}
+
 // History returns the events of the log in order, read from the store
 // (so it includes every process's events up to now).
+//
+// It reads only what it needs: with a Limit it reads the log backwards
+// from its head (which this registry knows) and stops at the Limit-th
+// matching event, so the last 50 events cost 50 reads whatever the
+// length of the log; without one it reads every event after After.
 func (r *Registry) History(ctx context.Context, opts *HistoryOptions) ([]*Event, error) {
 	if err := r.Sync(ctx); err != nil {
 		return nil, err
@@ -28,23 +41,29 @@ func (r *Registry) History(ctx context.Context, opts *HistoryOptions) ([]*Event,
 		o = *opts
 	}
 	r.mu.RLock()
-	last := r.st.Seq
+	head := r.st.Seq
 	r.mu.RUnlock()
 	var out []*Event
-	for seq := o.After + 1; seq <= last; seq++ {
+	if o.Limit > 0 {
+		for seq := head; seq > o.After && len(out) < o.Limit; seq-- {
+			e, err := r.log.read(ctx, seq)
+			if err != nil {
+				return nil, fmt.Errorf("history: %w", err)
+			}
+			if o.match(e) {
+				out = append(out, e)
+			}
+		}
+		slices.Reverse(out)
+		return out, nil
+	}
+	for seq := o.After + 1; seq <= head; seq++ {
 		e, err := r.log.read(ctx, seq)
 		if err != nil {
 			return nil, fmt.Errorf("history: %w", err)
 		}
-		if o.Version != "" && e.Version != o.Version && e.From != o.Version && e.To != o.Version {
-			continue
-		}
-		if o.Model != "" && e.Model != o.Model {
-			continue
-		}
-		out = append(out, e)
-		if o.Limit > 0 && len(out) > o.Limit {
-			out = out[1:]
+		if o.match(e) {
+			out = append(out, e)
 		}
 	}
 	return out, nil

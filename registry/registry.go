@@ -92,8 +92,7 @@ type Registry struct {
 	appendMu sync.Mutex // serialises this process's appends
 	mu       sync.RWMutex
 	st       *state
-	subs     map[chan struct{}]struct{}
-	closed   bool
+	hub      hub // watchers, Lives and the one poller: see poller.go
 }
 
 // Open opens (or starts) the registry kept in store. Unless
@@ -101,7 +100,7 @@ type Registry struct {
 // scans the store for placed packages (see [Registry.Scan]); a scan that
 // finds invalid packages is not an error.
 func Open(ctx context.Context, store storage.Store, opts *Options) (*Registry, error) {
-	r := &Registry{store: store, log: eventLog{store: store}, subs: map[chan struct{}]struct{}{}}
+	r := &Registry{store: store, log: eventLog{store: store}}
 	if opts != nil {
 		r.opts = *opts
 	}
@@ -166,17 +165,10 @@ func (r *Registry) Store() storage.Store { return r.store }
 // Layout returns the package layout the registry enforces.
 func (r *Registry) Layout() *modelpkg.Layout { return r.layout }
 
-// Close stops the registry's watchers. It does not close the store.
+// Close stops the registry's watchers and its poller. It does not close
+// the store.
 func (r *Registry) Close() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.closed {
-		r.closed = true
-		for ch := range r.subs {
-			close(ch)
-		}
-		r.subs = nil
-	}
+	r.hub.close()
 	return nil
 }
 
@@ -187,28 +179,32 @@ func (r *Registry) refresh(ctx context.Context) ([]*Event, error) {
 	seq := r.st.Seq
 	r.mu.RUnlock()
 	var events []*Event
+	var readErr error
 	for {
-		if err := ctx.Err(); err != nil {
-			return events, err
+		if readErr = ctx.Err(); readErr != nil {
+			break
 		}
 		e, err := r.log.read(ctx, seq+1)
 		if errors.Is(err, storage.ErrNotExist) {
 			break
 		}
 		if err != nil {
-			return events, err
+			readErr = err
+			break
 		}
 		events = append(events, e)
 		seq++
 	}
 	if len(events) == 0 {
-		return nil, nil
+		return nil, readErr
 	}
+	// Fold in what was read even when a later read failed, so that it
+	// is not read again.
 	applied, err := r.applyEvents(events)
 	if err != nil {
 		return applied, err
 	}
-	return applied, nil
+	return applied, readErr
 }
 
 // applyEvents folds events (which follow each other) into the state,
@@ -227,12 +223,7 @@ func (r *Registry) applyEvents(events []*Event) ([]*Event, error) {
 		applied = append(applied, e)
 	}
 	if len(applied) > 0 {
-		for ch := range r.subs {
-			select {
-			case ch <- struct{}{}:
-			default:
-			}
-		}
+		r.hub.publish(applied)
 	}
 	r.mu.Unlock()
 	for _, e := range applied {

@@ -46,7 +46,7 @@ func (r *Registry) History(ctx context.Context, opts *HistoryOptions) ([]*Event,
 	var out []*Event
 	if o.Limit > 0 {
 		for seq := head; seq > o.After && len(out) < o.Limit; seq-- {
-			e, err := r.log.read(ctx, seq)
+			e, _, err := r.log.read(ctx, seq)
 			if err != nil {
 				return nil, fmt.Errorf("history: %w", err)
 			}
@@ -58,7 +58,7 @@ func (r *Registry) History(ctx context.Context, opts *HistoryOptions) ([]*Event,
 		return out, nil
 	}
 	for seq := o.After + 1; seq <= head; seq++ {
-		e, err := r.log.read(ctx, seq)
+		e, _, err := r.log.read(ctx, seq)
 		if err != nil {
 			return nil, fmt.Errorf("history: %w", err)
 		}

@@ -144,7 +144,7 @@ func (r *Registry) scanSkip(ctx context.Context, version string) (string, error)
 	v := r.st.Versions[version]
 	_, deleted := r.st.Deleted[version]
 	r.mu.RUnlock()
-	if v != nil && v.Status != StatusInvalid {
+	if v != nil && v.Valid {
 		return "registered", nil
 	}
 	if deleted {
@@ -190,7 +190,7 @@ func (r *Registry) scanDir(ctx context.Context, version string, caller *Caller, 
 	}
 	c := callerOr(caller)
 	e, err := r.appendEvent(ctx, &c, func(st *state) (*Event, error) {
-		if old := st.Versions[version]; old != nil && old.Status != StatusInvalid {
+		if old := st.Versions[version]; old != nil && old.Valid {
 			return nil, errNoop
 		}
 		return &Event{Type: EventImported, Version: version, Model: rec.Model, Record: rec}, nil
@@ -198,7 +198,7 @@ func (r *Registry) scanDir(ctx context.Context, version string, caller *Caller, 
 	if err != nil {
 		return err
 	}
-	if e != nil {
+	if !e.NoOp {
 		v, err := r.Get(version)
 		if err != nil {
 			return err
@@ -217,7 +217,7 @@ func (r *Registry) recordInvalid(ctx context.Context, rec *Version, caller *Call
 	c := callerOr(caller)
 	_, err := r.appendEvent(ctx, &c, func(st *state) (*Event, error) {
 		if old := st.Versions[rec.Version]; old != nil {
-			if old.Status != StatusInvalid || sameFindings(old.Findings, rec.Findings) {
+			if old.Valid || sameFindings(old.Findings, rec.Findings) {
 				return nil, errNoop
 			}
 		}

@@ -89,7 +89,7 @@ func (r *Registry) catchUp(ctx context.Context, sub *subscription, last *int64, 
 	head := r.st.Seq
 	r.mu.RUnlock()
 	for *last < head {
-		e, err := r.log.read(ctx, *last+1)
+		e, _, err := r.log.read(ctx, *last+1)
 		if err != nil {
 			if ctx.Err() != nil {
 				return false

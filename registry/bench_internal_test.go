@@ -48,10 +48,12 @@ func writeSyntheticLog(tb testing.TB, dir string, nVersions, nEvents int) {
 		}
 		e.Seq = seq
 		e.Time = t0.Add(time.Duration(seq) * time.Second)
-		if err := l.append(ctx, e); err != nil {
+		e.ID, e.Prev = newID(), st.Head
+		hash, err := l.commit(ctx, e)
+		if err != nil {
 			tb.Fatal(err)
 		}
-		if err := st.apply(e); err != nil {
+		if err := st.apply(e, hash); err != nil {
 			tb.Fatal(err)
 		}
 		if seq%DefaultCheckpointEvery == 0 {

@@ -18,10 +18,10 @@ import (
 // are not affected). The version must be valid; its files are re-verified
 // against their digests and, when [Options.Loader] is set, loaded as a
 // test, before the deploy is recorded. Deploying the version that is
-// already deployed is a no-op that records nothing and returns a nil
-// event.
+// already deployed is a no-op that records nothing and returns an event
+// with NoOp set.
 func (r *Registry) Deploy(ctx context.Context, version string, caller *Caller) (*Event, error) {
-	e, err := r.deploy(ctx, version, EventDeployed, caller)
+	e, err := r.deploy(ctx, version, EventDeployed, caller, nil)
 	if err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", version, err)
 	}
@@ -47,25 +47,51 @@ func (r *Registry) Rollback(ctx context.Context, opts *RollbackOptions) (*Event,
 	if opts != nil {
 		o = *opts
 	}
-	target := o.To
-	if target == "" {
+	if o.To != "" {
+		e, err := r.deploy(ctx, o.To, EventRolledBack, &o.Caller, nil)
+		if err != nil {
+			return nil, fmt.Errorf("rollback to %s: %w", o.To, err)
+		}
+		return e, nil
+	}
+	// The target is the previous deployment of the state the event lands
+	// on, not of the state this call started from: a deploy or rollback
+	// that lands first changes it. The chosen target is load-tested before
+	// the append; the append's build re-derives it, and a different answer
+	// starts over with the new target.
+	for attempt := 0; attempt < r.opts.AppendRetries; attempt++ {
 		if err := r.Sync(ctx); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("rollback: %w", err)
 		}
 		r.mu.RLock()
-		t, err := r.st.previous(o.Model)
+		target, err := r.st.previous(o.Model)
 		r.mu.RUnlock()
 		if err != nil {
 			return nil, fmt.Errorf("rollback: %w", err)
 		}
-		target = t
+		e, err := r.deploy(ctx, target, EventRolledBack, &o.Caller, func(st *state) error {
+			now, err := st.previous(o.Model)
+			if err != nil {
+				return err
+			}
+			if now != target {
+				return errRetarget
+			}
+			return nil
+		})
+		if errors.Is(err, errRetarget) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("rollback to %s: %w", target, err)
+		}
+		return e, nil
 	}
-	e, err := r.deploy(ctx, target, EventRolledBack, &o.Caller)
-	if err != nil {
-		return nil, fmt.Errorf("rollback to %s: %w", target, err)
-	}
-	return e, nil
+	return nil, fmt.Errorf("rollback: %w: the previous deployment kept changing", ErrConflict)
 }
+
+// errRetarget: the previous deployment changed before a rollback's append.
+var errRetarget = errors.New("rollback target changed")
 
 // previous returns the version a rollback of model returns to.
 func (s *state) previous(model string) (string, error) {
@@ -82,7 +108,9 @@ func (s *state) previous(model string) (string, error) {
 	return "", fmt.Errorf("%w for model %q", ErrNoPrevious, model)
 }
 
-func (r *Registry) deploy(ctx context.Context, version string, typ EventType, caller *Caller) (*Event, error) {
+// deploy records typ of version after load-testing it. check, when set,
+// is one more precondition on the state the event lands on.
+func (r *Registry) deploy(ctx context.Context, version string, typ EventType, caller *Caller, check func(*state) error) (*Event, error) {
 	if err := r.Sync(ctx); err != nil {
 		return nil, err
 	}
@@ -91,7 +119,10 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 		return nil, err
 	}
 	if v.Status == StatusDeployed {
-		return nil, nil
+		r.mu.RLock()
+		seq := r.st.Seq
+		r.mu.RUnlock()
+		return &Event{Type: typ, Version: version, Model: v.Model, From: version, To: version, Seq: seq, NoOp: true}, nil
 	}
 	if v.Status == StatusInvalid {
 		return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
@@ -107,11 +138,17 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 		if cur.Status == StatusInvalid {
 			return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
 		}
-		from := st.Deployed[cur.Model]
-		if from == version {
-			return nil, errNoop
+		if check != nil {
+			if err := check(st); err != nil {
+				return nil, err
+			}
 		}
-		return &Event{Type: typ, Version: version, Model: cur.Model, From: from, To: version}, nil
+		from := st.Deployed[cur.Model]
+		e := &Event{Type: typ, Version: version, Model: cur.Model, From: from, To: version}
+		if from == version {
+			return noop(e)
+		}
+		return e, nil
 	})
 }
 
@@ -178,14 +215,14 @@ func (r *Registry) Delete(ctx context.Context, version string, caller *Caller) (
 // the files are left alone: that import refuses to extract over them, and
 // a later repair removes them.
 func (r *Registry) removeDeletedFiles(ctx context.Context, version string) (removed bool, err error) {
-	release, err := r.claim(ctx, version)
+	claim, err := r.claim(ctx, version)
 	if errors.Is(err, ErrConflict) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	defer release(context.WithoutCancel(ctx))
+	defer claim.release(context.WithoutCancel(ctx))
 	if err := r.Sync(ctx); err != nil {
 		return false, err
 	}

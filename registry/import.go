@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/modelvault/modelvault/internal/ctxio"
 	"github.com/modelvault/modelvault/modelpkg"
@@ -142,22 +140,37 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 	if v, err := r.existing(ctx, version, manifest); v != nil || err != nil {
 		return v, err
 	}
-	release, err := r.claim(ctx, version)
+	claim, err := r.claim(ctx, version)
 	if err != nil {
 		return nil, err
 	}
-	committed := false
+	// The heartbeat keeps the claim alive through a long import, and
+	// cancels the import once the claim is seen taken over.
+	ctx, cancelImport := context.WithCancelCause(ctx)
+	defer cancelImport(nil)
+	claim.heartbeat(func() { cancelImport(errClaimLost) })
+	committed, keepClaim := false, false
 	dst := &storeDestination{store: r.store, prefix: modelpkg.DirName(version) + "/"}
 	defer func() {
+		claim.stopHeartbeat(true)
+		if keepClaim {
+			return
+		}
+		cctx := context.WithoutCancel(ctx)
 		if !committed {
 			// Remove what was written, then the claim: a crash in
-			// between leaves a claim that a repair resolves.
-			cctx := context.WithoutCancel(ctx)
+			// between leaves a claim that a repair resolves. A claim
+			// taken over meanwhile is someone else's, and so are the
+			// files under it.
+			if held, err := claim.held(cctx); err != nil || !held {
+				r.logger.Warn("registry: failed import no longer holds its claim; files left alone", "version", version, "err", err)
+				return
+			}
 			if err := dst.Abort(cctx); err != nil {
 				r.logger.Warn("registry: cleanup after failed import", "version", version, "err", err)
 			}
-			release(cctx)
 		}
+		claim.release(cctx)
 	}()
 	// Another replica may have finished this version between our check
 	// and our claim.
@@ -175,7 +188,7 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		Limits:        r.limits,
 	})
 	if err != nil {
-		return nil, err
+		return nil, claimErr(ctx, err)
 	}
 	rec := &Version{
 		Version:      version,
@@ -202,11 +215,17 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		Digests: res.Digests,
 	}, &report)
 	if err := stored.failure(); err != nil {
-		return nil, fmt.Errorf("validate stored files: %w", err)
+		return nil, claimErr(ctx, fmt.Errorf("validate stored files: %w", err))
 	}
 	rec.Findings = report.Findings
 	if err := report.Err(); err != nil {
 		return nil, err
+	}
+	// Fenced: commit only while the claim is still ours.
+	if held, err := claim.held(ctx); err != nil {
+		return nil, claimErr(ctx, err)
+	} else if !held {
+		return nil, fmt.Errorf("%w: %w", ErrConflict, errClaimLost)
 	}
 	e, err := r.appendEvent(ctx, &o.Caller, func(st *state) (*Event, error) {
 		if old := st.Versions[version]; old != nil && old.Status != StatusInvalid {
@@ -218,12 +237,12 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		// The store may have kept the event although the write failed:
 		// removing the files then would register a version without them.
 		cctx := context.WithoutCancel(ctx)
-		ok, lerr := r.landed(cctx, err, version)
+		ok, lerr := r.landed(cctx, err)
 		if lerr != nil {
 			// Unknown: leave the files and the claim to a repair, which
 			// removes them once the claim's lease has passed if the
 			// event is not in the log.
-			committed = true
+			committed, keepClaim = true, true
 			return nil, err
 		}
 		if !ok {
@@ -233,8 +252,20 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		e = &Event{Version: version}
 	}
 	committed = true
-	release(context.WithoutCancel(ctx))
 	return r.Get(e.Version)
+}
+
+// errClaimLost: an import's claim was taken over while it ran (its lease
+// had passed); the import stops without touching the files.
+var errClaimLost = errors.New("the import claim was taken over (lease expired)")
+
+// claimErr reports err, or that the claim was lost when that is why the
+// import's context was cancelled.
+func claimErr(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errClaimLost) {
+		return fmt.Errorf("%w: %w", ErrConflict, errClaimLost)
+	}
+	return err
 }
 
 // dryRun validates the package from the archive itself and returns the
@@ -346,90 +377,6 @@ func (r *Registry) checkNoFiles(ctx context.Context, version string) error {
 		return fmt.Errorf("%w: files for %q are already in the store (run a scan to register them)", ErrVersionExists, version)
 	}
 	return nil
-}
-
-// claimRecord is stored at a claim key while an import is in progress.
-type claimRecord struct {
-	Version string    `json:"version"`
-	Started time.Time `json:"started"`
-	Host    string    `json:"host,omitempty"`
-	PID     int       `json:"pid,omitempty"`
-}
-
-// claim takes the version's import claim with a conditional create. A
-// claim older than the lease, without an imported event, was abandoned by
-// a crashed importer and is taken over after removing its files.
-func (r *Registry) claim(ctx context.Context, version string) (release func(context.Context), err error) {
-	host, _ := os.Hostname()
-	data, _ := json.Marshal(claimRecord{Version: version, Started: r.opts.Now().UTC(), Host: host, PID: os.Getpid()})
-	key := claimKey(version)
-	for attempt := 0; attempt < 3; attempt++ {
-		err = r.store.Put(ctx, key, bytes.NewReader(data), &storage.PutOptions{IfNotExist: true, ContentType: "application/json"})
-		if err == nil {
-			return func(ctx context.Context) {
-				if err := r.store.Delete(ctx, key); err != nil {
-					r.logger.Warn("registry: release claim", "version", version, "err", err)
-				}
-			}, nil
-		}
-		if !errors.Is(err, storage.ErrExist) {
-			return nil, err
-		}
-		stale, gone, serr := r.staleClaim(ctx, version)
-		if serr != nil {
-			return nil, serr
-		}
-		if gone {
-			// Released meanwhile: its import finished (the caller
-			// re-checks the log once it holds the claim) or failed.
-			// Either way there is nothing to clean up: claim again.
-			continue
-		}
-		if !stale {
-			break
-		}
-		if err := r.removeAbandoned(ctx, version); err != nil {
-			return nil, err
-		}
-	}
-	return nil, fmt.Errorf("%w: an import of %q is in progress", ErrConflict, version)
-}
-
-// staleClaim reports whether the version's claim is older than the lease,
-// or gone (released since the caller saw it).
-func (r *Registry) staleClaim(ctx context.Context, version string) (stale, gone bool, err error) {
-	info, err := r.store.Stat(ctx, claimKey(version))
-	if errors.Is(err, storage.ErrNotExist) {
-		return false, true, nil
-	}
-	if err != nil {
-		return false, false, err
-	}
-	started := info.ModTime
-	if data, err := readLimited(ctx, r.store, claimKey(version), 1<<16); err == nil {
-		var c claimRecord
-		if json.Unmarshal(data, &c) == nil && !c.Started.IsZero() && c.Started.After(started) {
-			started = c.Started
-		}
-	}
-	return r.opts.Now().Sub(started) > r.opts.ClaimLease, false, nil
-}
-
-// removeAbandoned removes the files and claim of an import that died. It
-// reads the log's tail first: an import that finished in another process
-// must never lose its files to this process's stale view.
-func (r *Registry) removeAbandoned(ctx context.Context, version string) error {
-	if err := r.Sync(ctx); err != nil {
-		return err
-	}
-	if r.imported(version) {
-		// It did finish: only the claim is left over.
-		return r.store.Delete(ctx, claimKey(version))
-	}
-	if err := storage.DeletePrefix(ctx, r.store, modelpkg.DirName(version)+"/"); err != nil {
-		return err
-	}
-	return r.store.Delete(ctx, claimKey(version))
 }
 
 // storeDestination extracts a package into a store under prefix.

@@ -3,7 +3,10 @@ package registry
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/gob"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +26,9 @@ const (
 	checkpointPrefix = registryPrefix + "checkpoints/"
 	claimPrefix      = registryPrefix + "claims/"
 	seqDigits        = 20
+	// maxRollbackStack bounds how many deployments a rollback can return
+	// through (the oldest are forgotten first).
+	maxRollbackStack = 100
 	// maxEventSize bounds one event's encoded size when reading it back.
 	maxEventSize = 64 << 20
 )
@@ -78,6 +84,10 @@ type state struct {
 	// Deleted holds versions whose last event is a deletion, so that a
 	// repair can remove files a crash left behind.
 	Deleted map[string]int64 `json:"deleted"`
+	// Head is the SHA-256 (hex) of the event at Seq as stored: the next
+	// event's Prev. Empty before the first event, and after a checkpoint
+	// written before chaining existed (then the next event is not checked).
+	Head string `json:"head,omitempty"`
 }
 
 func newState() *state {
@@ -92,6 +102,7 @@ func newState() *state {
 func (s *state) clone() *state {
 	c := &state{
 		Seq:      s.Seq,
+		Head:     s.Head,
 		Versions: make(map[string]*Version, len(s.Versions)),
 		Deployed: make(map[string]string, len(s.Deployed)),
 		Stack:    make(map[string][]string, len(s.Stack)),
@@ -112,12 +123,15 @@ func (s *state) clone() *state {
 	return c
 }
 
-// apply folds one event into s. It fails on an event that does not fit
-// (a gap in sequence numbers or an unknown type); callers never mutate a
-// state that is shared, see clone.
-func (s *state) apply(e *Event) error {
+// apply folds one event, stored with SHA-256 hash, into s. It fails on an
+// event that does not fit (a gap in sequence numbers, a broken chain or an
+// unknown type); callers never mutate a state that is shared, see clone.
+func (s *state) apply(e *Event, hash string) error {
 	if e.Seq != s.Seq+1 {
 		return fmt.Errorf("%w: event %d follows %d", ErrCorruptLog, e.Seq, s.Seq)
+	}
+	if e.Prev != "" && s.Head != "" && e.Prev != s.Head {
+		return fmt.Errorf("%w: event %d does not follow the stored event %d (the chain is broken: a slot was overwritten)", ErrCorruptLog, e.Seq, s.Seq)
 	}
 	switch e.Type {
 	case EventImported, EventInvalid:
@@ -150,6 +164,9 @@ func (s *state) apply(e *Event) error {
 		} else {
 			stack = append(stack, e.To)
 		}
+		if len(stack) > maxRollbackStack {
+			stack = slices.Clone(stack[len(stack)-maxRollbackStack:])
+		}
 		s.Stack[e.Model] = stack
 	case EventDeleted:
 		v := s.Versions[e.Version]
@@ -165,6 +182,7 @@ func (s *state) apply(e *Event) error {
 		return fmt.Errorf("%w: event %d has type %q", ErrUnknownEvent, e.Seq, e.Type)
 	}
 	s.Seq = e.Seq
+	s.Head = hash
 	return nil
 }
 
@@ -202,33 +220,90 @@ type eventLog struct {
 	store storage.Store
 }
 
-// read returns the event at seq, or an error matching storage.ErrNotExist.
-func (l *eventLog) read(ctx context.Context, seq int64) (*Event, error) {
+// read returns the event at seq and the SHA-256 of its stored bytes, or an
+// error matching storage.ErrNotExist.
+func (l *eventLog) read(ctx context.Context, seq int64) (*Event, string, error) {
 	data, err := readLimited(ctx, l.store, logKey(seq), maxEventSize)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var e Event
 	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptLog, logKey(seq), err)
+		return nil, "", fmt.Errorf("%w: %s: %v", ErrCorruptLog, logKey(seq), err)
 	}
 	if e.Seq != seq {
-		return nil, fmt.Errorf("%w: %s holds event %d", ErrCorruptLog, logKey(seq), e.Seq)
+		return nil, "", fmt.Errorf("%w: %s holds event %d", ErrCorruptLog, logKey(seq), e.Seq)
 	}
-	return &e, nil
+	e.NoOp = false
+	return &e, hashOf(data), nil
 }
 
-// append writes e at e.Seq if that slot is still free. A lost race
-// returns an error matching storage.ErrExist.
-func (l *eventLog) append(ctx context.Context, e *Event) error {
+func hashOf(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// newID returns a random identifier for an event or a claim.
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// errLostRace: another writer's event holds the slot.
+var errLostRace = errors.New("registry: another writer appended first")
+
+// commitAttempts bounds how often a commit retries a write whose outcome
+// is unknown (same bytes, same slot: a retry of our own write is
+// recognised by its ID).
+const commitAttempts = 3
+
+// commit writes e (which carries its ID) at e.Seq if that slot is free,
+// and returns the SHA-256 of the stored bytes. Its outcome is decided by
+// identity: when the store answers that the slot is taken, the slot is
+// read, and our own event there (a retried write whose first response was
+// lost) is a success. Another writer's event returns errLostRace. An
+// outcome that stays unknown after commitAttempts writes is returned as
+// the last error. The caller runs commit on a context detached from its
+// own caller's cancellation, so a commit is never abandoned (let alone
+// undone) halfway.
+func (l *eventLog) commit(ctx context.Context, e *Event) (string, error) {
 	data, err := json.Marshal(e)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return l.store.Put(ctx, logKey(e.Seq), bytes.NewReader(data), &storage.PutOptions{
-		IfNotExist:  true,
-		ContentType: "application/json",
-	})
+	var last error
+	for attempt := 0; attempt < commitAttempts; attempt++ {
+		err := l.store.Put(ctx, logKey(e.Seq), bytes.NewReader(data), &storage.PutOptions{
+			IfNotExist:  true,
+			ContentType: "application/json",
+		})
+		if err == nil {
+			return hashOf(data), nil
+		}
+		last = err
+		if !errors.Is(err, storage.ErrExist) && ctx.Err() != nil {
+			break
+		}
+		// Taken, or unknown: whichever it is, the slot says.
+		got, hash, rerr := l.read(ctx, e.Seq)
+		switch {
+		case rerr == nil && got.ID == e.ID:
+			return hash, nil
+		case rerr == nil:
+			return "", errLostRace
+		case errors.Is(rerr, storage.ErrNotExist):
+			continue // not written: write again
+		default:
+			last = errors.Join(err, rerr)
+			if ctx.Err() != nil {
+				return "", last
+			}
+		}
+	}
+	return "", last
 }
 
 // latestCheckpoint returns the newest readable checkpoint, or a fresh

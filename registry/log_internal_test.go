@@ -54,3 +54,21 @@ func TestTornCheckpointFallsBack(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), st.Seq, "a torn newer checkpoint is skipped, the older one used")
 }
+
+func TestRollbackStackIsBounded(t *testing.T) {
+	st := newState()
+	seq := int64(0)
+	next := func(e *Event) {
+		seq++
+		e.Seq = seq
+		require.NoError(t, st.apply(e, ""))
+	}
+	for _, v := range []string{"a", "b"} {
+		next(&Event{Type: EventImported, Version: v, Model: "m", Record: &Version{Version: v, Model: "m"}})
+	}
+	for i := 0; i < 3*maxRollbackStack; i++ {
+		v := []string{"a", "b"}[i%2]
+		next(&Event{Type: EventDeployed, Version: v, Model: "m", To: v})
+	}
+	assert.Len(t, st.Stack["m"], maxRollbackStack)
+}

@@ -20,6 +20,7 @@ const (
 	DefaultClaimLease      = time.Hour
 	DefaultPollInterval    = 2 * time.Second
 	DefaultAppendRetries   = 32
+	DefaultCommitTimeout   = 30 * time.Second
 )
 
 // Options configures [Open]. A nil *Options, and every zero field, means
@@ -55,6 +56,11 @@ type Options struct {
 	// AppendRetries bounds how often an append that lost a race is retried
 	// before the operation fails with ErrConflict (default 32).
 	AppendRetries int
+	// CommitTimeout bounds one commit (the conditional create of an event,
+	// with the reads and retries that settle its outcome). A commit runs
+	// detached from its caller's cancellation, so that a commit that
+	// succeeded is never undone by a client going away (default 30s).
+	CommitTimeout time.Duration
 	// SkipOpenScan turns off the scan and repair that Open runs.
 	SkipOpenScan bool
 	// Logger receives the registry's logs; nil means silent.
@@ -133,6 +139,9 @@ func Open(ctx context.Context, store storage.Store, opts *Options) (*Registry, e
 	if o.AppendRetries <= 0 {
 		o.AppendRetries = DefaultAppendRetries
 	}
+	if o.CommitTimeout <= 0 {
+		o.CommitTimeout = DefaultCommitTimeout
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -186,45 +195,47 @@ func (r *Registry) refresh(ctx context.Context) ([]*Event, error) {
 	r.mu.RLock()
 	seq := r.st.Seq
 	r.mu.RUnlock()
-	var events []*Event
+	var events []loggedEvent
 	for {
 		if err := ctx.Err(); err != nil {
-			return events, err
+			return nil, err
 		}
-		e, err := r.log.read(ctx, seq+1)
+		e, hash, err := r.log.read(ctx, seq+1)
 		if errors.Is(err, storage.ErrNotExist) {
 			break
 		}
 		if err != nil {
-			return events, err
+			return nil, err
 		}
-		events = append(events, e)
+		events = append(events, loggedEvent{e, hash})
 		seq++
 	}
 	if len(events) == 0 {
 		return nil, nil
 	}
-	applied, err := r.applyEvents(events)
-	if err != nil {
-		return applied, err
-	}
-	return applied, nil
+	return r.applyEvents(events)
+}
+
+// loggedEvent is an event with the SHA-256 of its stored bytes.
+type loggedEvent struct {
+	e    *Event
+	hash string
 }
 
 // applyEvents folds events (which follow each other) into the state,
 // skipping those already applied by a concurrent refresh.
-func (r *Registry) applyEvents(events []*Event) ([]*Event, error) {
+func (r *Registry) applyEvents(events []loggedEvent) ([]*Event, error) {
 	r.mu.Lock()
 	var applied []*Event
 	var err error
-	for _, e := range events {
-		if e.Seq <= r.st.Seq {
+	for _, le := range events {
+		if le.e.Seq <= r.st.Seq {
 			continue
 		}
-		if err = r.st.apply(e); err != nil {
+		if err = r.st.apply(le.e, le.hash); err != nil {
 			break
 		}
-		applied = append(applied, e)
+		applied = append(applied, le.e)
 	}
 	if len(applied) > 0 {
 		for ch := range r.subs {
@@ -244,11 +255,22 @@ func (r *Registry) applyEvents(events []*Event) ([]*Event, error) {
 // errNoop tells appendEvent that the operation has nothing to record.
 var errNoop = errors.New("no-op")
 
+// noop returns e marked as a no-op, with errNoop, for a build function.
+func noop(e *Event) (*Event, error) {
+	e.NoOp = true
+	return e, errNoop
+}
+
 // appendEvent appends the event that build derives from the latest state.
 // If another writer appends first, it reads the new tail and calls build
 // again, so build re-checks its preconditions against the state the event
-// will really follow. build returning errNoop makes appendEvent return
-// (nil, nil).
+// will really follow. build returning errNoop (see noop) makes appendEvent
+// return the event build gave, marked NoOp, or an empty no-op event.
+//
+// The write itself is the commit point and is decided by identity (see
+// eventLog.commit). It runs detached from ctx's cancellation, bounded by
+// [Options.CommitTimeout]: once started, a commit is never abandoned
+// because the caller went away.
 func (r *Registry) appendEvent(ctx context.Context, caller *Caller, build func(st *state) (*Event, error)) (*Event, error) {
 	r.appendMu.Lock()
 	defer r.appendMu.Unlock()
@@ -258,32 +280,43 @@ func (r *Registry) appendEvent(ctx context.Context, caller *Caller, build func(s
 		}
 		r.mu.RLock()
 		e, err := build(r.st)
-		seq := r.st.Seq
+		seq, head := r.st.Seq, r.st.Head
 		r.mu.RUnlock()
 		if errors.Is(err, errNoop) {
-			return nil, nil
+			if e == nil {
+				e = &Event{}
+			}
+			e.NoOp, e.Seq = true, seq
+			return e, nil
 		}
 		if err != nil {
 			return nil, err
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err // not started: nothing to decide
+		}
 		e.Seq = seq + 1
+		e.ID = newID()
+		e.Prev = head
 		e.Time = r.opts.Now().UTC()
 		if caller != nil {
 			e.Actor, e.Reason = caller.Actor, caller.Reason
 		}
-		err = r.log.append(ctx, e)
-		if errors.Is(err, storage.ErrExist) {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CommitTimeout)
+		hash, err := r.log.commit(cctx, e)
+		cancel()
+		if errors.Is(err, errLostRace) {
 			r.logger.Debug("registry: lost append race", "seq", e.Seq, "attempt", attempt)
 			continue
 		}
 		if err != nil {
-			return nil, &uncertainAppendError{seq: e.Seq, err: fmt.Errorf("append event %d: %w", e.Seq, err)}
+			return nil, &uncertainAppendError{seq: e.Seq, id: e.ID, err: fmt.Errorf("append event %d: %w", e.Seq, err)}
 		}
-		if _, err := r.applyEvents([]*Event{e}); err != nil {
+		if _, err := r.applyEvents([]loggedEvent{{e, hash}}); err != nil {
 			return nil, err
 		}
 		if e.Seq%int64(r.opts.CheckpointEvery) == 0 {
-			r.checkpoint(ctx)
+			r.checkpoint(context.WithoutCancel(ctx))
 		}
 		return e, nil
 	}
@@ -291,10 +324,11 @@ func (r *Registry) appendEvent(ctx context.Context, caller *Caller, build func(s
 }
 
 // uncertainAppendError is a failed write of an event: the store reported
-// an error, but the event may have been stored all the same (a timeout
-// after the write landed).
+// an error, and reading the slot did not settle whether the event is
+// there (it may yet land: a write the store still processes).
 type uncertainAppendError struct {
 	seq int64
+	id  string
 	err error
 }
 
@@ -302,26 +336,22 @@ func (e *uncertainAppendError) Error() string { return e.err.Error() }
 func (e *uncertainAppendError) Unwrap() error { return e.err }
 
 // landed reports whether the event whose append failed with err is in the
-// log after all, as the event that registered version. It returns an
-// error when that cannot be known.
-func (r *Registry) landed(ctx context.Context, err error, version string) (bool, error) {
+// log after all, by its ID. It returns an error when that cannot be known.
+func (r *Registry) landed(ctx context.Context, err error) (bool, error) {
 	var ue *uncertainAppendError
 	if !errors.As(err, &ue) {
 		return false, nil
 	}
-	if _, err := r.store.Stat(ctx, logKey(ue.seq)); errors.Is(err, storage.ErrNotExist) {
+	e, _, err := r.log.read(ctx, ue.seq)
+	if errors.Is(err, storage.ErrNotExist) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
-	if err := r.Sync(ctx); err != nil {
-		return false, err
+	if e.ID != ue.id {
+		return false, nil
 	}
-	e, err := r.log.read(ctx, ue.seq)
-	if err != nil {
-		return false, err
-	}
-	return e.Type == EventImported && e.Version == version, nil
+	return true, r.Sync(ctx)
 }
 
 // checkpoint writes a snapshot of the current state. Failure is logged,
@@ -464,7 +494,7 @@ func (r *Registry) History(ctx context.Context, opts *HistoryOptions) ([]*Event,
 	r.mu.RUnlock()
 	var out []*Event
 	for seq := o.After + 1; seq <= last; seq++ {
-		e, err := r.log.read(ctx, seq)
+		e, _, err := r.log.read(ctx, seq)
 		if err != nil {
 			return nil, fmt.Errorf("history: %w", err)
 		}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -45,24 +46,27 @@ func (r *Registry) Repair(ctx context.Context) (*RepairResult, error) {
 			continue
 		}
 		if r.imported(version) {
+			// Its import committed; only a claim of that import is
+			// left over (an import of a registered version stops
+			// before writing).
 			if err := r.store.Delete(ctx, obj.Key); err != nil {
 				return res, fmt.Errorf("repair: %w", err)
 			}
 			res.ReleasedClaims = append(res.ReleasedClaims, version)
 			continue
 		}
-		stale, gone, err := r.staleClaim(ctx, version)
+		rec, alive, err := r.readClaim(ctx, version)
+		if errors.Is(err, storage.ErrNotExist) {
+			continue // released since the listing
+		}
 		if err != nil {
 			return res, fmt.Errorf("repair: %w", err)
 		}
-		if gone {
-			continue // released since the listing
-		}
-		if !stale {
+		if r.opts.Now().Sub(alive) <= r.opts.ClaimLease {
 			res.InProgress = append(res.InProgress, version)
 			continue
 		}
-		if err := r.removeAbandoned(ctx, version); err != nil {
+		if err := r.removeAbandoned(ctx, version, rec.Token); err != nil {
 			return res, fmt.Errorf("repair: %w", err)
 		}
 		res.RemovedImports = append(res.RemovedImports, version)

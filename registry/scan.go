@@ -198,7 +198,7 @@ func (r *Registry) scanDir(ctx context.Context, version string, caller *Caller, 
 	if err != nil {
 		return err
 	}
-	if e != nil {
+	if !e.NoOp {
 		v, err := r.Get(version)
 		if err != nil {
 			return err

@@ -104,6 +104,20 @@ const (
 type Event struct {
 	// Seq is the event's position in the log, from 1, without gaps.
 	Seq int64 `json:"seq"`
+	// ID identifies the event. An append told that its slot is taken
+	// reads the slot and compares IDs, so that its own write, retried by
+	// a store client after a lost response, is never mistaken for another
+	// writer's. Events written before IDs existed have none.
+	ID string `json:"id,omitempty"`
+	// Prev is the SHA-256 (hex) of the previous event as stored, chaining
+	// the log so that an overwritten or reordered slot is detected
+	// ([ErrCorruptLog]) instead of folded. Empty for the first event and
+	// for events written before chaining existed.
+	Prev string `json:"prev,omitempty"`
+	// NoOp is set on the value a mutating call returns when there was
+	// nothing to change, so nothing was recorded (Seq is then the log
+	// position the call observed). It is never stored.
+	NoOp bool `json:"no_op,omitempty"`
 	// Type says what happened.
 	Type EventType `json:"type"`
 	// Version is the version the event is about (for deploys and

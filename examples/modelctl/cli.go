@@ -383,7 +383,7 @@ func printEvent(e *env, ev *registry.Event, verb string) {
 		writeJSON(e.stdout, map[string]any{"ok": true, "event": eventJSON(ev)})
 		return
 	}
-	if ev == nil {
+	if ev == nil || ev.NoOp {
 		fmt.Fprintf(e.stdout, "nothing to do: %s\n", verb)
 		return
 	}

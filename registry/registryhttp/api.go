@@ -24,8 +24,9 @@ type versionsResponse struct {
 
 type eventResponse struct {
 	// Event is null when the operation had nothing to do (deploying the
-	// deployed version).
+	// deployed version); NoOp then says so.
 	Event   *registry.Event   `json:"event"`
+	NoOp    bool              `json:"no_op,omitempty"`
 	Version *registry.Version `json:"version,omitempty"`
 }
 
@@ -65,7 +66,7 @@ func versionsJSON(vs []*registry.Version) []*registry.Version {
 
 // eventJSON is an event without its embedded version record.
 func eventJSON(e *registry.Event) *registry.Event {
-	if e == nil {
+	if e == nil || e.NoOp {
 		return nil
 	}
 	c := *e
@@ -170,13 +171,13 @@ func (h *Handler) writeEvent(w http.ResponseWriter, r *http.Request, verb, versi
 		h.writeError(w, r, err)
 		return
 	}
-	resp := eventResponse{Event: eventJSON(e)}
+	resp := eventResponse{Event: eventJSON(e), NoOp: e != nil && e.NoOp}
 	if version != "" {
 		if v, err := h.reg.Get(version); err == nil {
 			resp.Version = versionJSON(v)
 		}
 	}
-	h.log.Info("registryhttp: "+verb, "version", version, "noop", e == nil, "actor", actorOf(e))
+	h.log.Info("registryhttp: "+verb, "version", version, "noop", e == nil || e.NoOp, "actor", actorOf(e))
 	writeJSON(w, http.StatusOK, resp)
 }
 

@@ -161,6 +161,16 @@ type rawOp struct {
 	verdict   *bool
 }
 
+// setEvent records what a mutating call returned: the event it
+// appended, or a no-op (a nil event, or one with NoOp set).
+func (op *rawOp) setEvent(e *registry.Event) {
+	if e == nil || e.NoOp {
+		op.noop = true
+		return
+	}
+	op.event = e
+}
+
 // infinity is the return time of an operation whose outcome its caller
 // could not know: it may have taken effect at any point after its call.
 const infinity = int64(1) << 62
@@ -223,13 +233,13 @@ func (r *recorder) resolve(t *testing.T, hist []*registry.Event) {
 		switch {
 		case out.Unknown:
 			continue // not in the log: it had no effect
-		case op.err == nil && (op.kind == "deploy" && !op.noop || op.kind == "rollback" || op.kind == "delete"):
+		case op.err == nil && op.noop:
+			out.Noop = true // the model says whether a no-op was right
+		case op.err == nil && (op.kind == "deploy" || op.kind == "rollback" || op.kind == "delete"):
 			t.Errorf("%s %s %s succeeded without an event in the log", op.actor, op.kind, op.version)
 			continue
 		case op.kind == "prune" || op.kind == "scan":
 			continue // only their events count
-		case op.err == nil && op.kind == "deploy":
-			out.Noop = true
 		case op.err == nil && op.kind == "validate":
 			out.Verdict, out.VerdictKnown = *op.verdict, true
 		}
@@ -493,7 +503,7 @@ func (c *linClient) doDeploy(ctx context.Context, v string) {
 	op := c.begin("deploy", v)
 	caller := c.caller(op)
 	e, err := c.reg.Deploy(ctx, v, &caller)
-	op.event, op.noop = e, err == nil && e == nil
+	op.setEvent(e)
 	c.end(op, err)
 }
 
@@ -502,7 +512,7 @@ func (c *linClient) doRollback(ctx context.Context) {
 	defer cancel()
 	op := c.begin("rollback", "")
 	e, err := c.reg.Rollback(ctx, &registry.RollbackOptions{Caller: c.caller(op)})
-	op.event = e
+	op.setEvent(e)
 	c.end(op, err)
 }
 
@@ -512,7 +522,7 @@ func (c *linClient) doDelete(ctx context.Context, v string) {
 	op := c.begin("delete", v)
 	caller := c.caller(op)
 	e, err := c.reg.Delete(ctx, v, &caller)
-	op.event = e
+	op.setEvent(e)
 	c.end(op, err)
 }
 

@@ -142,6 +142,7 @@ func scanPickleFile(ctx context.Context, fsys fs.FS, name string, opts *picklesc
 	var se *picklescan.Error
 	switch {
 	case err == nil:
+	case archiveFailure(r, name, err):
 	case errors.As(err, &se) && se.Kind == picklescan.KindUnsafe:
 		r.Add(Finding{Severity: SeverityError, Path: name, Message: fmt.Sprintf("%s: %s (at offset %d)", name, se.Msg, se.Offset),
 			Err: fmt.Errorf("%w: %w", ErrUnsafeModel, err)})

@@ -241,6 +241,14 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.
 	}
 	if err != nil {
 		s.root.Remove(tmp)
+		// Leave no directory behind either (a rejected import must
+		// not leave an empty model_{version}/): prune the empty ones,
+		// as Delete does.
+		for d := dir; d != "."; d = path.Dir(d) {
+			if s.root.Remove(d) != nil {
+				break
+			}
+		}
 		return pathErr("put", key, err)
 	}
 	if opts.IfNotExist {

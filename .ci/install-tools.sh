@@ -26,6 +26,7 @@ if ! command -v azurite-blob >/dev/null 2>&1 || [ "$(npm ls -g azurite --depth=0
   echo "install: azurite $AZURITE_VERSION"
   npm install -g --no-audit --no-fund "azurite@$AZURITE_VERSION" >/dev/null
 fi
+[ -x /usr/bin/python3 ] || { echo "install: python3 (Debian; modelpkg compares its reading with zipfile's)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null; }
 if [ "${MODELVAULT_SKIP_BROWSER_INSTALL:-}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   echo "install: chromium (Debian)"
   export DEBIAN_FRONTEND=noninteractive

@@ -66,8 +66,8 @@ type ExtractResult struct {
 	Digests map[string]string
 	// Manifest is the manifest the digests were checked against.
 	Manifest *Manifest
-	// Warnings lists non-fatal findings, such as unlisted files when
-	// AllowUnlisted is set.
+	// Warnings lists non-fatal findings: entries Open ignored (see
+	// [Package.Warnings]), and unlisted files when AllowUnlisted is set.
 	Warnings []string
 }
 
@@ -162,7 +162,7 @@ func (p *Package) Extract(ctx context.Context, dst Destination, opts *ExtractOpt
 	if err != nil {
 		return nil, fmt.Errorf("extract: %w", err)
 	}
-	res = &ExtractResult{Digests: make(map[string]string, len(p.files)), Manifest: m}
+	res = &ExtractResult{Digests: make(map[string]string, len(p.files)), Manifest: m, Warnings: p.Warnings()}
 	for _, u := range unlisted {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%s is not listed in the manifest", u))
 	}

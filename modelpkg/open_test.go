@@ -432,8 +432,9 @@ func TestAcceptedShapes(t *testing.T) {
 			}
 			assert.Equal(t, tc.files, names)
 			assert.Len(t, p.Warnings(), tc.warnings, "%q", p.Warnings())
-			dir, _, err := openAndExtract(t, data, nil, nil)
+			dir, res, err := openAndExtract(t, data, nil, nil)
 			require.NoError(t, err)
+			assert.Equal(t, p.Warnings(), res.Warnings)
 			for _, f := range tc.files {
 				assert.FileExists(t, filepath.Join(dir, filepath.FromSlash(f)))
 			}

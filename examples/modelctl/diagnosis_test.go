@@ -173,3 +173,22 @@ func tree(t *testing.T, dir string) []string {
 	}))
 	return out
 }
+
+// TestInspectAppleDouble: a package zipped by macOS Finder or ditto is
+// acceptable; its __MACOSX/._* entries are ignored with a warning.
+func TestInspectAppleDouble(t *testing.T) {
+	files := pkgtest.Files("1.0")
+	files["__MACOSX/._model.joblib"] = &fstest.MapFile{Data: []byte("\x00\x05\x16\x07 AppleDouble")}
+	pkg := filepath.Join(t.TempDir(), modelpkg.FileName("1.0"))
+	require.NoError(t, os.WriteFile(pkg, pkgtest.ZipRaw(t, files), 0o644))
+	m := ctlJSON(t, 0, "inspect", pkg)
+	assert.Equal(t, true, m["ok"])
+	f := m["findings"].([]any)[0].(map[string]any)
+	assert.Equal(t, "warning", f["severity"])
+	assert.Equal(t, "ignored_entry", f["code"])
+	assert.Contains(t, f["message"], "__MACOSX/._model.joblib")
+	store := t.TempDir()
+	ctlJSON(t, 0, "--store", store, "import", pkg)
+	_, err := os.Stat(filepath.Join(store, "model_1.0", "__MACOSX"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}

@@ -335,10 +335,8 @@ func (s *Store) write(ctx context.Context, f *os.File, r io.Reader) error {
 		// ctx is checked before and (by Put) after.
 		_, err = r.(io.WriterTo).WriteTo(f)
 	default:
-		// struct{ io.Writer } hides *os.File's ReadFrom, whose generic
-		// fallback copies in 32 KiB writes and ignores buf.
 		buf := make([]byte, 256<<10)
-		_, err = io.CopyBuffer(struct{ io.Writer }{f}, ctxio.Reader(ctx, r), buf)
+		_, err = io.CopyBuffer(newWriteback(f, s.noSync), ctxio.Reader(ctx, r), buf)
 	}
 	if err == nil && !s.noSync {
 		err = f.Sync()

@@ -32,6 +32,7 @@ if ! command -v ssh-keygen >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq openssh-client >/dev/null
 fi
+[ -x /usr/bin/python3 ] || { echo "install: python3 (Debian; modelpkg compares its reading with zipfile's)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null; }
 if [ "${MODELVAULT_SKIP_BROWSER_INSTALL:-}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   echo "install: chromium (Debian)"
   export DEBIAN_FRONTEND=noninteractive

@@ -21,9 +21,10 @@
 //
 //   - [ErrInvalidName] (invalid_name): a file name or version;
 //   - [ErrInvalidArchive] (invalid_archive): not a ZIP, encryption,
-//     unsupported methods, local headers disagreeing with the central
-//     directory, overlapping entries, prepended or trailing data, bad
-//     sizes, CRC-32 or deflate data;
+//     unsupported methods, local headers or data descriptors disagreeing
+//     with the central directory, overlapping entries, data before,
+//     between or after the entries, bad sizes (also an entry producing
+//     more than it declares), CRC-32 or deflate data;
 //   - [ErrUnsafePath] (unsafe_path): entry names that are not canonical
 //     relative paths, too long or too deep;
 //   - [ErrUnsafeEntryType] (unsafe_entry_type): symlinks, devices, FIFOs,
@@ -58,18 +59,33 @@
 //
 // # Security and limits
 //
-// Open trusts nothing in the archive. It reads the central directory
-// itself as well as through archive/zip and requires both to agree; it
-// reads every local header and requires its name and method to match the
-// central directory; it rejects entries whose bytes overlap each other or
-// the central directory (the "better zip bomb"), archives with data
-// before the first entry or after the end record, and multi-disk
-// archives. Entry names must be canonical: valid UTF-8 without control
-// characters, relative, slash-separated, with no ".", ".." or empty
-// elements, no backslash, no colon, no element ending in a dot or space
-// and no Windows device name, so that no two spellings reach the same file
-// on any operating system. Only regular files and directories
-// are accepted.
+// Open trusts nothing in the archive, and accepts a package only when
+// every mainstream reader (Python's zipfile, Info-ZIP unzip, 7-Zip,
+// libarchive, streaming readers) would see the same entries with the same
+// bytes. It reads the central directory itself as well as through
+// archive/zip and requires both to agree; it always follows a zip64
+// locator and requires the 32-bit end record to agree with the zip64 one;
+// it requires the central headers to fill exactly the directory's declared
+// size; it reads every local header and data descriptor and requires
+// name, method, flags, CRC-32 and sizes to match the central directory;
+// it accepts an Info-ZIP Unicode Path extra field only when it repeats the
+// entry's own name; and it requires the entries to tile the archive from
+// its first byte to the central directory, which rejects prepended data
+// (polyglots), unreferenced bytes or local headers between entries,
+// overlapping entries (the "better zip bomb") and trailing data, and
+// multi-disk archives. Entry names must be canonical: valid UTF-8 without
+// control characters, relative, slash-separated, with no ".", ".." or
+// empty elements, no backslash, no colon, no element ending in a dot or
+// space, no Windows device name and no 8.3 short name ("MODEL~1.JOB"),
+// and no two names may collide under NFC, NTFS upper-casing (the dotless
+// i) or case folding, so that no two spellings reach the same file on any
+// operating system. A leading "./" (bsdtar) is dropped. Only regular files
+// and directories are accepted, judged by the Unix mode bits whatever host
+// wrote the entry and by the MS-DOS attributes. macOS AppleDouble entries
+// (__MACOSX/._*) are checked like the others, then ignored, with a
+// warning in [Package.Warnings]. Backslash separators (PowerShell 5.1's
+// Compress-Archive) are refused with a message saying how to re-pack:
+// readers disagree on what they mean.
 //
 // [Limits] bound entries (10,000), per-file size (4 GiB), total size
 // (16 GiB), compression ratio (200:1 beyond the first MiB of each file),

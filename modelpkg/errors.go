@@ -34,6 +34,9 @@ var (
 	ErrInvalidMetadata = NewError("invalid_metadata", "modelpkg: invalid metadata")
 	ErrInvalidManifest = NewError("invalid_manifest", "modelpkg: invalid manifest")
 	ErrHashMismatch    = NewError("hash_mismatch", "modelpkg: hash mismatch")
+	// ErrIgnoredEntry is the code of a warning, not a rejection: an
+	// entry Open deliberately left out (see [Package.Warnings]).
+	ErrIgnoredEntry = NewError("ignored_entry", "modelpkg: ignored entry")
 )
 
 // Code returns the stable code of the first error in err's tree that has

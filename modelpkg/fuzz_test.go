@@ -114,6 +114,7 @@ var fuzzLimits = &modelpkg.Limits{MaxFileSize: 1 << 20, MaxTotalSize: 4 << 20}
 
 func FuzzOpen(f *testing.F) {
 	seedFiles(f, "zip/*.zip")
+	seedFiles(f, "zip/tools/*.zip")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := modelpkg.Open(bytes.NewReader(data), int64(len(data)), &modelpkg.OpenOptions{Limits: fuzzLimits})
 		if err != nil {
@@ -166,6 +167,7 @@ func (d *memDest) Abort(context.Context) error {
 
 func FuzzExtract(f *testing.F) {
 	seedFiles(f, "zip/*.zip")
+	seedFiles(f, "zip/tools/*.zip")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := modelpkg.Open(bytes.NewReader(data), int64(len(data)), &modelpkg.OpenOptions{Limits: fuzzLimits})
 		if err != nil {

@@ -68,9 +68,14 @@ func TestRejections(t *testing.T) {
 		{name: "drive letter", data: crafted(file("C:/evil.txt", "x")), want: modelpkg.ErrUnsafePath, msg: "drive"},
 		{name: "drive relative", data: crafted(file("c:evil.txt", "x")), want: modelpkg.ErrUnsafePath},
 		{name: "backslash", data: crafted(file(`a\b.txt`, "x")), want: modelpkg.ErrUnsafePath, msg: "backslash"},
+		{name: "backslash separators (PowerShell 5.1)", data: crafted(rawEntry{name: `docs\guide.md`, plain: []byte("x"), creator: ptr(uint8(0)), external: ptr(uint32(0x20))}), want: modelpkg.ErrUnsafePath, msg: "re-pack with modelctl pack"},
+		{name: "8.3 short name", data: crafted(file("MODEL~1.JOB", "x")), want: modelpkg.ErrUnsafePath, msg: "8.3"},
+		{name: "8.3 short name in a directory", data: crafted(file("DOCU~12/a.txt", "x")), want: modelpkg.ErrUnsafePath, msg: "8.3"},
 		{name: "dot dot", data: crafted(file("../evil.txt", "x")), want: modelpkg.ErrUnsafePath, msg: ".."},
 		{name: "inner dot dot", data: crafted(file("docs/../model.joblib", "x")), want: modelpkg.ErrUnsafePath},
-		{name: "dot slash", data: crafted(file("./a.txt", "x")), want: modelpkg.ErrUnsafePath, msg: "canonical"},
+		{name: "inner dot slash", data: crafted(file("a/./b.txt", "x")), want: modelpkg.ErrUnsafePath, msg: "canonical"},
+		{name: "dot slash twice", data: crafted(file("././a.txt", "x")), want: modelpkg.ErrUnsafePath, msg: "canonical"},
+		{name: "dot slash duplicate", data: crafted(file("./a.txt", "x"), file("a.txt", "y")), want: modelpkg.ErrDuplicateEntry},
 		{name: "double slash", data: crafted(file("a//b.txt", "x")), want: modelpkg.ErrUnsafePath, msg: "canonical"},
 		{name: "empty name", data: crafted(file("", "x")), want: modelpkg.ErrUnsafePath},
 		{name: "name too long", data: crafted(file(longName, "x")), open: &modelpkg.OpenOptions{Limits: small}, want: modelpkg.ErrUnsafePath},
@@ -89,12 +94,22 @@ func TestRejections(t *testing.T) {
 		{name: "socket", data: crafted(rawEntry{name: "sock", unixMode: 0o140644}), want: modelpkg.ErrUnsafeEntryType},
 		{name: "unknown file type", data: crafted(rawEntry{name: "odd", unixMode: 0o170644}), want: modelpkg.ErrUnsafeEntryType},
 		{name: "directory mode on a file name", data: crafted(rawEntry{name: "dir", unixMode: 0o040755}), want: modelpkg.ErrUnsafeEntryType},
+		{name: "symlink mode, MS-DOS host", data: crafted(rawEntry{name: "link", plain: []byte("../../etc/passwd"), creator: ptr(uint8(0)), external: ptr(uint32(0o120777 << 16))}), want: modelpkg.ErrUnsafeEntryType, msg: "file type"},
+		{name: "symlink mode, NTFS host", data: crafted(rawEntry{name: "link", plain: []byte("/etc"), creator: ptr(uint8(10)), external: ptr(uint32(0o120777 << 16))}), want: modelpkg.ErrUnsafeEntryType},
+		{name: "symlink mode, OS/2 host", data: crafted(rawEntry{name: "link", plain: []byte("/etc"), creator: ptr(uint8(6)), external: ptr(uint32(0o120777 << 16))}), want: modelpkg.ErrUnsafeEntryType},
+		{name: "device mode, Amiga host", data: crafted(rawEntry{name: "dev", creator: ptr(uint8(1)), external: ptr(uint32(0o020644 << 16))}), want: modelpkg.ErrUnsafeEntryType},
+		{name: "AppleDouble entry with symlink mode", data: crafted(rawEntry{name: "__MACOSX/._model.joblib", plain: []byte("/etc"), unixMode: 0o120777}), want: modelpkg.ErrUnsafeEntryType},
+		{name: "AppleDouble entry with unsafe path", data: crafted(rawEntry{name: "__MACOSX/../._x", plain: []byte("x")}), want: modelpkg.ErrUnsafePath},
+		{name: "reparse point attribute", data: crafted(rawEntry{name: "link", plain: []byte("x"), creator: ptr(uint8(10)), external: ptr(uint32(0x420))}), want: modelpkg.ErrUnsafeEntryType, msg: "reparse"},
+		{name: "directory attribute on a file name", data: crafted(rawEntry{name: "dir", creator: ptr(uint8(0)), external: ptr(uint32(0x10))}), want: modelpkg.ErrUnsafeEntryType},
 
 		// Duplicates.
 		{name: "exact duplicate", data: crafted(file("a.txt", "1"), file("a.txt", "2")), want: modelpkg.ErrDuplicateEntry, msg: "a.txt"},
 		{name: "case folding", data: crafted(file("README.md", "1"), file("readme.md", "2")), want: modelpkg.ErrDuplicateEntry},
 		{name: "case folding in a directory", data: crafted(file("Docs/a.txt", "1"), file("docs/b.txt", "2")), want: modelpkg.ErrDuplicateEntry},
 		{name: "unicode NFC", data: crafted(file("caf\u00e9.txt", "1"), file("cafe\u0301.txt", "2")), want: modelpkg.ErrDuplicateEntry},
+		{name: "dotless i (NTFS upper-casing)", data: crafted(file("model.joblib", "1"), file("model.jobl\u0131b", "2")), want: modelpkg.ErrDuplicateEntry},
+		{name: "long s", data: crafted(file("setup.py", "1"), file("\u017fetup.py", "2")), want: modelpkg.ErrDuplicateEntry},
 		{name: "file then directory", data: crafted(file("a", "1"), file("a/b.txt", "2")), want: modelpkg.ErrDuplicateEntry, msg: "both a file and a directory"},
 		{name: "directory then file", data: crafted(file("a/b.txt", "1"), file("a", "2")), want: modelpkg.ErrDuplicateEntry},
 		{name: "directory entry and file", data: crafted(rawEntry{name: "a/"}, file("a", "2")), want: modelpkg.ErrDuplicateEntry},
@@ -115,6 +130,51 @@ func TestRejections(t *testing.T) {
 		{name: "prepended data", data: func(t *testing.T) []byte {
 			return craft(t, craftOpts{prefix: []byte("#!/bin/sh\nexit 0\n")}, file("a.txt", "x"))
 		}, want: modelpkg.ErrInvalidArchive},
+		{name: "prepended data with absolute offsets (polyglot)", data: func(t *testing.T) []byte {
+			return craft(t, craftOpts{prefix: []byte("#!/bin/sh\nexit 0\n"), absolute: true}, file("a.txt", "x"))
+		}, want: modelpkg.ErrInvalidArchive, msg: "before the first entry"},
+		{name: "data between entries", data: crafted(rawEntry{name: "a.txt", plain: []byte("x"), after: []byte("junk")}, file("b.txt", "y")), want: modelpkg.ErrInvalidArchive, msg: "unreferenced"},
+		{name: "unreferenced local header between entries", data: func(t *testing.T) []byte {
+			hidden := craft(t, craftOpts{}, file("model.joblib", "evil"))
+			hidden = hidden[:bytes.Index(hidden, []byte("PK\x01\x02"))]
+			return craft(t, craftOpts{}, rawEntry{name: "a.txt", plain: []byte("x"), after: hidden}, file("model.joblib", "good"))
+		}, want: modelpkg.ErrInvalidArchive, msg: "unreferenced"},
+		{name: "data before the central directory", data: func(t *testing.T) []byte {
+			return craft(t, craftOpts{cdPad: 7}, file("a.txt", "x"))
+		}, want: modelpkg.ErrInvalidArchive, msg: "unreferenced"},
+		{name: "local CRC differs", data: crafted(rawEntry{name: "a.txt", plain: []byte("x"), localCRC: ptr(uint32(7))}), want: modelpkg.ErrInvalidArchive, msg: "local header CRC-32 or sizes"},
+		{name: "local sizes differ", data: crafted(rawEntry{name: "a.txt", plain: []byte("xyz"), localSize: ptr(uint32(1))}), want: modelpkg.ErrInvalidArchive, msg: "local header CRC-32 or sizes"},
+		{name: "local flags differ", data: crafted(rawEntry{name: "a.txt", plain: []byte("x"), localFlags: ptr(uint16(0x0800))}), want: modelpkg.ErrInvalidArchive, msg: "flags"},
+		{name: "local descriptor flag only", data: crafted(rawEntry{name: "a.txt", plain: []byte("x"), localFlags: ptr(uint16(0x0008))}), want: modelpkg.ErrInvalidArchive, msg: "flags"},
+		{name: "data descriptor CRC differs", data: crafted(rawEntry{name: "a.txt", plain: []byte("x"), descriptor: descriptor([]byte("y"), 1, true, false)}), want: modelpkg.ErrInvalidArchive, msg: "data descriptor"},
+		{name: "data descriptor size differs", data: crafted(rawEntry{name: "a.txt", plain: []byte("xy"), descriptor: descriptor([]byte("x"), 1, false, false)}), want: modelpkg.ErrInvalidArchive, msg: "data descriptor"},
+		{name: "data descriptor too long", data: crafted(rawEntry{name: "a.txt", plain: []byte("x"), descriptor: append(descriptor([]byte("x"), 1, true, true), 0)}), want: modelpkg.ErrInvalidArchive, msg: "data descriptor"},
+		{name: "unicode path names another file", data: crafted(rawEntry{name: "README.md", plain: []byte("x"), cdExtra: unicodePath("README.md", "model.joblib")}), want: modelpkg.ErrInvalidArchive, msg: "Unicode Path"},
+		{name: "unicode path in the local header", data: crafted(rawEntry{name: "README.md", plain: []byte("x"), localExtra: unicodePath("README.md", "model.joblib")}), want: modelpkg.ErrInvalidArchive, msg: "Unicode Path"},
+		{name: "unicode path with a stale CRC", data: crafted(rawEntry{name: "README.md", plain: []byte("x"), cdExtra: unicodePath("other", "model.joblib")}), want: modelpkg.ErrInvalidArchive, msg: "Unicode Path"},
+		{name: "truncated extra field", data: crafted(rawEntry{name: "a.txt", plain: []byte("x"), cdExtra: []byte{1, 2, 3}}), want: modelpkg.ErrInvalidArchive},
+		{name: "central directory larger than its headers", data: func(t *testing.T) []byte {
+			// A second header for model.joblib, after the counted
+			// ones: Python's zipfile reads it, and the last one wins.
+			dup := craft(t, craftOpts{}, file("model.joblib", "good"))
+			cd := dup[bytes.Index(dup, []byte("PK\x01\x02")):bytes.Index(dup, []byte("PK\x05\x06"))]
+			return craft(t, craftOpts{cdTrailer: cd}, file("model.joblib", "good"))
+		}, want: modelpkg.ErrInvalidArchive, msg: "fill"},
+		{name: "zip64 locator to another central directory", data: func(t *testing.T) []byte {
+			// The 32-bit end record holds real values; the zip64 one
+			// points at a second directory hidden before it.
+			var hidden []byte
+			return craft(t, craftOpts{beforeEnd: func(cdOff, cdSize int) []byte {
+				hidden = make([]byte, cdSize) // stands for a second directory
+				rec := zip64End(uint64(cdOff+cdSize+len(hidden)), 1, uint64(cdOff+cdSize), uint64(len(hidden)))
+				return append(hidden, rec...)
+			}}, file("a.txt", "x"))
+		}, want: modelpkg.ErrInvalidArchive, msg: "disagrees with the zip64"},
+		{name: "zip64 end record not at its locator", data: func(t *testing.T) []byte {
+			return craft(t, craftOpts{beforeEnd: func(cdOff, cdSize int) []byte {
+				return append([]byte("gap!"), zip64End(uint64(cdOff+cdSize), 1, uint64(cdOff), uint64(cdSize))...)
+			}}, file("a.txt", "x"))
+		}, want: modelpkg.ErrInvalidArchive, msg: "locator"},
 		{name: "trailing data", data: func(t *testing.T) []byte {
 			return craft(t, craftOpts{suffix: []byte("trailing")}, file("a.txt", "x"))
 		}, want: modelpkg.ErrInvalidArchive, msg: "after the end"},
@@ -132,9 +192,9 @@ func TestRejections(t *testing.T) {
 		{name: "declared ratio", data: crafted(rawEntry{name: "bomb", plain: zeros, deflate: true}), want: modelpkg.ErrResourceLimit, msg: "ratio"},
 
 		// Limits and integrity on the bytes actually produced.
-		{name: "bomb lying about its size", data: func(t *testing.T) []byte {
+		{name: "inflates past its declared size", data: func(t *testing.T) []byte {
 			return pkgOf(t, rawEntry{name: "bomb", plain: zeros, deflate: true, usize: ptr(uint32(1 << 20))})
-		}, want: modelpkg.ErrResourceLimit, msg: "declared"},
+		}, want: modelpkg.ErrInvalidArchive, msg: "declared"},
 		{name: "actual file size over the extraction limit", data: func(t *testing.T) []byte {
 			return pkgOf(t, file("a", strings.Repeat("x", 5000)))
 		}, extract: &modelpkg.ExtractOptions{Limits: &modelpkg.Limits{MaxFileSize: 4096}}, want: modelpkg.ErrResourceLimit, msg: "file size"},
@@ -273,7 +333,7 @@ func TestZip64ExtraField(t *testing.T) {
 	binary.LittleEndian.PutUint16(extra[2:], 16)
 	binary.LittleEndian.PutUint64(extra[4:], uint64(len(content)))  // uncompressed
 	binary.LittleEndian.PutUint64(extra[12:], uint64(len(content))) // compressed
-	e := rawEntry{name: "big.bin", plain: content, cdExtra: extra, usize: ptr(uint32(0xffffffff)), csize: ptr(uint32(0xffffffff))}
+	e := rawEntry{name: "big.bin", plain: content, cdExtra: extra, localExtra: extra, usize: ptr(uint32(0xffffffff)), csize: ptr(uint32(0xffffffff))}
 	dir, res, err := openAndExtract(t, pkgOf(t, e), nil, nil)
 	require.NoError(t, err)
 	assert.Len(t, res.Files, 2)
@@ -294,4 +354,97 @@ func TestAcceptedNames(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(dir, "dir with space", "x.txt"))
 	require.NoError(t, err)
 	assert.Equal(t, "dir with space/x.txt", string(got))
+}
+
+// TestAcceptedShapes covers the layouts real writers produce that the
+// strict reader must keep accepting, each built byte by byte.
+func TestAcceptedShapes(t *testing.T) {
+	model := []byte("the model")
+	zip64Sizes := func(us, cs uint64, off *uint64) []byte {
+		d := binary.LittleEndian.AppendUint64(nil, us)
+		d = binary.LittleEndian.AppendUint64(d, cs)
+		if off != nil {
+			d = binary.LittleEndian.AppendUint64(d, *off)
+		}
+		return extraField(0x0001, d)
+	}
+	tests := []struct {
+		name     string
+		data     func(t *testing.T) []byte
+		files    []string
+		warnings int
+	}{
+		{name: "bsdtar ./ names", data: func(t *testing.T) []byte {
+			entries := []rawEntry{{name: "./", unixMode: 0o040755}, {name: "./model.joblib", plain: model, unixMode: 0o100644}}
+			m := manifestEntry(t, file("model.joblib", string(model)))
+			m.name = "./" + m.name
+			return craft(t, craftOpts{}, append(entries, m)...)
+		}, files: []string{"deployment_manifest.json", "model.joblib"}},
+		{name: "macOS ditto AppleDouble entries", data: func(t *testing.T) []byte {
+			return craft(t, craftOpts{}, file("model.joblib", string(model)), rawEntry{name: "__MACOSX/", unixMode: 0o040755},
+				rawEntry{name: "__MACOSX/._model.joblib", plain: []byte("\x00\x05\x16\x07appledouble"), unixMode: 0o100644},
+				manifestEntry(t, file("model.joblib", string(model))))
+		}, files: []string{"deployment_manifest.json", "model.joblib"}, warnings: 1},
+		{name: "data descriptor, Go's 4-byte form", data: func(t *testing.T) []byte {
+			return pkgOf(t, rawEntry{name: "model.joblib", plain: model, descriptor: descriptor(model, len(model), true, false)})
+		}, files: []string{"deployment_manifest.json", "model.joblib"}},
+		{name: "data descriptor, zip64 form", data: func(t *testing.T) []byte {
+			return pkgOf(t, rawEntry{name: "model.joblib", plain: model, descriptor: descriptor(model, len(model), true, true)})
+		}, files: []string{"deployment_manifest.json", "model.joblib"}},
+		{name: "data descriptor without signature", data: func(t *testing.T) []byte {
+			return pkgOf(t, rawEntry{name: "model.joblib", plain: model, descriptor: descriptor(model, len(model), false, false)})
+		}, files: []string{"deployment_manifest.json", "model.joblib"}},
+		{name: "4-byte descriptor, zip64 central offset (modelctl pack above 4 GiB)", data: func(t *testing.T) []byte {
+			off := uint64(0)
+			return pkgOf(t, rawEntry{name: "model.joblib", plain: model, descriptor: descriptor(model, len(model), true, false),
+				cdExtra: extraField(0x0001, binary.LittleEndian.AppendUint64(nil, off))})
+		}, files: []string{"deployment_manifest.json", "model.joblib"}},
+		{name: "zip64 forced (Python force_zip64)", data: func(t *testing.T) []byte {
+			n := uint64(len(model))
+			return pkgOf(t, rawEntry{name: "model.joblib", plain: model, usize: ptr(uint32(0xffffffff)), csize: ptr(uint32(0xffffffff)),
+				localExtra: zip64Sizes(n, n, nil), cdExtra: zip64Sizes(n, n, nil)})
+		}, files: []string{"deployment_manifest.json", "model.joblib"}},
+		{name: "zip64 end record with real 32-bit values (Python, directory past 2 GiB)", data: func(t *testing.T) []byte {
+			m := manifestEntry(t, file("model.joblib", string(model)))
+			return craft(t, craftOpts{beforeEnd: func(cdOff, cdSize int) []byte {
+				return zip64End(uint64(cdOff+cdSize), 2, uint64(cdOff), uint64(cdSize))
+			}}, file("model.joblib", string(model)), m)
+		}, files: []string{"deployment_manifest.json", "model.joblib"}},
+		{name: "unicode path repeating the name", data: func(t *testing.T) []byte {
+			return pkgOf(t, rawEntry{name: "caf\u00e9.txt", plain: model, flags: 0x800, cdExtra: unicodePath("caf\u00e9.txt", "caf\u00e9.txt"), localExtra: unicodePath("caf\u00e9.txt", "caf\u00e9.txt")})
+		}, files: []string{"caf\u00e9.txt", "deployment_manifest.json"}},
+		{name: "unicode comment extra field", data: func(t *testing.T) []byte {
+			return pkgOf(t, rawEntry{name: "model.joblib", plain: model, cdExtra: extraField(0x6375, []byte{1, 0, 0, 0, 0, 'h', 'i'})})
+		}, files: []string{"deployment_manifest.json", "model.joblib"}},
+		{name: "Windows Explorer attributes", data: func(t *testing.T) []byte {
+			return pkgOf(t, rawEntry{name: "docs/", creator: ptr(uint8(0)), external: ptr(uint32(0x10))},
+				rawEntry{name: "docs/a.md", plain: model, creator: ptr(uint8(0)), external: ptr(uint32(0x20))})
+		}, files: []string{"deployment_manifest.json", "docs/a.md"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data := tc.data(t)
+			p, err := modelpkg.Open(bytes.NewReader(data), int64(len(data)), nil)
+			require.NoError(t, err)
+			var names []string
+			for _, f := range p.Files() {
+				names = append(names, f.Name)
+			}
+			assert.Equal(t, tc.files, names)
+			assert.Len(t, p.Warnings(), tc.warnings, "%q", p.Warnings())
+			dir, res, err := openAndExtract(t, data, nil, nil)
+			require.NoError(t, err)
+			assert.Equal(t, p.Warnings(), res.Warnings)
+			for _, f := range tc.files {
+				assert.FileExists(t, filepath.Join(dir, filepath.FromSlash(f)))
+			}
+			_, err = os.Stat(filepath.Join(dir, "__MACOSX"))
+			assert.ErrorIs(t, err, os.ErrNotExist)
+			path := filepath.Join(t.TempDir(), "pkg.zip")
+			require.NoError(t, os.WriteFile(path, data, 0o644))
+			want, err := modelvaultView(t, path)
+			require.NoError(t, err)
+			requireReadersAgree(t, path, want)
+		})
+	}
 }

@@ -37,14 +37,15 @@ type OpenOptions struct {
 // package's files; directories that the archive implies but does not list
 // are synthesized. A Package is safe for concurrent use.
 type Package struct {
-	ra      io.ReaderAt
-	closer  io.Closer
-	zr      *zip.Reader
-	limits  Limits
-	layout  Layout
-	entries map[string]*entry // every file and directory, by name; "." is the root
-	files   []*entry          // regular files, sorted by name
-	flate   sync.Pool         // of *inflater
+	ra       io.ReaderAt
+	closer   io.Closer
+	zr       *zip.Reader
+	limits   Limits
+	layout   Layout
+	entries  map[string]*entry // every file and directory, by name; "." is the root
+	files    []*entry          // regular files, sorted by name
+	warnings []string          // entries deliberately ignored, and why
+	flate    sync.Pool         // of *inflater
 }
 
 // entry is one file or directory of a package.
@@ -101,21 +102,28 @@ func OpenFile(name string, opts *OpenOptions) (*Package, error) {
 //   - names that are not canonical, safe relative paths (invalid UTF-8,
 //     NUL or control characters, absolute, drive letter, backslash, colon,
 //     "." or ".." or empty elements, trailing dots or spaces, Windows
-//     device names), or that
-//     exceed MaxNameLen or MaxDepth: [ErrUnsafePath];
+//     device names, 8.3 short names), or that exceed MaxNameLen or
+//     MaxDepth: [ErrUnsafePath];
 //   - entries that are not regular files or directories according to
-//     their mode bits (symlinks, devices, FIFOs, sockets), or whose mode
+//     their Unix mode bits (whatever the host) or MS-DOS attributes
+//     (symlinks, reparse points, devices, FIFOs, sockets), or whose mode
 //     disagrees with their name: [ErrUnsafeEntryType];
-//   - the same name twice, names equal under Unicode NFC and case
-//     folding, and a name used both as a file and as a directory:
-//     [ErrDuplicateEntry];
-//   - encrypted entries, methods other than store and deflate, local
-//     headers that disagree with the central directory, entries whose
-//     bytes overlap each other or the central directory, data before the
-//     first entry or after the end record, multi-disk archives, and
-//     anything archive/zip rejects: [ErrInvalidArchive];
+//   - the same name twice, names equal under Unicode NFC, NTFS
+//     upper-casing or case folding, and a name used both as a file and as
+//     a directory: [ErrDuplicateEntry];
+//   - encrypted entries, methods other than store and deflate, a zip64
+//     end record that disagrees with the 32-bit one, a central directory
+//     its headers do not fill exactly, local headers or data descriptors
+//     that disagree with the central directory, Unicode Path fields naming
+//     another file, entries whose bytes overlap each other or the central
+//     directory, data before the first entry, between entries or after the
+//     end record, multi-disk archives, and anything archive/zip rejects:
+//     [ErrInvalidArchive];
 //   - more than MaxEntries entries, a central directory larger than they
 //     need, declared sizes or ratios above the limits: [ErrResourceLimit].
+//
+// A leading "./" in names is dropped, and macOS AppleDouble entries under
+// __MACOSX/ are ignored (see [Package.Warnings]).
 //
 // Reads through the returned Package enforce the limits again on the
 // bytes they actually produce, and check each file's size and CRC-32.
@@ -140,16 +148,16 @@ func Open(r io.ReaderAt, size int64, opts *OpenOptions) (*Package, error) {
 	if maxCD := int64(dir.records)*int64(centralLen+p.limits.MaxNameLen+maxExtraPerEntry) + 64<<10; dir.size > maxCD {
 		return nil, fmt.Errorf("%w: central directory of %d bytes for %d entries (at most %d)", ErrResourceLimit, dir.size, dir.records, maxCD)
 	}
+	central, err := readCentral(r, dir)
+	if err != nil {
+		return nil, err
+	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, archiveErr("%v", err)
 	}
 	zr.RegisterDecompressor(zip.Deflate, func(r io.Reader) io.ReadCloser { return flate.NewReader(r) })
 	p.zr = zr
-	central, err := readCentral(r, dir)
-	if err != nil {
-		return nil, err
-	}
 	if len(central) != len(zr.File) {
 		return nil, archiveErr("central directory has %d entries, archive/zip read %d", len(central), len(zr.File))
 	}
@@ -167,6 +175,7 @@ func (p *Package) index(central []rawCentral, dir *directory) error {
 	spans := make([]span, 0, len(central))
 	explicitDirs := map[string]bool{}
 	var total int64
+	var appleDouble []string
 	for i := range central {
 		c := &central[i]
 		zf := p.zr.File[i]
@@ -174,18 +183,18 @@ func (p *Package) index(central []rawCentral, dir *directory) error {
 		if zf.Name != name || zf.CompressedSize64 != c.csize || zf.UncompressedSize64 != c.usize || zf.Method != c.method {
 			return archiveErr("entry %q: archive/zip and this package disagree on the central directory", name)
 		}
-		isDir := strings.HasSuffix(name, "/")
-		clean := strings.TrimSuffix(name, "/")
 		if len(name) > p.limits.MaxNameLen {
 			return fmt.Errorf("%w: entry %.64q...: name longer than %d bytes", ErrUnsafePath, name, p.limits.MaxNameLen)
 		}
-		if prob := pathProblem(clean); prob != "" {
-			return fmt.Errorf("%w: entry %q: %s", ErrUnsafePath, name, prob)
+		isDir := strings.HasSuffix(name, "/")
+		clean, err := canonicalName(c, name)
+		if err != nil {
+			return err
 		}
 		if d := strings.Count(clean, "/") + 1; d > p.limits.MaxDepth {
 			return fmt.Errorf("%w: entry %q: %d path elements, the limit is %d", ErrUnsafePath, name, d, p.limits.MaxDepth)
 		}
-		if err := checkEntryType(zf, isDir); err != nil {
+		if err := checkEntryType(zf, c, isDir); err != nil {
 			return err
 		}
 		if c.flags&(flagEncrypted|flagStrongEnc|flagMaskedCD) != 0 {
@@ -213,29 +222,39 @@ func (p *Package) index(central []rawCentral, dir *directory) error {
 		if !p.limits.ratioOK(usize, csize) {
 			return fmt.Errorf("%w: entry %q: declared compression ratio %d:%d exceeds %d:1", ErrResourceLimit, name, usize, csize, p.limits.MaxRatio)
 		}
-		dataOff, end, err := checkLocal(p.ra, c, name)
+		li, err := checkLocal(p.ra, c, name)
 		if err != nil {
 			return err
 		}
-		if zoff, err := zf.DataOffset(); err != nil || zoff != dataOff {
+		if zoff, err := zf.DataOffset(); err != nil || zoff != li.dataOff {
 			return archiveErr("entry %q: archive/zip and this package disagree on the data offset", name)
 		}
-		if end > dir.offset {
-			return archiveErr("entry %q: data (bytes %d-%d) overlaps the central directory at %d", name, c.headerOffset, end, dir.offset)
+		if li.dataEnd > dir.offset {
+			return archiveErr("entry %q: data (bytes %d-%d) overlaps the central directory at %d", name, c.headerOffset, li.dataEnd, dir.offset)
 		}
-		spans = append(spans, span{start: c.headerOffset, end: end, name: name})
+		spans = append(spans, span{start: c.headerOffset, end: li.dataEnd, name: name, index: i})
 
-		e := &entry{name: clean, isDir: isDir, dataOff: dataOff, csize: csize, usize: usize,
+		switch {
+		case clean == ".":
+			continue // "./", the root itself (bsdtar)
+		case isAppleDouble(clean, isDir):
+			if !isDir {
+				appleDouble = append(appleDouble, clean)
+			}
+			continue
+		}
+		e := &entry{name: clean, isDir: isDir, dataOff: li.dataOff, csize: csize, usize: usize,
 			method: c.method, crc: c.crc, modTime: zf.Modified}
 		if err := p.insert(e, folded, explicitDirs); err != nil {
 			return err
 		}
 	}
-	slices.SortFunc(spans, func(a, b span) int { return cmpInt64(a.start, b.start) })
-	for i := 1; i < len(spans); i++ {
-		if spans[i].start < spans[i-1].end {
-			return archiveErr("entries %q and %q overlap", spans[i-1].name, spans[i].name)
-		}
+	if err := checkLayout(p.ra, spans, central, dir.offset); err != nil {
+		return err
+	}
+	if len(appleDouble) > 0 {
+		p.warnings = append(p.warnings, fmt.Sprintf("ignored %d macOS AppleDouble metadata entries under %s (%s...)",
+			len(appleDouble), macOSXDir, appleDouble[0]))
 	}
 	for _, e := range p.entries {
 		if e.isDir {
@@ -248,14 +267,42 @@ func (p *Package) index(central []rawCentral, dir *directory) error {
 	return nil
 }
 
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// macOSXDir is where macOS Finder and ditto put AppleDouble files
+// (resource forks and extended attributes) of the files they compress.
+const macOSXDir = "__MACOSX/"
+
+// isAppleDouble reports whether clean names a directory under __MACOSX/
+// or an AppleDouble file ("._" + a file name) there. Such entries are
+// checked like any other but not part of the package.
+func isAppleDouble(clean string, isDir bool) bool {
+	rest, ok := strings.CutPrefix(clean+"/", macOSXDir)
+	if !ok {
+		return false
 	}
-	return 0
+	return isDir || strings.HasPrefix(path.Base(strings.TrimSuffix(rest, "/")), "._")
+}
+
+// canonicalName returns the canonical name of a central directory entry,
+// without a trailing slash: "." for "./" and without a leading "./" (bsdtar
+// writes those, and every extractor drops them), or an [ErrUnsafePath]
+// error.
+func canonicalName(c *rawCentral, name string) (string, error) {
+	clean := strings.TrimSuffix(name, "/")
+	if clean == "." {
+		return ".", nil
+	}
+	clean = strings.TrimPrefix(clean, "./")
+	if prob := pathProblem(clean); prob != "" {
+		if prob == "backslash" && c.creator>>8 != creatorUnix && c.creator>>8 != creatorMacOSX {
+			// PowerShell 5.1's Compress-Archive. Python's zipfile
+			// on Linux and macOS reads such a name as one file
+			// name, unzip as a path: readers disagree.
+			return "", fmt.Errorf("%w: entry %q: backslash path separators (PowerShell 5.1 Compress-Archive): "+
+				"re-pack with modelctl pack, PowerShell 7 Compress-Archive or tar.exe -a -c -f", ErrUnsafePath, name)
+		}
+		return "", fmt.Errorf("%w: entry %q: %s", ErrUnsafePath, name, prob)
+	}
+	return clean, nil
 }
 
 // insert adds e and its implied parent directories to the tree, rejecting
@@ -312,25 +359,50 @@ func (p *Package) insert(e *entry, folded map[string]*entry, explicitDirs map[st
 	}
 }
 
+// Hosts in the "version made by" field of a central header.
+const (
+	creatorFAT    = 0
+	creatorUnix   = 3
+	creatorNTFS   = 10
+	creatorVFAT   = 14
+	creatorMacOSX = 19
+)
+
+// MS-DOS attribute bits of the low byte of the external attributes.
+const (
+	dosDirectory    = 0x10
+	dosReparsePoint = 0x400
+)
+
 // checkEntryType accepts regular files and directories only, judged by
-// the raw mode bits as well as the name.
-func checkEntryType(zf *zip.File, isDir bool) error {
+// archive/zip's reading of the mode and by the raw attributes: Unix mode
+// bits are checked whatever host the entry claims (unzip and others honour
+// them for hosts archive/zip ignores), and MS-DOS attributes for the hosts
+// that use them.
+func checkEntryType(zf *zip.File, c *rawCentral, isDir bool) error {
 	mode := zf.Mode()
 	if mode.Type()&^fs.ModeDir != 0 {
 		return fmt.Errorf("%w: entry %q has mode %v", ErrUnsafeEntryType, zf.Name, mode)
 	}
-	if zf.CreatorVersion>>8 == 3 || zf.CreatorVersion>>8 == 19 { // Unix, macOS
-		switch ifmt := zf.ExternalAttrs >> 16 & 0o170000; ifmt {
-		case 0, 0o100000: // unspecified (Python's writestr), regular
-			if ifmt != 0 && isDir {
-				return fmt.Errorf("%w: directory entry %q has the mode of a regular file", ErrUnsafeEntryType, zf.Name)
-			}
-		case 0o040000: // directory
-			if !isDir {
-				return fmt.Errorf("%w: file entry %q has the mode of a directory", ErrUnsafeEntryType, zf.Name)
-			}
-		default:
-			return fmt.Errorf("%w: entry %q has file type %#o", ErrUnsafeEntryType, zf.Name, ifmt)
+	switch ifmt := c.external >> 16 & 0o170000; ifmt {
+	case 0, 0o100000: // unspecified (Python's writestr, MS-DOS hosts), regular
+		if ifmt != 0 && isDir {
+			return fmt.Errorf("%w: directory entry %q has the mode of a regular file", ErrUnsafeEntryType, zf.Name)
+		}
+	case 0o040000: // directory
+		if !isDir {
+			return fmt.Errorf("%w: file entry %q has the mode of a directory", ErrUnsafeEntryType, zf.Name)
+		}
+	default:
+		return fmt.Errorf("%w: entry %q has file type %#o", ErrUnsafeEntryType, zf.Name, ifmt)
+	}
+	switch c.creator >> 8 {
+	case creatorFAT, creatorNTFS, creatorVFAT:
+		if c.external&dosReparsePoint != 0 {
+			return fmt.Errorf("%w: entry %q is a reparse point (a link)", ErrUnsafeEntryType, zf.Name)
+		}
+		if c.external&dosDirectory != 0 && !isDir {
+			return fmt.Errorf("%w: file entry %q has the attributes of a directory", ErrUnsafeEntryType, zf.Name)
 		}
 	}
 	if mode.IsDir() != isDir {
@@ -354,6 +426,10 @@ func (p *Package) Layout() *Layout {
 	l.Required = slices.Clone(l.Required)
 	return &l
 }
+
+// Warnings lists what Open deliberately ignored, such as the AppleDouble
+// entries macOS adds under __MACOSX/; nil if nothing.
+func (p *Package) Warnings() []string { return slices.Clone(p.warnings) }
 
 // Files lists the package's regular files, sorted by name.
 func (p *Package) Files() []Entry {

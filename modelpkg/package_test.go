@@ -77,7 +77,7 @@ func TestPackageFSReadsEnforceIntegrity(t *testing.T) {
 	data = pkgOf(t, rawEntry{name: "bomb", plain: zeros, deflate: true, usize: ptr(uint32(1 << 20))})
 	p = openBytes(t, data)
 	_, err = fs.ReadFile(p, "bomb")
-	require.ErrorIs(t, err, modelpkg.ErrResourceLimit)
+	require.ErrorIs(t, err, modelpkg.ErrInvalidArchive)
 }
 
 func TestOpenFile(t *testing.T) {

@@ -2,6 +2,7 @@ package modelpkg
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
@@ -57,6 +58,9 @@ func pathProblem(name string) string {
 		if isWindowsDevice(elem) {
 			return "reserved Windows device name"
 		}
+		if isShortName(elem) {
+			return "Windows 8.3 short name (NTFS may give it to another file, e.g. MODEL~1.JOB for model.joblib)"
+		}
 	}
 	return ""
 }
@@ -64,9 +68,29 @@ func pathProblem(name string) string {
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // foldKey returns the key under which two names collide on a
-// case-insensitive or normalizing file system: NFC, then case folding.
+// case-insensitive or normalizing file system: NFC, then the simple
+// upper-casing NTFS compares names with (which maps the dotless i of
+// "model.jobl\u0131b" to I), then Unicode case folding (which APFS and
+// others use, and which keeps the dotless i apart).
 func foldKey(name string) string {
-	return cases.Fold().String(norm.NFC.String(name))
+	return cases.Fold().String(strings.Map(unicode.ToUpper, norm.NFC.String(name)))
+}
+
+// isShortName reports whether elem looks like a Windows 8.3 short name
+// with a numeric tail ("MODEL~1.JOB", "PROGRA~12"): on NTFS such a name
+// can open another file of the same directory.
+func isShortName(elem string) bool {
+	base, ext, _ := strings.Cut(elem, ".")
+	tilde := strings.LastIndexByte(base, '~')
+	if tilde < 1 || tilde == len(base)-1 || len(base) > 8 || len(ext) > 3 || strings.Contains(ext, ".") {
+		return false
+	}
+	for i := tilde + 1; i < len(base); i++ {
+		if base[i] < '0' || base[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // isWindowsDevice reports whether elem is a reserved Windows device name,

@@ -99,7 +99,8 @@ func (r *entryReader) account(n int64) error {
 	r.n += n
 	switch {
 	case r.n > r.e.usize:
-		return fmt.Errorf("%w: entry %q produces more than its declared %d bytes", ErrResourceLimit, r.e.name, r.e.usize)
+		// Corrupt or lying, not a limit: the declared sizes passed them.
+		return fmt.Errorf("%w: entry %q produces more than its declared %d bytes", ErrInvalidArchive, r.e.name, r.e.usize)
 	case r.n > r.lim.MaxFileSize:
 		return fmt.Errorf("%w: entry %q exceeds the %d-byte file size limit", ErrResourceLimit, r.e.name, r.lim.MaxFileSize)
 	case !r.lim.ratioOK(r.n, r.e.csize):

@@ -220,6 +220,9 @@ func SHA256(opts *ManifestOptions) Validator {
 				if errors.Is(err, fs.ErrNotExist) {
 					continue // reported by Manifest
 				}
+				if archiveFailure(r, f, err) {
+					continue
+				}
 				if err != nil {
 					r.Errorf(modelpkg.ErrHashMismatch, f, "%s: cannot hash: %v", f, err)
 					continue
@@ -230,6 +233,19 @@ func SHA256(opts *ManifestOptions) Validator {
 			}
 		}
 	})
+}
+
+// archiveFailure reports err under its own code (invalid_archive,
+// resource_limit) if reading a file failed because the archive is corrupt
+// (a CRC-32 or size that does not match) or a limit was hit, and returns
+// true then: such a failure is the same diagnosis an import gives, not a
+// finding about the file's content.
+func archiveFailure(r *Report, path string, err error) bool {
+	if errors.Is(err, modelpkg.ErrInvalidArchive) || errors.Is(err, modelpkg.ErrResourceLimit) {
+		r.AddError(path, err)
+		return true
+	}
+	return false
 }
 
 func readManifest(pkg *Package, name string, lim *modelpkg.Limits) (*modelpkg.Manifest, error) {

@@ -149,6 +149,7 @@ func scanPickleFile(ctx context.Context, fsys fs.FS, name string, opts *pickle.O
 	var se *pickle.Error
 	switch {
 	case err == nil:
+	case archiveFailure(r, name, err):
 	case errors.As(err, &se) && (se.Kind == pickle.KindUnsafe || se.Kind == pickle.KindLimit):
 		r.Add(Finding{Severity: SeverityError, Path: name, Message: fmt.Sprintf("%s: %s", name, strings.TrimPrefix(se.Error(), "pickle: ")),
 			Err: fmt.Errorf("%w: %w", ErrUnsafeModel, err)})

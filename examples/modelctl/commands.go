@@ -44,6 +44,9 @@ func runInspect(e *env, o *cmdOpts, args []string) error {
 		report.AddError("", err)
 	} else {
 		defer pkg.Close()
+		for _, w := range pkg.Warnings() {
+			report.Warnf(modelpkg.ErrIgnoredEntry, "", "%s", w)
+		}
 		validate.Default(nil).Validate(e.ctx, &validate.Package{FS: pkg, Version: version}, &report)
 	}
 	ok := report.Valid()

@@ -241,6 +241,14 @@ func (s *driver) Put(ctx context.Context, key string, r io.Reader, opts *storage
 	}
 	if err != nil {
 		s.root.Remove(tmp)
+		// Leave no directory behind either (a rejected import must
+		// not leave an empty model_{version}/): prune the empty ones,
+		// as Delete does.
+		for d := dir; d != "."; d = path.Dir(d) {
+			if s.root.Remove(d) != nil {
+				break
+			}
+		}
 		return pathErr("put", key, err)
 	}
 	if opts.IfNotExist {
@@ -334,7 +342,7 @@ func (s *driver) write(ctx context.Context, f *os.File, r io.Reader) error {
 	// caller's context), so in-memory data no longer reaches here as a
 	// *bytes.Reader: everything is copied through one buffer.
 	buf := make([]byte, 256<<10)
-	_, err := io.CopyBuffer(f, ctxio.Reader(ctx, r), buf)
+	_, err := io.CopyBuffer(newWriteback(f, s.noSync), ctxio.Reader(ctx, r), buf)
 	if err == nil && !s.noSync {
 		err = f.Sync()
 	}

@@ -46,6 +46,7 @@ var suite = []bench{
 	{pkg: "./internal/pickle", pattern: "^BenchmarkScan100MiB(Stream|Zlib)$", benchtime: "10x", quick: "3x"},
 	{pkg: "./internal/comparebench", pattern: "^BenchmarkCompareStored$", benchtime: "3x", quick: "2x"},
 	{pkg: "./internal/comparebench", pattern: "^BenchmarkImportDiskstoreVsDir$", benchtime: "3x", quick: "2x"},
+	{pkg: "./internal/comparebench", pattern: "^(BenchmarkDurableImport|BenchmarkImportProcess1MiB)$", benchtime: "9x", quick: "5x"},
 }
 
 func main() {

@@ -92,6 +92,20 @@ func render(r results, m machine) string {
 	add("Deploy latency, diskstore with fsync, no model load", func() (string, string) {
 		return fmt.Sprintf("%.1f ms", med("BenchmarkDeploy", "ns/op")/1e6), "—"
 	}, need("BenchmarkDeploy", "ns/op")...)
+	durable := func(bench string) func() (string, string) {
+		return func() (string, string) {
+			v := med(bench, "x-dd-fsync")
+			return fmt.Sprintf("%.2f × `dd conv=fsync` (%.0f vs %.0f MB/s)", v, med(bench, "import-MB/s"), med(bench, "dd-MB/s")),
+				target(v, true, 0.8, "≥ %.1f")
+		}
+	}
+	const durStored, durShards = "BenchmarkDurableImport/stored-256MiB", "BenchmarkDurableImport/stored-200-shards"
+	add("Durable import (diskstore, fsync), one 256 MiB stored file", durable(durStored), need(durStored, "x-dd-fsync", "import-MB/s", "dd-MB/s")...)
+	add("Durable import (diskstore, fsync), 200 stored 1 MiB shards", durable(durShards), need(durShards, "x-dd-fsync", "import-MB/s", "dd-MB/s")...)
+	add("`modelctl import` of a 1 MiB package, over `modelctl` doing nothing", func() (string, string) {
+		v := med("BenchmarkImportProcess1MiB", "ms-over-nothing")
+		return fmt.Sprintf("%.0f ms (%.0f ms in all)", v, med("BenchmarkImportProcess1MiB", "ms-import")), target(v, false, 20, "≤ %.0f ms")
+	}, need("BenchmarkImportProcess1MiB", "ms-over-nothing", "ms-import")...)
 	add("Import into diskstore / extract into a plain directory, 256 MiB stored, fsync", func() (string, string) {
 		const b = "BenchmarkImportDiskstoreVsDir"
 		return fmt.Sprintf("%.2f (%.0f vs %.0f MB/s)", med(b, "ratio"), med(b, "store-MB/s"), med(b, "dir-MB/s")), "—"

@@ -47,6 +47,10 @@ func TestSchemasCoverFixtures(t *testing.T) {
 	seen := learnKeys(t, files)
 	var out []string
 	for g, ks := range seen {
+		if g != gRandomState && reduced[g] == nil && classes[g] == nil {
+			t.Errorf("class %s has no schema", g)
+			continue
+		}
 		var keys []string
 		for k := range ks {
 			keys = append(keys, k)
@@ -55,10 +59,8 @@ func TestSchemasCoverFixtures(t *testing.T) {
 				assert.True(t, randomStateKeys[k], "%s.%s", g, k)
 			case reduced[g] != nil:
 				assert.True(t, reduced[g].state[k], "%s.%s", g, k)
-			case classes[g] != nil:
-				assert.True(t, classes[g].keys[k], "%s.%s", g, k)
 			default:
-				t.Errorf("class %s has no schema", g)
+				assert.True(t, classes[g].keys[k], "%s.%s", g, k)
 			}
 		}
 		sort.Strings(keys)

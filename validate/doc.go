@@ -21,9 +21,12 @@
 //   - [SHA256]: every file matches its digest (hash_mismatch), using
 //     digests computed during extraction ([Package].Digests) instead of
 //     reading files again.
-//   - [PickleScan]: a static safety scan of pickle and joblib model files
-//     against an allowlist of exact (module, name) pairs (unsafe_model,
-//     invalid_model). Nothing is ever unpickled.
+//   - [PickleScan]: a static safety scan of pickle and joblib model files:
+//     each is parsed into an inert value graph and a policy (exact
+//     globals, a schema per callable and per class state, one allocation
+//     budget) decides whether joblib.load or pickle.load could run code,
+//     exhaust resources or crash (unsafe_model, invalid_model). Nothing is
+//     ever unpickled.
 //   - [ModelLoad]: the specification's test load, in pure Go: the
 //     scikit-learn runtime (modelpkg/sklearn) loads the model, records its
 //     class in [Report.ModelType], warns when metadata.model_type
@@ -60,7 +63,8 @@
 // anything (the test load interprets the model with the same restricted
 // pickle machine as the scan); JSON files are read under size and nesting limits
 // (modelpkg.Limits); the pickle scan is bounded in memory and in work
-// (linear in the file's size), decompresses joblib containers with a cap
-// on output, and never allocates a declared length. [Script] does run
+// (linear in the file's size, one budget for what a loader would
+// allocate), decompresses joblib containers with a cap on output, and
+// never allocates a declared length. [Script] does run
 // package code and is never on by default.
 package validate

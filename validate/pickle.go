@@ -15,14 +15,17 @@ import (
 
 // Sentinels of the pickle/joblib safety scan ([PickleScan]).
 var (
-	// ErrUnsafeModel: a model file names a Python global outside the
-	// allowlist (the finding's message names its module and name), or
-	// uses a construct that runs code by design.
+	// ErrUnsafeModel: loading a model file with joblib.load or
+	// pickle.load could run code, crash or exhaust resources: a Python
+	// global outside the policy (the finding's message names its module
+	// and name), a call or a BUILD that breaks its schema, or a size
+	// beyond the scan's budget. The message names the node of the parsed
+	// graph and the rule.
 	ErrUnsafeModel = modelpkg.NewError("unsafe_model", "validate: unsafe model")
 	// ErrInvalidModel: a model file is not a pickle or joblib file the
-	// scanner can prove safe: not a pickle, truncated, trailing data,
-	// oversized lengths, a root object that is not a model, a resource
-	// limit, or an unsupported format.
+	// scanner can parse: not a pickle, truncated, trailing data, a
+	// malformed opcode, a root object that is not a model, or an
+	// unsupported format.
 	ErrInvalidModel = modelpkg.NewError("invalid_model", "validate: invalid model")
 )
 
@@ -36,12 +39,13 @@ type PickleGlobal struct {
 // PickleOptions configures [PickleScan]. The zero value (or nil) uses the
 // built-in allowlist and limits.
 type PickleOptions struct {
-	// Allow lists the exact (module, name) pairs a host allows on top of
-	// the built-in allowlist (common scikit-learn estimators and trees,
-	// numpy arrays, dtypes and scalars, joblib's NumpyArrayWrapper and
-	// _codecs.encode). An instance of one of them may be a file's root
-	// object. Matching is exact: a module prefix allows nothing, and a
-	// name with a dot is always rejected.
+	// Allow lists the exact (module, name) pairs of classes a host allows
+	// on top of the built-in policy (the scikit-learn estimators and their
+	// helpers, numpy arrays, dtypes and scalars, joblib's array wrapper).
+	// An instance of one of them may be a file's root object; it is made
+	// with NEWOBJ and no arguments, and its state is a dict whose keys name
+	// no method or dunder. Matching is exact: a module prefix allows
+	// nothing, and a name with a dot is always rejected.
 	Allow []PickleGlobal
 	// MaxDecompressedSize bounds the decompressed size of a compressed
 	// joblib file (0: 4 GiB).
@@ -58,22 +62,23 @@ var torchExts = map[string]bool{".pt": true, ".pth": true}
 
 // PickleScan returns a validator that statically scans the layout's model
 // file and every other *.joblib, *.pkl, *.pickle and *.jbl file of the
-// package, without executing or unpickling anything. It proves that
-// joblib.load (which also loads plain pickles) could only import and
-// build allow-listed globals: it follows every opcode, the memo and the
-// stack, so it knows the exact module and name of every global however
-// the strings got there; it decompresses joblib's zlib, gzip, bz2, xz,
-// lzma and lz4 containers with a bound; it skips joblib's raw numpy data
-// exactly as joblib reads it and walks the nested pickles of object
-// arrays; and it requires the root object to be an instance of an
-// allow-listed model class.
+// package, without executing or unpickling anything. Each file is parsed
+// by the project's restricted pickle machine into an inert value graph
+// (every opcode, the memo and the stack followed as CPython does; joblib's
+// containers decompressed with a bound; joblib's raw array data skipped
+// exactly as joblib reads it) and a policy decides on the graph: exact
+// globals, a schema per callable and per class state (the attributes
+// scikit-learn writes, at most one BUILD), joblib's array wrapper as a
+// fixed grammar, one budget for everything a loader would allocate, and a
+// root that is an instance of a model class. A file must be safe both as
+// joblib.load and as pickle.load read it, whatever its name.
 //
-// Findings: unsafe_model ([ErrUnsafeModel]) for a global outside the
-// allowlist; invalid_model ([ErrInvalidModel]) for a file that is not a
-// well-formed pickle or joblib file, has trailing data, declares lengths
-// beyond its end, exceeds a limit, or whose root is not a model. PyTorch
-// checkpoints (*.pt, *.pth) are reported as invalid_model: they cannot be
-// scanned yet. A missing model file is left to [RequiredFiles].
+// Findings: unsafe_model ([ErrUnsafeModel]) for anything that could run
+// code, crash or exceed a limit; invalid_model ([ErrInvalidModel]) for a
+// file that is not a well-formed pickle or joblib file, has trailing
+// data, declares lengths beyond its end, or whose root is not a model.
+// PyTorch checkpoints (*.pt, *.pth) are reported as invalid_model: they
+// cannot be scanned yet. A missing model file is left to [RequiredFiles].
 func PickleScan(opts *PickleOptions) Validator {
 	var o PickleOptions
 	if opts != nil {

@@ -1,7 +1,9 @@
 package validate_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -133,6 +135,26 @@ func TestPickleScan(t *testing.T) {
 		assert.Equal(t, "sub/x.pickle", r.Findings[0].Path)
 		assert.Equal(t, "unsafe_model", r.Findings[0].Code)
 	})
+	t.Run("a joblib array whose data is a payload for pickle.load", func(t *testing.T) {
+		// Accepted by joblib.load (the data is skipped) but pickle.load,
+		// which reads .pkl files as often, runs os.system: unsafe_model.
+		r := scanFS(t, fstest.MapFS{
+			"model.joblib":   {Data: fixture(t, "logreg.joblib")},
+			"aux/scaler.pkl": {Data: differentialPayload()},
+		}, nil, nil)
+		require.Len(t, r.Findings, 1)
+		assert.Equal(t, "aux/scaler.pkl", r.Findings[0].Path)
+		assert.Equal(t, "unsafe_model", r.Findings[0].Code)
+		assert.Contains(t, r.Findings[0].Message, "pickle.load")
+		assert.Contains(t, r.Findings[0].Message, "os.system")
+	})
+	t.Run("a resource limit is unsafe_model", func(t *testing.T) {
+		// LogisticRegression whose coef_ is 8 GiB of float64 zeros.
+		r := scanFS(t, fstest.MapFS{"model.joblib": {Data: hugeArray()}}, nil, nil)
+		require.Len(t, r.Findings, 1)
+		assert.Equal(t, "unsafe_model", r.Findings[0].Code)
+		assert.Contains(t, r.Findings[0].Message, "budget")
+	})
 	t.Run("canceled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
@@ -142,3 +164,47 @@ func TestPickleScan(t *testing.T) {
 		assert.Equal(t, "canceled", r.Findings[0].Code)
 	})
 }
+
+// joblibModel writes, opcode by opcode, a protocol-4 LogisticRegression
+// whose coef_ is a joblib array of n float64s followed by data.
+func joblibModel(n uint32, data []byte) []byte {
+	var b bytes.Buffer
+	su := func(s string) { b.WriteByte(0x8c); b.WriteByte(byte(len(s))); b.WriteString(s) }
+	sg := func(m, n string) { su(m); su(n); b.WriteByte(0x93) }
+	b.Write([]byte{0x80, 4})
+	sg("sklearn.linear_model._logistic", "LogisticRegression")
+	b.Write([]byte{')', 0x81, '}', '('})
+	su("coef_")
+	sg("joblib.numpy_pickle", "NumpyArrayWrapper")
+	b.Write([]byte{')', 0x81, '}', '('})
+	su("subclass")
+	sg("numpy", "ndarray")
+	su("shape")
+	b.WriteByte('J')
+	_ = binary.Write(&b, binary.LittleEndian, n)
+	b.WriteByte(0x85)
+	su("order")
+	su("C")
+	su("dtype")
+	sg("numpy", "dtype")
+	su("f8")
+	b.Write([]byte{0x89, 0x88, 0x87, 'R'})
+	su("allow_mmap")
+	b.Write([]byte{0x89, 'u', 'b'})
+	b.Write(data)
+	b.Write([]byte{'u', 'b', '.'})
+	return b.Bytes()
+}
+
+func differentialPayload() []byte {
+	payload := []byte("cos\nsystem\n(S'id'\ntR0")
+	for len(payload)%8 != 0 {
+		payload = append(payload, 'N', '0')[:len(payload)+1]
+		if len(payload)%8 != 0 {
+			payload = append(payload, '0')
+		}
+	}
+	return joblibModel(uint32(len(payload)/8), payload)
+}
+
+func hugeArray() []byte { return joblibModel(1<<30, nil) }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -61,6 +63,37 @@ func BenchmarkScan100MiBZlib(b *testing.B) {
 	_ = w.Close()
 	data := buf.Bytes()
 	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Scan(context.Background(), bytes.NewReader(data), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoad100MiB loads the same model, decoding the array.
+func BenchmarkLoad100MiB(b *testing.B) {
+	data := syntheticJoblib(benchElems)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := Load(context.Background(), bytes.NewReader(data), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkScanRealForest scans a real RandomForestClassifier file
+// (modelpkg/sklearn/testdata/random_forest_classifier.joblib): graph
+// building and policy, not array skipping, dominate.
+func BenchmarkScanRealForest(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "modelpkg", "sklearn", "testdata", "random_forest_classifier.joblib"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

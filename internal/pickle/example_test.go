@@ -45,3 +45,22 @@ func ExampleOptions_allow() {
 	fmt.Println(res.Root, err)
 	// Output: mypkg.Model <nil>
 }
+
+func ExampleLoad() {
+	f, err := os.Open("testdata/real/logreg.joblib")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer f.Close()
+	root, _, err := pickle.Load(context.Background(), f, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	model := root.(*pickle.Object)
+	coef, _ := model.Attr("coef_")
+	a := coef.(*pickle.Array)
+	fmt.Println(model.Class.Name, a.Dtype, a.Shape, len(a.Data) == a.Len()*a.Dtype.ItemSize)
+	// Output: LogisticRegression <f8 [1 4] true
+}

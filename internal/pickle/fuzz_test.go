@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -41,6 +42,16 @@ func FuzzScan(f *testing.F) {
 			if e.Kind != KindInvalid && e.Kind != KindUnsafe && e.Kind != KindLimit {
 				t.Fatalf("bad kind %v", e.Kind)
 			}
+		}
+		// Load reaches Scan's verdict; ScanAll accepts only what Scan does.
+		opts := &Options{MaxDecompressedSize: 8 << 20, Budget: 64 << 20}
+		_, serr := Scan(context.Background(), bytes.NewReader(data), opts)
+		_, _, lerr := Load(context.Background(), bytes.NewReader(data), opts)
+		if (serr == nil) != (lerr == nil) || errKind(serr) != errKind(lerr) {
+			t.Fatalf("Scan says %v, Load says %v", serr, lerr)
+		}
+		if _, aerr := ScanAll(context.Background(), openBytes(data), opts); aerr == nil && serr != nil {
+			t.Fatalf("ScanAll accepts what Scan rejects: %v", serr)
 		}
 	})
 }
@@ -111,4 +122,63 @@ func TestMemoryBoundedOnHostileInput(t *testing.T) {
 	_, err := Scan(context.Background(), bytes.NewReader(p.stop()), nil)
 	require.ErrorIs(t, err, ErrLimit)
 	assert.Contains(t, err.Error(), "memo entries")
+}
+
+// TestDictWorkIsLinear: many SETITEMs, with distinct and with repeated
+// keys, cost linear work (a key scan per insert would be quadratic).
+func TestDictWorkIsLinear(t *testing.T) {
+	p := newPk(4).op('}')
+	for i := 0; i < 100000; i++ {
+		p.binint(int32(i)).op('N', 's')
+		p.su("k").op('N', 's')
+	}
+	// Quadratic, this would be 10^10 key comparisons.
+	root, err := walkBytes(p.stop())
+	require.NoError(t, err)
+	assert.Len(t, root.(*Dict).Keys, 100001)
+}
+
+// TestHashedTupleDAG: a tuple DAG used as a dict key or set item would
+// hash in exponential time (CPython does not cache tuple hashes): limit.
+func TestHashedTupleDAG(t *testing.T) {
+	dag := func(p *pk) *pk {
+		p.op(')')
+		for i := 0; i < 40; i++ {
+			p.op('2', 0x86) // (t, t)
+		}
+		return p
+	}
+	for name, data := range map[string][]byte{
+		"dict key":  dag(newPk(4).op('}')).op('N', 's').stop(),
+		"set item":  dag(newPk(4).op(0x8f, '(')).op(0x90).stop(),
+		"frozenset": dag(newPk(4).op('(')).op(0x91).stop(),
+		"set()":     dag(newPk(2).gl("__builtin__", "set").op(']')).op('a', 0x85, 'R').stop(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := walkBytes(data)
+			require.ErrorIs(t, err, ErrLimit)
+			assert.Contains(t, err.Error(), "exponential")
+		})
+	}
+}
+
+// TestDeepNesting: lists nested 30,000 deep are a limit, not a stack
+// overflow of the policy's walk.
+func TestDeepNesting(t *testing.T) {
+	const n = 3 * maxDepth
+	p := newPk(4).model().su("classes_")
+	p.op(']', 'q', 0, '0')
+	p.raw(strings.Repeat("]h\x00aq\x000", n)) // [prev], memoized in place of prev
+	p.op('h', 0)
+	_, err := Scan(context.Background(), bytes.NewReader(p.endModel().stop()), nil)
+	require.ErrorIs(t, err, ErrLimit)
+	assert.Contains(t, err.Error(), "nested deeper")
+}
+
+func errKind(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return 0
 }

@@ -133,36 +133,6 @@ func (in *input) fixed(n int) ([]byte, error) {
 	return b, nil
 }
 
-// data reads a length-prefixed argument of n bytes, keeping at most keep
-// of them (the rest is discarded, never allocated). It returns the kept
-// prefix.
-func (in *input) data(n int64, keep int) ([]byte, error) {
-	if n < 0 {
-		return nil, in.invalid("negative length %d", n)
-	}
-	if in.end >= 0 && n > int64(in.br.Buffered()) && in.remaining() < n {
-		return nil, in.invalid("length %d exceeds the %d bytes left", n, in.remaining())
-	}
-	if err := in.take(n); err != nil {
-		return nil, err
-	}
-	k := min(n, int64(keep))
-	var buf []byte
-	if k > 0 {
-		buf = make([]byte, k)
-		if _, err := io.ReadFull(in.br, buf); err != nil {
-			return nil, in.fail(err)
-		}
-		in.pos += k
-	}
-	if n > k {
-		if err := in.discard(n - k); err != nil {
-			return nil, err
-		}
-	}
-	return buf, nil
-}
-
 // readAll reads a length-prefixed argument of n bytes in full. The
 // buffer grows as bytes arrive, so a declared length is never allocated
 // before the bytes exist.
@@ -176,7 +146,8 @@ func (in *input) readAll(n int64) ([]byte, error) {
 	if err := in.take(n); err != nil {
 		return nil, err
 	}
-	if n <= 64<<10 {
+	if n <= 64<<10 || in.end >= 0 {
+		// Small, or checked above against the bytes left in the file.
 		buf := make([]byte, n)
 		if _, err := io.ReadFull(in.br, buf); err != nil {
 			return nil, in.fail(err)

@@ -42,6 +42,8 @@ type nodeMeta struct {
 	built  bool // dtype or array: its BUILD was applied
 	// fromWrapper: an array joblib read from the file.
 	fromWrapper bool
+	// depth: a built dtype's field nesting depth.
+	depth int
 	// reducer: an instance made by a __reduce__ reconstructor.
 	reducer *reducedSchema
 }
@@ -63,9 +65,13 @@ type machine struct {
 
 	// trace, when set, sees every opcode and its offset (tests).
 	trace func(op byte, pos int64)
+	// skipped, when set, sees every range of raw array data (tests).
+	skipped func(start, end int64)
 	// learn, when set, accepts every class and reports its BUILD keys
 	// (tests derive schemas with it; never set in production).
 	learn func(g Global, key string)
+	// dictIndex finds a dict's keys without scanning them.
+	dictIndex map[*Dict]map[string]int
 	// lenient: STOP behaves as CPython's (ScanAll's pickle.load reading,
 	// whose verdict is only about safety).
 	lenient bool
@@ -79,6 +85,8 @@ func newMachine(ctx context.Context, o Options, load bool) *machine {
 		res:   &Result{},
 		load:  load,
 		meta:  make(map[any]*nodeMeta),
+
+		dictIndex: make(map[*Dict]map[string]int),
 	}
 	for _, g := range o.Allow {
 		m.allow[g] = true
@@ -453,7 +461,13 @@ func (f *frame) step(op byte) error {
 		if err != nil {
 			return err
 		}
-		return f.pushNode(&Set{Items: items, Frozen: true}, "FROZENSET")
+		fs := &Set{Items: items, Frozen: true}
+		for _, it := range items {
+			if err := f.hashKey(fs, it); err != nil {
+				return err
+			}
+		}
+		return f.pushNode(fs, "FROZENSET")
 	case 'd': // DICT
 		items, err := f.popMark()
 		if err != nil {
@@ -526,6 +540,11 @@ func (f *frame) step(op byte) error {
 		}
 		if err := f.mutable(s, "ADDITEMS"); err != nil {
 			return err
+		}
+		for _, it := range items {
+			if err := f.hashKey(s, it); err != nil {
+				return err
+			}
 		}
 		s.Items = append(s.Items, items...)
 		return nil
@@ -796,9 +815,7 @@ func (f *frame) decimal(line []byte, long bool) (Value, error) {
 		return nil, f.soft("integer longer than %d digits", maxLine)
 	}
 	s := string(line)
-	if strings.HasPrefix(s, "+") {
-		s = s[1:]
-	}
+	s = strings.TrimPrefix(s, "+")
 	digits := strings.TrimPrefix(s, "-")
 	if digits == "" || (len(digits) > 1 && digits[0] == '0') {
 		return nil, f.soft("malformed integer %q", line)
@@ -863,7 +880,7 @@ func (f *frame) memoPut(idx uint32) error {
 
 // mutable rejects a mutation of a frozen node.
 func (f *frame) mutable(p any, op string) error {
-	if nm := f.m.meta[p]; nm != nil && nm.frozen {
+	if nm := f.m.metaOf(p); nm != nil && nm.frozen {
 		return f.unsafeAt(p, "frozen", "%s after the node became an object's state or an array's part: the loader has already consumed it", op)
 	}
 	return nil
@@ -905,74 +922,110 @@ func (f *frame) setItemsTop(op string, items []Value) error {
 }
 
 // setItems stores key, value pairs as Python does: an equal key is
-// replaced in place. Keys must be hashable values the machine can compare.
+// replaced in place. Keys must be hashable values the machine can compare;
+// an index per dict keeps this linear.
 func (f *frame) setItems(d *Dict, items []Value) error {
+	idx := f.m.dictIndex[d]
+	if idx == nil {
+		idx = make(map[string]int, len(d.Keys))
+		for i, k := range d.Keys {
+			idx[keyRepr(k)] = i
+		}
+		f.m.dictIndex[d] = idx
+	}
 	for i := 0; i+1 < len(items); i += 2 {
 		k, v := items[i], items[i+1]
-		switch k.(type) {
-		case string, int64, bool, nil, float64, *Tuple, Global:
-		default:
-			return f.unsafeAt(d, "dict-key", "dict key of type %s: its __hash__ and __eq__ could run code", typeName(k))
+		if err := f.hashKey(d, k); err != nil {
+			return err
 		}
-		replaced := false
-		for j, old := range d.Keys {
-			if keyEqual(old, k) {
-				d.Vals[j] = v
-				replaced = true
-				break
-			}
+		r := keyRepr(k)
+		if j, ok := idx[r]; ok {
+			d.Vals[j] = v
+			continue
 		}
-		if !replaced {
-			d.Keys = append(d.Keys, k)
-			d.Vals = append(d.Vals, v)
-		}
+		idx[r] = len(d.Keys)
+		d.Keys = append(d.Keys, k)
+		d.Vals = append(d.Vals, v)
 	}
 	return nil
 }
 
-// keyEqual compares two dict keys as Python would for the key types the
-// machine accepts (True == 1 and 1 == 1.0 included).
-func keyEqual(a, b Value) bool {
-	num := func(v Value) (float64, bool) {
-		switch x := v.(type) {
-		case int64:
-			return float64(x), true
-		case bool:
-			if x {
-				return 1, true
-			}
-			return 0, true
-		case float64:
-			return x, true
+// hashKey checks a value the loader will hash as a dict key or set item
+// of node p.
+func (f *frame) hashKey(p any, k Value) error {
+	if keySize(k, maxKeySize) > maxKeySize {
+		return &Error{Kind: KindLimit, Rule: "key-size", Node: f.m.describe(p), Offset: f.m.in.pos,
+			Msg: fmt.Sprintf("a key expands to more than %d items: hashing it would take exponential time", maxKeySize)}
+	}
+	if !hashable(k) {
+		return f.unsafeAt(p, "hash", "key of type %s: its __hash__ and __eq__ could run code", typeName(k))
+	}
+	return nil
+}
+
+// maxKeySize bounds the expanded size of a hashed tuple: CPython does not
+// cache tuple hashes, so a tuple DAG hashes in exponential time.
+const maxKeySize = 1 << 12
+
+// keySize returns the number of items a tree walk of v visits, stopping
+// past limit.
+func keySize(v Value, limit int) int {
+	t, ok := v.(*Tuple)
+	if !ok {
+		return 1
+	}
+	n := 1
+	for _, it := range t.Items {
+		n += keySize(it, limit-n)
+		if n > limit {
+			return n
 		}
-		return 0, false
 	}
-	if x, ok := num(a); ok {
-		y, ok := num(b)
-		return ok && x == y
-	}
-	switch x := a.(type) {
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
+	return n
+}
+
+// keyRepr is a canonical form of a hashable key: equal under Python's ==
+// (True == 1 == 1.0) exactly when the forms are equal.
+func keyRepr(v Value) string {
+	switch x := v.(type) {
 	case nil:
-		return b == nil
+		return "N"
+	case bool:
+		if x {
+			return "i1"
+		}
+		return "i0"
+	case int64:
+		return "i" + strconv.FormatInt(x, 10)
+	case *big.Int:
+		return "i" + x.String()
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<63 {
+			return "i" + strconv.FormatInt(int64(x), 10)
+		}
+		if x != x {
+			return "nan" + strconv.FormatUint(math.Float64bits(x), 16) // NaN != NaN
+		}
+		return "f" + strconv.FormatFloat(x, 'g', -1, 64)
+	case string:
+		return "s" + x
+	case []byte:
+		return "b" + string(x)
 	case Global:
-		y, ok := b.(Global)
-		return ok && x == y
+		return "g" + x.String()
 	case *Tuple:
-		y, ok := b.(*Tuple)
-		if !ok || len(x.Items) != len(y.Items) {
-			return false
+		var sb strings.Builder
+		sb.WriteString("t(")
+		for _, it := range x.Items {
+			r := keyRepr(it)
+			sb.WriteString(strconv.Itoa(len(r)))
+			sb.WriteByte(':')
+			sb.WriteString(r)
 		}
-		for i := range x.Items {
-			if !keyEqual(x.Items[i], y.Items[i]) {
-				return false
-			}
-		}
-		return true
+		sb.WriteByte(')')
+		return sb.String()
 	}
-	return false
+	return fmt.Sprintf("p%p", v)
 }
 
 // twoLines reads the module and name lines of GLOBAL and INST.
@@ -1032,10 +1085,14 @@ func (f *frame) global(mod, name string) (Value, error) {
 		return nil, f.unsafe(g, "global", "global %s inside an object-array pickle", g)
 	}
 	if !f.m.known(g) {
+		var e *Error
 		if why := whyBlocked(g); why != "" {
-			return nil, f.unsafe(g, "global", "global %s (module %q, name %q) is blocked: it %s", desc, g.Module, g.Name, why)
+			e = f.unsafe(g, "global", "global %s (module %q, name %q) is blocked: it %s", desc, g.Module, g.Name, why)
+		} else {
+			e = f.unsafe(g, "global", "global %s (module %q, name %q) is not allow-listed", desc, g.Module, g.Name)
 		}
-		return nil, f.unsafe(g, "global", "global %s (module %q, name %q) is not allow-listed", desc, g.Module, g.Name)
+		e.Node = fmt.Sprintf("node #%d (lookup of %s)", len(f.m.nodes), g)
+		return nil, e
 	}
 	return g, nil
 }
@@ -1084,9 +1141,19 @@ func typeName(v Value) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// metaOf returns the meta of a graph node, nil for plain values (some,
+// such as []byte, cannot even be map keys).
+func (m *machine) metaOf(v Value) *nodeMeta {
+	switch v.(type) {
+	case *List, *Tuple, *Dict, *Set, *Object, *Array, *Dtype, *wrapper:
+		return m.meta[v]
+	}
+	return nil
+}
+
 // describe names node p for messages: its type and creation number.
 func (m *machine) describe(p any) string {
-	if nm := m.meta[p]; nm != nil {
+	if nm := m.metaOf(p); nm != nil {
 		return fmt.Sprintf("node #%d (%s, made by %s)", nm.id, typeName(p), nm.via)
 	}
 	return typeName(p)

@@ -49,18 +49,9 @@ func parseTypestr(s string) (*Dtype, bool) {
 // flexible kinds take their itemsize from the BUILD state.
 func flexible(kind byte) bool { return kind == 'S' || kind == 'U' || kind == 'V' }
 
-// hasObject reports whether a dtype holds Python objects.
-func hasObject(d *Dtype) bool {
-	if d.Kind == 'O' {
-		return true
-	}
-	for _, fl := range d.Fields {
-		if hasObject(fl.Dtype) {
-			return true
-		}
-	}
-	return false
-}
+// hasObject reports whether a dtype holds Python objects. Fields never
+// do: dtypeSetState rejects them.
+func hasObject(d *Dtype) bool { return d.Kind == 'O' }
 
 // npyObjectFlags are the flags of numpy's object dtype.
 const npyObjectFlags = 63
@@ -72,10 +63,14 @@ const (
 	maxDtypeDepth = 4
 )
 
-func dtypeDepth(d *Dtype) int {
+// dtypeDepth is the nesting depth of a dtype's fields, from the depths
+// recorded when its field dtypes were built (linear, even for a DAG).
+func (m *machine) dtypeDepth(d *Dtype) int {
 	n := 0
 	for _, fl := range d.Fields {
-		n = max(n, dtypeDepth(fl.Dtype))
+		if nm := m.meta[fl.Dtype]; nm != nil {
+			n = max(n, nm.depth)
+		}
 	}
 	return n + 1
 }
@@ -171,7 +166,8 @@ func (f *frame) dtypeSetState(d *Dtype, state Value) error {
 			}
 			d.Fields = append(d.Fields, Field{Name: name, Dtype: sub, Offset: int(off)})
 		}
-		if dtypeDepth(d) > maxDtypeDepth {
+		nm.depth = f.m.dtypeDepth(d)
+		if nm.depth > maxDtypeDepth {
 			return bad("fields nested deeper than %d", maxDtypeDepth)
 		}
 	}
@@ -360,6 +356,10 @@ func (f *frame) wrapperBuild(w *wrapper, state Value) (Value, error) {
 	}
 	if hasObject(dt) {
 		return bad("dtype holds Python objects")
+	}
+	start := in.pos
+	if f.m.skipped != nil {
+		defer func() { f.m.skipped(start, in.pos) }()
 	}
 	if hasAlign && align != nil {
 		b, err := in.fixed(1)

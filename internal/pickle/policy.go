@@ -74,15 +74,18 @@ func (m *machine) class(g Global) *classSchema {
 func (f *frame) call(op string, callee Value, args []Value, kw *Dict) (Value, error) {
 	g, ok := callee.(Global)
 	if !ok {
-		return nil, f.unsafe(Global{}, "call", "%s calls a %s, not an allow-listed global", op, typeName(callee))
+		return nil, f.unsafeAt(callee, "call", "%s calls a %s, not an allow-listed global", op, typeName(callee))
 	}
 	if kw != nil && len(kw.Keys) != 0 {
 		return nil, f.unsafe(g, "call", "%s of %s with keyword arguments", op, g)
 	}
-	bad := func(format string, a ...any) (Value, error) {
-		return nil, f.unsafe(g, "call-schema", "%s of %s: "+format, append([]any{op, g}, a...)...)
-	}
 	m := f.m
+	callNode := fmt.Sprintf("node #%d (%s of %s)", len(m.nodes), op, g)
+	bad := func(format string, a ...any) (Value, error) {
+		e := f.unsafe(g, "call-schema", "%s of %s: "+format, append([]any{op, g}, a...)...)
+		e.Node = callNode
+		return nil, e
+	}
 	if m.learn != nil && op == "REDUCE" && m.class(g) != nil {
 		m.learn(g, "REDUCE"+argTypes(args))
 		o := &Object{Class: g, Args: args}
@@ -199,8 +202,8 @@ func (f *frame) call(op string, callee Value, args []Value, kw *Dict) (Value, er
 				return bad("want set() or set(list)")
 			}
 			for _, it := range l.Items {
-				if !hashable(it) {
-					return bad("item of type %s: its __hash__ could run code", typeName(it))
+				if err := f.hashKey(s, it); err != nil {
+					return nil, err
 				}
 			}
 			s.Items = append([]Value(nil), l.Items...)
@@ -245,7 +248,9 @@ func (f *frame) call(op string, callee Value, args []Value, kw *Dict) (Value, er
 		m.node(o, op)
 		return o, nil
 	}
-	return nil, f.unsafe(g, "call", "%s calls %s, which may only be used as a value", op, g)
+	e := f.unsafe(g, "call", "%s calls %s, which may only be used as a value", op, g)
+	e.Node = callNode
+	return nil, e
 }
 
 func firstString(args []Value) (string, bool) {

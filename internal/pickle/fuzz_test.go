@@ -15,8 +15,8 @@ import (
 )
 
 func FuzzScan(f *testing.F) {
-	for _, dir := range []string{"real", "opcodes"} {
-		files, _ := filepath.Glob(filepath.Join("testdata", dir, "*"))
+	for _, pattern := range []string{"testdata/real/*", "testdata/opcodes/*", "../../modelpkg/sklearn/testdata/*.joblib"} {
+		files, _ := filepath.Glob(filepath.FromSlash(pattern))
 		for _, p := range files {
 			if b, err := os.ReadFile(p); err == nil {
 				f.Add(b)

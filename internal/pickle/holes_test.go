@@ -359,3 +359,26 @@ func TestHostClassState(t *testing.T) {
 	_, err = Scan(context.Background(), bytes.NewReader(model("weights")), nil)
 	require.ErrorIs(t, err, ErrUnsafe)
 }
+
+// TestSoftErrorsUnderPickleLoad: where the machine is stricter than
+// CPython's C unpickler (a read crossing a frame's end), the pickle.load
+// reading of ScanAll cannot count its failure as safe: a joblib model
+// whose raw array data, read by pickle.load, is a frame crossed by a
+// string and then os.system is unsafe, though the machine stops at the
+// crossing before it sees os.system.
+func TestSoftErrorsUnderPickleLoad(t *testing.T) {
+	payload := newPk(0).frame(3).su("abc").raw("cos\nsystem\n(S'id'\ntR0").Bytes()
+	for len(payload)%8 != 0 {
+		payload = append(payload, 'N', '0')[:len(payload)+1]
+		if len(payload)%8 != 0 {
+			payload = append(payload, '0')
+		}
+	}
+	p := newPk(4).model()
+	p.su("coef_").wrapperWith(stdWrapperItems(int32(len(payload)/8), f8))
+	p.raw(string(payload))
+	data := p.endModel().stop()
+	_, err := Scan(context.Background(), bytes.NewReader(data), nil)
+	require.NoError(t, err, "joblib.load skips the data")
+	checkHole(t, holeCase{data: data, all: true, kind: KindUnsafe, rule: "every-loader", msg: "crosses the end of a frame"})
+}

@@ -9,22 +9,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// TestLearnSchemas prints the classes and BUILD keys of the files in
-// $PICKLE_LEARN_DIR (a development aid for schema_classes.go).
-func TestLearnSchemas(t *testing.T) {
-	dir := os.Getenv("PICKLE_LEARN_DIR")
-	if dir == "" {
-		t.Skip("PICKLE_LEARN_DIR not set")
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+// learnKeys parses files with every class accepted and returns the BUILD
+// keys each class received (the learn hook never runs in production).
+func learnKeys(t *testing.T, files []string) map[Global]map[string]bool {
 	seen := map[Global]map[string]bool{}
 	for _, name := range files {
 		f, err := os.Open(name)
 		require.NoError(t, err)
-		o := (&Options{}).withDefaults()
+		o := (&Options{Plain: strings.HasSuffix(name, ".pkl")}).withDefaults()
 		m := newMachine(context.Background(), o, false)
 		m.learn = func(g Global, k string) {
 			if seen[g] == nil {
@@ -34,21 +30,45 @@ func TestLearnSchemas(t *testing.T) {
 		}
 		_, _, err = runWith(m, f, o, runFlags{checkRoot: true})
 		f.Close()
-		if err != nil {
-			t.Logf("%s: %v", name, err)
-		}
+		require.NoError(t, err, name)
 	}
+	return seen
+}
+
+// TestSchemasCoverFixtures: every class and BUILD key the real fixtures
+// use is in the policy's schemas (schema_classes.go was derived this way).
+// With PICKLE_LEARN_DIR set, it prints the classes and keys of the files
+// there, in schema_classes.go's format, to extend the schemas.
+func TestSchemasCoverFixtures(t *testing.T) {
+	files := append(estimatorFixtures(t), realFixtures(t)...)
+	if dir := os.Getenv("PICKLE_LEARN_DIR"); dir != "" {
+		files, _ = filepath.Glob(filepath.Join(dir, "*.joblib"))
+	}
+	seen := learnKeys(t, files)
 	var out []string
 	for g, ks := range seen {
+		if g != gRandomState && reduced[g] == nil && classes[g] == nil {
+			t.Errorf("class %s has no schema", g)
+			continue
+		}
 		var keys []string
 		for k := range ks {
 			keys = append(keys, k)
+			switch {
+			case g == gRandomState:
+				assert.True(t, randomStateKeys[k], "%s.%s", g, k)
+			case reduced[g] != nil:
+				assert.True(t, reduced[g].state[k], "%s.%s", g, k)
+			default:
+				assert.True(t, classes[g].keys[k], "%s.%s", g, k)
+			}
 		}
 		sort.Strings(keys)
-		out = append(out, fmt.Sprintf("%s\t%s", g, strings.Join(keys, " ")))
+		out = append(out, fmt.Sprintf("\t{Global{%q, %q}, false, %q},", g.Module, g.Name, strings.Join(keys, " ")))
 	}
 	sort.Strings(out)
-	for _, l := range out {
-		fmt.Println(l)
+	if os.Getenv("PICKLE_LEARN_DIR") != "" {
+		fmt.Println(strings.Join(out, "\n"))
 	}
+	assert.GreaterOrEqual(t, len(seen), 40, "classes seen in the fixtures")
 }

@@ -1013,6 +1013,11 @@ func keyRepr(v Value) string {
 		return "b" + string(x)
 	case Global:
 		return "g" + x.String()
+	case *Scalar:
+		if n, ok := scalarInt(x); ok {
+			return "i" + strconv.FormatInt(n, 10)
+		}
+		return fmt.Sprintf("S%s%x", x.Dtype, x.Data)
 	case *Tuple:
 		var sb strings.Builder
 		sb.WriteString("t(")
@@ -1161,3 +1166,25 @@ func (m *machine) describe(p any) string {
 
 // maxName bounds the length of a module or attribute name.
 const maxName = 256
+
+// scalarInt returns the value of a numpy bool, int or uint scalar that
+// fits an int64.
+func scalarInt(s *Scalar) (int64, bool) {
+	b := s.Data
+	if s.Dtype.Order == BigEndian {
+		b = make([]byte, len(s.Data))
+		for i := range b {
+			b[i] = s.Data[len(b)-1-i]
+		}
+	}
+	switch s.Dtype.Kind {
+	case 'b', 'u':
+		if len(b) == 8 && b[7]&0x80 != 0 {
+			return 0, false
+		}
+		return int64(le(b)), true
+	case 'i':
+		return decodeLong(b).(int64), true
+	}
+	return 0, false
+}

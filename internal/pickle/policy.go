@@ -277,6 +277,11 @@ func hashable(v Value) bool {
 	switch x := v.(type) {
 	case nil, bool, int64, *big.Int, float64, string, []byte, Global:
 		return true
+	case *Scalar:
+		// numpy's numeric scalars hash as numbers (scores_ of
+		// LogisticRegressionCV is keyed by class labels).
+		return x.Dtype.Kind == 'b' || x.Dtype.Kind == 'i' || x.Dtype.Kind == 'u'
+
 	case *Tuple:
 		for _, it := range x.Items {
 			if !hashable(it) {

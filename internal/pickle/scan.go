@@ -165,7 +165,11 @@ func ScanAll(ctx context.Context, open func() (io.ReadCloser, error), opts *Opti
 	case e.Kind == KindInvalid && !e.soft:
 		return res, nil // pickle.load raises here too, before running anything unchecked
 	case e.Kind == KindInvalid:
-		return nil, &Error{Kind: KindUnsafe, Rule: "every-loader", Node: e.Node, Global: e.Global, Offset: e.Offset,
+		node := e.Node
+		if node == "" {
+			node = fmt.Sprintf("the opcode at offset %d", e.Offset)
+		}
+		return nil, &Error{Kind: KindUnsafe, Rule: "every-loader", Node: node, Global: e.Global, Offset: e.Offset,
 			Msg: "read with pickle.load instead of joblib.load, the file could not be followed the way CPython follows it: " + e.Msg}
 	}
 	out := *e

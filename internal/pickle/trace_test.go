@@ -147,8 +147,8 @@ func decodeOpcodes(data []byte, skips [][2]int64) ([]string, bool) {
 // reads it, root unchecked) decodes to the same opcodes at the same
 // offsets with the independent decoder.
 func FuzzTrace(f *testing.F) {
-	for _, dir := range []string{"real", "opcodes"} {
-		files, _ := filepath.Glob(filepath.Join("testdata", dir, "*"))
+	for _, pattern := range []string{"testdata/real/*", "testdata/opcodes/*", "../../modelpkg/sklearn/testdata/*.joblib"} {
+		files, _ := filepath.Glob(filepath.FromSlash(pattern))
 		for _, p := range files {
 			if b, err := os.ReadFile(p); err == nil {
 				f.Add(b)

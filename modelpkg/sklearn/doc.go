@@ -15,7 +15,8 @@
 // multinomial, one-vs-rest), SGDClassifier and SGDRegressor, LinearSVC and
 // LinearSVR, Perceptron; DecisionTree, RandomForest and ExtraTrees
 // (classifier and regressor), GradientBoosting and HistGradientBoosting
-// (classifier and regressor, numeric features, missing values); KNeighbors
+// (classifier and regressor; numeric features, missing values; binomial,
+// multinomial and exponential losses); KNeighbors
 // (classifier and regressor), GaussianNB, SVC and SVR (linear, rbf, poly
 // and sigmoid kernels), MLPClassifier and MLPRegressor; and as pipeline
 // steps StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler,
@@ -34,9 +35,11 @@
 // does; with the ball tree or brute force, ties go to the earlier
 // training row.
 //
-// A registry host loads deployed models with a one-line loader, see
-// [LoadFS] (the registry imports this package through validate, so the
-// adapter lives with the host, not here).
+// A registry host serves deployed models with the loader in the
+// subpackage sklearnloader (registry.NewLive(ctx, reg,
+// sklearnloader.New(nil), nil)); it is a subpackage because the registry
+// imports this package through validate's test load. [LoadFS] loads a
+// model from any fs.FS.
 //
 // # Errors
 //

@@ -191,7 +191,7 @@ func TestLargeBatch(t *testing.T) {
 		}
 		got, err := m.PredictRows(rows)
 		require.NoError(t, err)
-		for i := range rows {
+		for i := 0; i < len(rows); i += 97 { // a sample of every chunk
 			one, err := m.PredictRows(rows[i : i+1])
 			require.NoError(t, err)
 			require.Equal(t, one[0], got[i], "%s row %d", name, i)

@@ -16,7 +16,6 @@ var fuzzSeeds = []string{
 	"decision_tree_classifier", "tree_node_1_3", "kneighbors_classifier", "svc_poly",
 	"column_transformer", "column_transformer_passthrough", "pipeline_poly_ridge", "logistic_binary",
 	"pipeline_pca_logistic", "pipeline_imputer_hgb_free", "onehot_string", "sgd_classifier",
-	"random_forest_classifier_xz",
 }
 
 // exercise runs every prediction method on a few rows; none may panic.

@@ -316,6 +316,7 @@ type gradientBoosting struct {
 	classes   []any
 	nFeatures int
 	binary    bool
+	exp       bool // ExponentialLoss: probabilities from expit(2 raw)
 }
 
 type gbClassifier struct{ *gradientBoosting }
@@ -406,8 +407,8 @@ func decodeGradientBoosting(o *obj) (any, error) {
 		return nil, err
 	}
 	switch lo.name {
-	case "BinomialDeviance":
-		g.binary = true
+	case "BinomialDeviance", "ExponentialLoss":
+		g.binary, g.exp = true, lo.name == "ExponentialLoss"
 		if g.k != 1 || len(g.classes) != 2 {
 			return nil, o.errf("estimators_", "binomial deviance with %d columns, %d classes", g.k, len(g.classes))
 		}
@@ -435,10 +436,14 @@ func decodeGradientBoosting(o *obj) (any, error) {
 		}
 		const eps = 1.1920928955078125e-07 // np.finfo(np.float32).eps
 		clip := func(p float64) float64 { return math.Min(math.Max(p, eps), 1-eps) }
-		if g.binary {
+		switch {
+		case g.exp:
+			p := clip(prior[1])
+			g.init[0] = 0.5 * math.Log(p/(1-p))
+		case g.binary:
 			p := clip(prior[1])
 			g.init[0] = math.Log(p / (1 - p))
-		} else {
+		default:
 			for j := range g.init {
 				g.init[j] = math.Log(clip(prior[j]))
 			}
@@ -483,7 +488,11 @@ func (c *gbClassifier) proba(t *table) ([]float64, error) {
 	for i := 0; i < t.n; i++ {
 		r := out[i*nc : (i+1)*nc]
 		if c.binary {
-			p := expit(raw[i])
+			x := raw[i]
+			if c.exp {
+				x *= 2
+			}
+			p := expit(x)
 			r[0], r[1] = 1-p, p
 			continue
 		}
@@ -497,6 +506,20 @@ func (c *gbClassifier) proba(t *table) ([]float64, error) {
 }
 
 func (c *gbClassifier) predictIdx(t *table) ([]int, error) {
+	if c.exp {
+		// ExponentialLoss decides by the sign of the raw prediction.
+		raw, err := c.raw(t)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]int, t.n)
+		for i, x := range raw {
+			if x >= 0 {
+				out[i] = 1
+			}
+		}
+		return out, nil
+	}
 	p, err := c.proba(t)
 	if err != nil {
 		return nil, err

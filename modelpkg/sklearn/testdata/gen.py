@@ -269,6 +269,9 @@ def main():
         iris_X, iris_y, iris_S, "iris, multinomial deviance")
     fit("gradient_boosting_binary", GradientBoostingClassifier(n_estimators=20, random_state=0),
         bc_X, bc_y, bc_S, "breast_cancer")
+    fit("gradient_boosting_exponential",
+        GradientBoostingClassifier(loss="exponential", n_estimators=20, random_state=0),
+        bc_X, bc_y, bc_S, "breast_cancer, exponential loss (AdaBoost)")
     fit("gradient_boosting_regressor", GradientBoostingRegressor(n_estimators=30, random_state=0),
         dia_X, dia_y, dia_S, "diabetes")
     fit("hist_gradient_boosting_classifier",
@@ -399,8 +402,9 @@ def main():
     # shapes. Only the .joblib is written.
     from sklearn.dummy import DummyClassifier
     joblib.dump(DummyClassifier().fit(iris_X, iris_y), "unsupported_dummy.joblib")
-    joblib.dump(GradientBoostingClassifier(loss="exponential", n_estimators=3, random_state=0)
-                .fit(bc_X, bc_y), "unsupported_gb_exponential.joblib")
+    joblib.dump(HistGradientBoostingClassifier(max_iter=3, categorical_features=[0], random_state=0)
+                .fit(np.c_[np.digitize(bc_X[:, 0], [12, 15, 20]), bc_X[:, 1:]], bc_y),
+                "unsupported_hgb_categorical.joblib")
     bad = LogisticRegression(max_iter=1000).fit(iris_X, iris_y)
     bad.coef_ = bad.coef_[:2]
     joblib.dump(bad, "invalid_logistic_shape.joblib")
@@ -413,7 +417,7 @@ def main():
             "numpy": np.__version__,
         },
         "fixtures": sorted(fixtures),
-        "unsupported": ["unsupported_dummy", "unsupported_gb_exponential"],
+        "unsupported": ["unsupported_dummy", "unsupported_hgb_categorical"],
         "invalid": ["invalid_logistic_shape"],
     })
 

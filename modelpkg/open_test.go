@@ -345,7 +345,8 @@ func TestZip64ExtraField(t *testing.T) {
 func TestAcceptedNames(t *testing.T) {
 	var entries []rawEntry
 	for _, name := range []string{"console.py", "nullable.txt", "com10.txt", "lpt.md", "a.b.c", "caf\u00e9.txt",
-		"dir with space/x.txt", ".hidden", "deep/er/still/file-1_2+3.txt", "日本語.md"} {
+		"dir with space/x.txt", ".hidden", "deep/er/still/file-1_2+3.txt", "日本語.md",
+		"notes~draft.md", "backup~.txt", "LONGNAME~1.JOBLIB", "ı.txt"} {
 		entries = append(entries, file(name, name))
 	}
 	dir, res, err := openAndExtract(t, pkgOf(t, entries...), nil, nil)

@@ -102,6 +102,18 @@ func render(r results, m machine) string {
 	const durStored, durShards = "BenchmarkDurableImport/stored-256MiB", "BenchmarkDurableImport/stored-200-shards"
 	add("Durable import (diskstore, fsync), one 256 MiB stored file", durable(durStored), need(durStored, "x-dd-fsync", "import-MB/s", "dd-MB/s")...)
 	add("Durable import (diskstore, fsync), 200 stored 1 MiB shards", durable(durShards), need(durShards, "x-dd-fsync", "import-MB/s", "dd-MB/s")...)
+	const durDeflated = "BenchmarkDurableImport/deflated-256MiB"
+	add("Durable import (diskstore, fsync), 256 MiB deflated (~3x compressible)", func() (string, string) {
+		dd, inf := med(durDeflated, "x-dd-fsync"), med(durDeflated, "x-inflate")
+		// The target is the lower of 0.8 x the copy and 0.9 x inflate.
+		ok := dd >= 0.8 || inf >= 0.9
+		verdict := "missed"
+		if ok {
+			verdict = "met"
+		}
+		return fmt.Sprintf("%.2f × `dd conv=fsync` of the uncompressed bytes, %.2f × klauspost inflate (%.0f MB/s)", dd, inf, med(durDeflated, "import-MB/s")),
+			"≥ 0.8 × dd or ≥ 0.9 × inflate (" + verdict + ")"
+	}, need(durDeflated, "x-dd-fsync", "x-inflate", "import-MB/s")...)
 	add("`modelctl import` of a 1 MiB package, over `modelctl` doing nothing", func() (string, string) {
 		v := med("BenchmarkImportProcess1MiB", "ms-over-nothing")
 		return fmt.Sprintf("%.0f ms (%.0f ms in all)", v, med("BenchmarkImportProcess1MiB", "ms-import")), target(v, false, 20, "≤ %.0f ms")

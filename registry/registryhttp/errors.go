@@ -46,7 +46,7 @@ func statusOf(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrForbidden), errors.Is(err, errNoAuthorizer), errors.Is(err, errCrossOrigin):
 		return http.StatusForbidden
-	case errors.Is(err, errNoRoute), errors.Is(err, registry.ErrNotFound):
+	case errors.Is(err, errNoRoute), errors.Is(err, registry.ErrNotFound), errors.Is(err, errUnknownToken):
 		return http.StatusNotFound
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed
@@ -62,7 +62,13 @@ func statusOf(err error) int {
 		errors.Is(err, modelpkg.ErrInvalidMetadata), errors.Is(err, modelpkg.ErrInvalidManifest),
 		errors.Is(err, modelpkg.ErrHashMismatch), errors.Is(err, registry.ErrLoad):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, registry.ErrClosed), errors.Is(err, errClosed):
+	case errors.Is(err, errHost):
+		return http.StatusMisdirectedRequest
+	case errors.Is(err, errSlow):
+		return http.StatusRequestTimeout
+	case errors.Is(err, errTokenExpired):
+		return http.StatusGone
+	case errors.Is(err, errBusy), errors.Is(err, registry.ErrClosed), errors.Is(err, errClosed):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -72,6 +78,15 @@ func statusOf(err error) int {
 // answered with a generic message.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
+	if r.ContentLength != 0 && status >= 400 {
+		// A refused request's body is not read; without this, Go's
+		// server would read up to 256 KiB of it before answering, which a
+		// client trickling its body turns into a connection held open.
+		w.Header().Set("Connection", "close")
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	d := errorDetail{Code: modelpkg.Code(err), Message: err.Error(), Findings: []validate.Finding{}}
 	var verr *validate.Error
 	switch {

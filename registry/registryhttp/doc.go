@@ -99,6 +99,7 @@
 //     /history, /events) need the same approval unless Options.PublicReads
 //     is set. The UI's files and /openapi.json are always public; they
 //     hold no registry data.
+//
 //   - Cross-site request forgery: a page on another site cannot send the
 //     Authorization header the bearer-token authorizer needs, and changes
 //     whose Sec-Fetch-Site or Origin header shows another origin are
@@ -106,6 +107,7 @@
 //     which also protects hosts whose authorizer uses cookies. It compares
 //     the Origin with the request's Host, so a reverse proxy in front must
 //     pass the Host header through.
+//
 //   - Uploads: the multipart part's file name, exactly as sent, must be
 //     model_{version}_deployment.zip, checked before a byte of the file
 //     is read; a name with a path in it is refused (400), so nothing can
@@ -116,12 +118,14 @@
 //     file's SHA-256. ?validate=false, which skips the registry's
 //     validators such as the pickle safety scan, is refused with 403
 //     unless Options.AllowSkipValidation is set.
+//
 //   - Every answer sets X-Content-Type-Options: nosniff, Referrer-Policy:
 //     no-referrer and X-Frame-Options: DENY. The UI is served with a strict
 //     Content-Security-Policy (scripts and styles from the handler only, no
 //     inline code, no framing); API answers with default-src 'none' and
 //     Cache-Control: no-store. The UI writes server data with textContent
 //     only.
+//
 //   - Server faults are logged to Options.Logger and never described in
 //     the answer.
 //
@@ -133,11 +137,13 @@
 //     reading the body. GET /events streams are capped (MaxEventStreams),
 //     each write has a deadline (WriteTimeout), and a resume replays at
 //     most MaxResume events, read a page at a time.
+//
 //   - Free text is validated, never stored raw: a reason (?reason=, at
 //     most 1024 bytes), a model name (?model=, 128) and the
 //     X-Modelvault-Actor header (128) must be valid UTF-8 without control
 //     or bidirectional-override characters, or the request is refused
 //     with 400.
+//
 //   - Host names: with Options.AllowedHosts, any other Host is refused
 //     (421), which defeats DNS rebinding; set it whenever reads or
 //     changes need no credentials. Options.TrustedOrigins lists the

@@ -10,6 +10,18 @@
 //
 //	curl -d '{"features":[5.1,3.5,1.4,0.2]}' http://127.0.0.1:8080/predict
 //
+// GET /healthz answers while the process is up; GET /readyz answers 200
+// once a deployed model is loaded (503 before, with the last load error).
+// Without -token, a token is generated into -token-file (mode 0600; the
+// token is never logged).
+//
+// Running as a service: headers must arrive within 10 s, idle keep-alive
+// connections close after 60 s, at most -max-conns connections are served
+// at once, requests naming another Host than the listen address's (or
+// -allowed-hosts) are refused with 421 (DNS rebinding), and every error is
+// the registry API's JSON shape. Uploads are bounded by the registry
+// handler (rate, count, spooled bytes).
+//
 // The store may be a directory or a URL: s3://bucket?region=..., gs://bucket,
 // azblob://container, mem://. The cloud drivers are linked in by the blank
 // imports below; a service that needs only one imports only that one.
@@ -25,10 +37,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -46,7 +60,10 @@ import (
 func main() {
 	store := flag.String("store", "./models", "store: a directory or a URL (s3://, gs://, azblob://, mem://)")
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	token := flag.String("token", os.Getenv("MODELVAULT_TOKEN"), "bearer token for the registry API (default: generated and printed)")
+	token := flag.String("token", os.Getenv("MODELVAULT_TOKEN"), "bearer token for the registry API (default: generated into -token-file)")
+	tokenFile := flag.String("token-file", filepath.Join(os.TempDir(), "modelvault-server.token"), "where a generated token is written (mode 0600)")
+	hosts := flag.String("allowed-hosts", "", "comma-separated Host names to answer (default: the listen address's, and localhost for a loopback one)")
+	maxConns := flag.Int("max-conns", defaultMaxConns, "connections served at once")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,7 +71,13 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if *token == "" {
 		*token = newToken()
-		logger.Info("generated a registry token; pass it as 'Authorization: Bearer ...'", "token", *token)
+		if err := writeTokenFile(*tokenFile, *token); err != nil {
+			logger.Error("write the generated token", "err", err)
+			os.Exit(1)
+		}
+		// The token itself is never logged: logs are often readable by
+		// more people than the registry should be writable by.
+		logger.Info("generated a registry token; pass the file's content as 'Authorization: Bearer ...'", "token_file", *tokenFile)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -62,7 +85,8 @@ func main() {
 		os.Exit(1)
 	}
 	logger.Info("serving", "ui", "http://"+ln.Addr().String()+"/registry/", "predict", "POST http://"+ln.Addr().String()+"/predict")
-	if err := serve(ctx, ln, *store, *token, logger); err != nil {
+	cfg := &config{store: *store, token: *token, hosts: allowedHosts(*hosts, ln.Addr()), maxConns: *maxConns, logger: logger}
+	if err := run(ctx, ln, cfg); err != nil {
 		logger.Error("server", "err", err)
 		os.Exit(1)
 	}
@@ -87,9 +111,28 @@ func loadModel(ctx context.Context, pkg *registry.Package) (*irismodel.Model, er
 	return irismodel.Load(f)
 }
 
-// serve runs the service on ln until ctx is done.
+// config is the service's configuration.
+type config struct {
+	store    string        // a directory or a store URL
+	token    string        // the registry API's bearer token
+	hosts    []string      // Host names answered; nil: those of the listener
+	maxConns int           // connections served at once; 0: defaultMaxConns
+	idle     time.Duration // idle keep-alive timeout; 0: idleTimeout
+	logger   *slog.Logger
+}
+
+// serve runs the service on ln until ctx is done, with the default limits.
 func serve(ctx context.Context, ln net.Listener, storeTarget, token string, logger *slog.Logger) error {
-	store, err := storeurl.Open(ctx, storeTarget, nil)
+	return run(ctx, ln, &config{store: storeTarget, token: token, logger: logger})
+}
+
+// run runs the service on ln until ctx is done.
+func run(ctx context.Context, ln net.Listener, cfg *config) error {
+	logger := cfg.logger
+	if cfg.hosts == nil {
+		cfg.hosts = allowedHosts("", ln.Addr())
+	}
+	store, err := storeurl.Open(ctx, cfg.store, nil)
 	if err != nil {
 		return err
 	}
@@ -118,29 +161,32 @@ func serve(ctx context.Context, ln net.Listener, storeTarget, token string, logg
 	defer live.Close()
 
 	api := registryhttp.New(reg, &registryhttp.Options{
-		Authorizer: registryhttp.BearerTokens(token),
-		Logger:     logger,
+		Authorizer:   registryhttp.BearerTokens(cfg.token),
+		AllowedHosts: cfg.hosts,
+		Logger:       logger,
 	})
 	defer api.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/registry/", http.StripPrefix("/registry", api))
-	mux.HandleFunc("POST /predict", predictHandler(live))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "serving": live.Version()})
-	})
+	mux.HandleFunc("POST /predict", withReadDeadline(predictTimeout, predictHandler(live)))
+	healthz, readyz := healthHandlers(live)
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", readyz)
+	mux.HandleFunc("/", notFound)
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(hostCheck(cfg.hosts, mux), logger)
+	if cfg.idle > 0 {
+		srv.IdleTimeout = cfg.idle
+	}
 	srv.RegisterOnShutdown(func() { api.Close() })
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(limitListener(ln, cfg.maxConns)) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := shutdown(srv); err != nil {
 		return err
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
@@ -166,27 +212,37 @@ func predictHandler(live *registry.Live[*irismodel.Model]) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req predictRequest
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"features\": [numbers]}"})
+			writeError(w, r, http.StatusBadRequest, "bad_request", "body must be {\"features\": [numbers]}")
 			return
+		}
+		for i, x := range req.Features {
+			if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) > maxFeature {
+				writeError(w, r, http.StatusBadRequest, "bad_request", fmt.Sprintf("feature %d is not a finite number of magnitude at most %g", i, maxFeature))
+				return
+			}
 		}
 		lease, err := live.Acquire()
 		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no model deployed: " + err.Error()})
+			writeError(w, r, http.StatusServiceUnavailable, "unavailable", "no model deployed: "+err.Error())
 			return
 		}
 		defer lease.Release()
 		m := lease.Model()
 		label, probs, err := m.Predict(req.Features)
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprint(err)})
+			writeError(w, r, http.StatusBadRequest, "bad_request", fmt.Sprint(err))
 			return
+		}
+		for _, p := range probs {
+			if math.IsNaN(p) || math.IsInf(p, 0) {
+				writeError(w, r, http.StatusUnprocessableEntity, "not_finite", "the model's answer for these features is not a finite number")
+				return
+			}
 		}
 		writeJSON(w, http.StatusOK, predictResponse{Label: label, Probabilities: probs, Classes: m.Classes, Version: lease.Version()})
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+// maxFeature bounds a feature's magnitude: far beyond any measurement, far
+// below where a model's arithmetic overflows.
+const maxFeature = 1e9

@@ -91,5 +91,8 @@ func TestServer(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, code)
 	code, body = do("GET", "/healthz", "", nil)
 	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, true, body["ok"])
+	code, body = do("GET", "/readyz", "", nil)
+	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "1.0", body["serving"])
 }

@@ -83,6 +83,7 @@ func commands() []*command {
 	return []*command{
 		cmdInit(), cmdInspect(), cmdPack(), cmdImport(), cmdScan(), cmdList(), cmdShow(),
 		cmdValidate(), cmdDeploy(), cmdRollback(), cmdHistory(), cmdDelete(), cmdPrune(), cmdServe(),
+		cmdExport(),
 	}
 }
 

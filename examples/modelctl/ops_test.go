@@ -121,3 +121,23 @@ func TestServeStartsDespiteABadPlacement(t *testing.T) {
 	assert.Equal(t, 200, code, body)
 	assert.Equal(t, 0, s.stop())
 }
+
+func TestExport(t *testing.T) {
+	store := t.TempDir()
+	p := packVersion(t, "1.0")
+	ctlJSON(t, 0, "--store", store, "import", p)
+	out := filepath.Join(t.TempDir(), "exported.zip")
+	m := ctlJSON(t, 0, "--store", store, "export", "1.0", "-o", out)
+	assert.Equal(t, out, m["output"])
+	want, err := os.ReadFile(p)
+	require.NoError(t, err)
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "byte-identical to the package pack built")
+
+	require.NoError(t, os.WriteFile(filepath.Join(store, "model_1.0", "README.md"), []byte("evil"), 0o644))
+	bad := filepath.Join(t.TempDir(), "bad.zip")
+	m = ctlJSON(t, 1, "--store", store, "export", "1.0", "-o", bad)
+	assert.Equal(t, "hash_mismatch", m["error"].(map[string]any)["code"])
+	assert.NoFileExists(t, bad)
+}

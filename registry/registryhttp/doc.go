@@ -15,6 +15,7 @@
 //	POST   /staged/{token}            import the package a dry run staged, without uploading it again
 //	GET    /models                    ?model= ?status=
 //	GET    /models/{version}
+//	GET    /models/{version}/package  the stored version as a package (application/zip)
 //	POST   /models/{version}/validate
 //	POST   /models/{version}/deploy
 //	POST   /models/{version}/rollback roll back to that version

@@ -156,6 +156,7 @@ func routeTable() []route {
 		{method: "POST", path: "/staged/{token}", access: accessWrite, serve: (*Handler).serveCommit},
 		{method: "GET", path: "/models", access: accessRead, serve: (*Handler).serveList},
 		{method: "GET", path: "/models/{version}", access: accessRead, serve: (*Handler).serveGet},
+		{method: "GET", path: "/models/{version}/package", access: accessRead, serve: (*Handler).serveExport},
 		{method: "POST", path: "/models/{version}/validate", access: accessWrite, serve: (*Handler).serveValidate},
 		{method: "POST", path: "/models/{version}/deploy", access: accessWrite, serve: (*Handler).serveDeploy},
 		{method: "POST", path: "/models/{version}/rollback", access: accessWrite, serve: (*Handler).serveRollbackTo},

@@ -359,3 +359,39 @@ func TestStagedUploadExpires(t *testing.T) {
 	assert.Equal(t, http.StatusGone, resp.StatusCode, "%s", body)
 	assert.Equal(t, "token_expired", errorOf(t, body).Error.Code)
 }
+
+func TestExportPackage(t *testing.T) {
+	e := newEnv(t, nil)
+	pkg := validZip(t, "1.0")
+	resp, body := e.upload("", "model_1.0_deployment.zip", pkg)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
+
+	resp, got := e.call("GET", "/models/1.0/package")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", got)
+	assert.Equal(t, "application/zip", resp.Header.Get("Content-Type"))
+	assert.Contains(t, resp.Header.Get("Content-Disposition"), `filename="model_1.0_deployment.zip"`)
+	assert.Equal(t, pkg, got, "byte-identical to the package built from the same files")
+
+	resp, _ = e.call("GET", "/models/9.9/package")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	resp, _ = e.do("GET", "/models/1.0/package", nil, nil)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	t.Run("a tampered store is not exported", func(t *testing.T) {
+		ctx := context.Background()
+		require.NoError(t, e.store.Put(ctx, "model_1.0/README.md", strings.NewReader("tampered"), nil))
+		req, err := http.NewRequest("GET", e.srv.URL+"/models/1.0/package", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		resp, err := e.srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusOK {
+			assert.Error(t, err, "the download is cut off, never a complete archive")
+			return
+		}
+		assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%s", body)
+		assert.Equal(t, "hash_mismatch", errorOf(t, body).Error.Code)
+	})
+}

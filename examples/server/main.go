@@ -10,6 +10,7 @@
 //
 //	curl -d '{"features":[5.1,3.5,1.4,0.2]}' http://127.0.0.1:8080/predict
 //
+// GET /metrics serves Prometheus metrics (registry/registrymetrics).
 // GET /healthz answers while the process is up; GET /readyz answers 200
 // once a deployed model is loaded (503 before, with the last load error).
 // Without -token, a token is generated into -token-file (mode 0600; the
@@ -54,6 +55,7 @@ import (
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/registry"
 	"github.com/modelvault/modelvault/registry/registryhttp"
+	"github.com/modelvault/modelvault/registry/registrymetrics"
 	"github.com/modelvault/modelvault/storage/storeurl"
 )
 
@@ -139,22 +141,29 @@ func run(ctx context.Context, ln net.Listener, cfg *config) error {
 	defer store.Close()
 	// Open replays the log, repairs what a crash left, and registers
 	// packages placed in the store by hand. It deploys nothing.
-	reg, err := registry.Open(ctx, store, &registry.Options{
+	metrics, err := registrymetrics.New(nil)
+	if err != nil {
+		return err
+	}
+	loader := registrymetrics.Loader[*irismodel.Model](metrics, registry.LoaderFunc[*irismodel.Model](loadModel))
+	regOpts := &registry.Options{
 		Logger: logger,
-		Loader: registry.AnyLoader[*irismodel.Model](registry.LoaderFunc[*irismodel.Model](loadModel)),
+		Loader: registry.AnyLoader[*irismodel.Model](loader),
 		Notify: func(n registry.Notice) {
 			if n.Kind != registry.NoticeEvent {
 				logger.Info("registry", "notice", n.Kind, "version", n.Version, "err", n.Err)
 			}
 		},
-	})
+	}
+	metrics.Instrument(regOpts)
+	reg, err := registry.Open(ctx, store, regOpts)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
 	// The deployed version, if any, is loaded now (the specification's
 	// start-up behaviour) and every later deploy is followed.
-	live, err := registry.NewLive(ctx, reg, registry.LoaderFunc[*irismodel.Model](loadModel), nil)
+	live, err := registry.NewLive(ctx, reg, loader, nil)
 	if err != nil {
 		return err
 	}
@@ -163,12 +172,14 @@ func run(ctx context.Context, ln net.Listener, cfg *config) error {
 	api := registryhttp.New(reg, &registryhttp.Options{
 		Authorizer:   registryhttp.BearerTokens(cfg.token),
 		AllowedHosts: cfg.hosts,
+		Observer:     metrics,
 		Logger:       logger,
 	})
 	defer api.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/registry/", http.StripPrefix("/registry", api))
-	mux.HandleFunc("POST /predict", withReadDeadline(predictTimeout, predictHandler(live)))
+	mux.HandleFunc("POST /predict", withReadDeadline(predictTimeout, countLeases(metrics, predictHandler(live))))
+	mux.Handle("GET /metrics", metrics)
 	healthz, readyz := healthHandlers(live)
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", readyz)

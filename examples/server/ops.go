@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/net/netutil"
+
+	"github.com/modelvault/modelvault/registry/registrymetrics"
 )
 
 // Server limits. The registry handler bounds uploads by rate and GET
@@ -189,4 +191,13 @@ func shutdown(srv *http.Server) error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	return srv.Shutdown(ctx)
+}
+
+// countLeases counts the requests using a model in the metrics' leases in
+// flight.
+func countLeases(m *registrymetrics.Metrics, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		defer m.Lease()()
+		next(w, r)
+	}
 }

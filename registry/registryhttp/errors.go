@@ -114,6 +114,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if d.Code == "" {
 		d.Code = http.StatusText(status)
 	}
+	if ow, ok := w.(*observedWriter); ok {
+		ow.code = d.Code
+	}
 	writeJSON(w, status, errorBody{Error: d})
 }
 

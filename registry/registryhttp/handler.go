@@ -100,6 +100,9 @@ type Options struct {
 	// MaxStaged bounds the staged packages (default [DefaultMaxStaged]);
 	// a new one beyond it replaces the oldest.
 	MaxStaged int
+	// Observer, when set, is told every upload's outcome (see
+	// [Observer]; registrymetrics.Metrics is one).
+	Observer Observer
 	// Logger receives the handler's logs: server faults, refused
 	// authorisations and, at Info, every change. Nil means silent.
 	Logger *slog.Logger

@@ -21,7 +21,9 @@ import (
 // serveImport streams the multipart field "file" to a temporary file and
 // imports it. The part's file name is checked before a byte of its body
 // is read, and the whole request body is bounded by MaxUploadSize.
-func (h *Handler) serveImport(w http.ResponseWriter, r *http.Request, actor string) {
+func (h *Handler) serveImport(rw http.ResponseWriter, r *http.Request, actor string) {
+	w := h.observe(rw)
+	defer w.done()
 	q := r.URL.Query()
 	doValidate, err := boolParam(q.Get("validate"), true)
 	if err != nil {
@@ -69,7 +71,7 @@ func (h *Handler) serveImport(w http.ResponseWriter, r *http.Request, actor stri
 		// written; the server sets its own for the next request.
 		_ = rr.rc.SetReadDeadline(time.Time{})
 	}()
-	body := bufio.NewReaderSize(http.MaxBytesReader(w, io.NopCloser(rr), h.maxUpload), uploadBufferSize)
+	body := bufio.NewReaderSize(http.MaxBytesReader(rw, io.NopCloser(rr), h.maxUpload), uploadBufferSize)
 	mr := multipart.NewReader(body, params["boundary"])
 	opts := &registry.ImportOptions{
 		Caller:         caller(r, actor),
@@ -180,6 +182,9 @@ func (h *Handler) importSpooled(w http.ResponseWriter, r *http.Request, f *os.Fi
 	if err != nil {
 		h.writeError(w, r, err)
 		return
+	}
+	if ow, ok := w.(*observedWriter); ok {
+		ow.size = size
 	}
 	status := http.StatusCreated
 	switch {

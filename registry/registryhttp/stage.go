@@ -181,7 +181,9 @@ type stagedJSON struct {
 }
 
 // serveCommit imports the package a dry run staged under {token}.
-func (h *Handler) serveCommit(w http.ResponseWriter, r *http.Request, actor string) {
+func (h *Handler) serveCommit(rw http.ResponseWriter, r *http.Request, actor string) {
+	w := h.observe(rw)
+	defer w.done()
 	tok := r.PathValue("token")
 	if !validToken(tok) {
 		h.writeError(w, r, errUnknownToken)

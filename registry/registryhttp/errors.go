@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/registry"
@@ -100,7 +101,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		d.Code, d.Message = "internal", "internal server error"
 	case status == http.StatusRequestEntityTooLarge:
 		d.Code = errTooLarge.Code()
-		d.Message = "upload exceeds the limit of " + strconv.FormatInt(h.maxUpload, 10) + " bytes"
+		d.Message = "upload exceeds the limit of " + humanSize(h.maxUpload)
 	case errors.As(err, &verr):
 		d.Code = "validation_failed"
 		d.Findings = append(d.Findings, verr.Findings...)
@@ -127,4 +128,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// humanSize formats n bytes for people: "100 MiB", "1.5 GiB", "512 B".
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	v := strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64)
+	v = strings.TrimSuffix(v, ".0")
+	return v + " " + string("KMGTPE"[exp]) + "iB"
 }

@@ -395,3 +395,17 @@ func TestExportPackage(t *testing.T) {
 		assert.Equal(t, "hash_mismatch", errorOf(t, body).Error.Code)
 	})
 }
+
+func TestTooLargeSaysTheLimitInMiB(t *testing.T) {
+	e := newEnv(t, &registryhttp.Options{Authorizer: registryhttp.BearerTokens(testToken), MaxUploadSize: 100 << 20})
+	c := rawConn(t, e)
+	// 200 MiB declared, never sent: refused before the body.
+	_, err := io.WriteString(c, "POST /models/import HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "+testToken+
+		"\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: 209715200\r\n\r\nx")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "%s", body)
+	assert.Equal(t, "upload exceeds the limit of 100 MiB", errorOf(t, body).Error.Message)
+}

@@ -199,7 +199,14 @@ func TestBrowser(t *testing.T) {
 	ctx := browser(t, 90*time.Second) // a bound for slow machines; it takes about 10s
 
 	reg := openReg(t, nil)
-	h := registryhttp.New(reg, &registryhttp.Options{Authorizer: registryhttp.BearerTokens(testToken), TempDir: t.TempDir()})
+	fleet := func(context.Context) ([]registryhttp.Replica, error) {
+		return []registryhttp.Replica{
+			{Name: "web-1", Model: "iris", Version: "2.0", Want: "2.0"},
+			{Name: "web-2", Model: "iris", Version: "2.0", Want: "2.0"},
+			{Name: "web-3", Model: "iris", Version: "1.9", Want: "2.0", LastError: "load model.joblib: unsupported estimator", ErrorVersion: "2.0", Failures: 3},
+		}, nil
+	}
+	h := registryhttp.New(reg, &registryhttp.Options{Authorizer: registryhttp.BearerTokens(testToken), TempDir: t.TempDir(), Serving: fleet})
 	mux := http.NewServeMux()
 	var uploads atomic.Int32 // POST /models/import requests: one per version, the dry run
 	mux.Handle("/registry/", http.StripPrefix("/registry", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -257,6 +264,13 @@ func TestBrowser(t *testing.T) {
 		assert.Equal(t, testToken, stored, "the token is kept in session storage")
 	})
 
+	t.Run("fleet view", func(t *testing.T) {
+		p := p0.on(t)
+		p.wait("the serving summary", visible(`#serving li.failed`))
+		text := p.text("#serving")
+		assert.Contains(t, text, "iris: 2 of 3 replicas serve 2.0 (web-3 serves 1.9)")
+		assert.Contains(t, text, "1 replica failed to load 2.0: load model.joblib: unsupported estimator")
+	})
 	t.Run("a bad name is rejected before upload", func(t *testing.T) {
 		p := p0.on(t)
 		p.pick(write("model-1.0.zip", validZip(t, "1.0")))

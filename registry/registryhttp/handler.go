@@ -100,6 +100,12 @@ type Options struct {
 	// MaxStaged bounds the staged packages (default [DefaultMaxStaged]);
 	// a new one beyond it replaces the oldest.
 	MaxStaged int
+	// Serving, when set, reports what every running process serves (the
+	// registry's published serving states, e.g. Registry.Serving
+	// converted to [Replica]); GET /serving answers it and the UI shows
+	// it ("3 of 3 replicas serve 2.0", "1 replica failed to load 2.1").
+	// Without it GET /serving answers available=false.
+	Serving ServingFunc
 	// Observer, when set, is told every upload's outcome (see
 	// [Observer]; registrymetrics.Metrics is one).
 	Observer Observer
@@ -168,6 +174,7 @@ func routeTable() []route {
 		{method: "POST", path: "/models/scan", access: accessWrite, serve: (*Handler).serveScan},
 		{method: "GET", path: "/history", access: accessRead, serve: (*Handler).serveHistory},
 		{method: "GET", path: "/events", access: accessRead, serve: (*Handler).serveEvents},
+		{method: "GET", path: "/serving", access: accessRead, serve: (*Handler).serveServing},
 	}
 }
 

@@ -409,3 +409,28 @@ func TestTooLargeSaysTheLimitInMiB(t *testing.T) {
 	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "%s", body)
 	assert.Equal(t, "upload exceeds the limit of 100 MiB", errorOf(t, body).Error.Message)
 }
+
+func TestServing(t *testing.T) {
+	t.Run("not reported", func(t *testing.T) {
+		e := newEnv(t, nil)
+		resp, body := e.call("GET", "/serving")
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+		assert.JSONEq(t, `{"available": false, "replicas": []}`, string(body))
+	})
+	t.Run("reported", func(t *testing.T) {
+		e := newEnv(t, &registryhttp.Options{Authorizer: registryhttp.BearerTokens(testToken),
+			Serving: func(context.Context) ([]registryhttp.Replica, error) {
+				return []registryhttp.Replica{
+					{Name: "a", Model: "m", Version: "2.0", Want: "2.1", LastError: "load failed", ErrorVersion: "2.1", Failures: 2},
+					{Name: "b", Model: "m", Version: "2.1", Want: "2.1"},
+				}, nil
+			}})
+		resp, body := e.call("GET", "/serving")
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+		assert.JSONEq(t, `{"available": true, "replicas": [
+			{"name": "a", "model": "m", "version": "2.0", "want": "2.1", "last_error": "load failed", "error_version": "2.1", "failures": 2},
+			{"name": "b", "model": "m", "version": "2.1", "want": "2.1"}]}`, string(body))
+		resp, _ = e.do("GET", "/serving", nil, nil)
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	})
+}

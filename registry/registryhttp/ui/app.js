@@ -369,6 +369,51 @@
     }
   }
 
+  // renderServing summarises what the running processes serve, per
+  // model: "3 of 3 replicas serve 2.0", "1 replica failed to load 2.1: ...".
+  function renderServing(res) {
+    const list = $('serving');
+    list.replaceChildren();
+    list.hidden = !res.available;
+    if (!res.available) return;
+    const byModel = new Map();
+    for (const r of res.replicas) {
+      const k = r.model || '';
+      if (!byModel.has(k)) byModel.set(k, []);
+      byModel.get(k).push(r);
+    }
+    const plural = (n) => n + ' replica' + (n === 1 ? '' : 's');
+    if (byModel.size === 0) {
+      const li = document.createElement('li');
+      li.textContent = 'No running service reports what it serves.';
+      list.append(li);
+    }
+    for (const [model, reps] of byModel) {
+      const want = reps.map((r) => r.want).find((w) => w) || '';
+      const serving = reps.filter((r) => r.version && r.version === want).length;
+      const li = document.createElement('li');
+      li.className = serving === reps.length ? 'ok' : 'behind';
+      li.dataset.model = model;
+      li.textContent = (model ? model + ': ' : '') + serving + ' of ' + plural(reps.length) + ' serve ' + (want || 'nothing');
+      const others = reps.filter((r) => r.version && r.version !== want).map((r) => r.name + ' serves ' + r.version);
+      if (others.length) li.textContent += ' (' + others.join(', ') + ')';
+      list.append(li);
+      const failed = new Map();
+      for (const r of reps) {
+        if (!r.last_error) continue;
+        const key = r.error_version + '\u0000' + r.last_error;
+        failed.set(key, (failed.get(key) || 0) + 1);
+      }
+      for (const [key, n] of failed) {
+        const [ver, msg] = key.split('\u0000');
+        const f = document.createElement('li');
+        f.className = 'failed';
+        f.textContent = plural(n) + ' failed to load ' + ver + ': ' + msg;
+        list.append(f);
+      }
+    }
+  }
+
   let refreshing = null;
   let again = false;
   const shown = { versions: '', history: '' };
@@ -382,6 +427,7 @@
         // Re-render only what changed, so focus and clicks are not lost.
         const key = JSON.stringify(list.versions);
         if (key !== shown.versions) { shown.versions = key; renderVersions(list.versions); }
+        api('GET', 'serving').then(renderServing, () => { $('serving').hidden = true; });
         const hkey = JSON.stringify(hist.events);
         if (hkey !== shown.history) { shown.history = hkey; renderHistory(hist.events); }
         document.body.dataset.loaded = String(Date.now());

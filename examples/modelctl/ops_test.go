@@ -141,3 +141,14 @@ func TestExport(t *testing.T) {
 	assert.Equal(t, "hash_mismatch", m["error"].(map[string]any)["code"])
 	assert.NoFileExists(t, bad)
 }
+
+// TestSamplePackage runs the README's first steps on the shipped sample.
+func TestSamplePackage(t *testing.T) {
+	store := t.TempDir()
+	out := filepath.Join(t.TempDir(), modelpkg.FileName("1.0.0"))
+	code, _, errs := ctl(t, "pack", filepath.Join("..", "sample"), "-o", out)
+	require.Equal(t, 0, code, errs)
+	m := ctlJSON(t, 0, "--store", store, "import", out)
+	assert.Equal(t, "LogisticRegression", m["version"].(map[string]any)["model"])
+	ctlJSON(t, 0, "--store", store, "deploy", "1.0.0", "--reason", "first model")
+}

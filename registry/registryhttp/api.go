@@ -198,6 +198,11 @@ func (h *Handler) serveScan(w http.ResponseWriter, r *http.Request, actor string
 		h.writeError(w, r, err)
 		return
 	}
+	for _, v := range res.Invalid {
+		if v.Status == "" {
+			v.Status = registry.StatusInvalid // the OpenAPI enum; the record may leave it unset
+		}
+	}
 	resp := scanResponse{Registered: versionsJSON(res.Registered), Invalid: versionsJSON(res.Invalid), Skipped: res.Skipped}
 	if resp.Skipped == nil {
 		resp.Skipped = map[string]string{}

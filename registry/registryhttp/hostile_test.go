@@ -434,3 +434,23 @@ func TestServing(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	})
 }
+
+func TestScanInvalidHasStatus(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	files := pkgFiles("3.0", "")
+	files["README.md"].Data = []byte("placed, then changed\n")
+	for name, f := range files {
+		require.NoError(t, e.store.Put(ctx, "model_3.0/"+name, bytes.NewReader(f.Data), nil))
+	}
+	resp, body := e.call("POST", "/models/scan")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	got := decode[struct {
+		Invalid []struct {
+			Version string `json:"version"`
+			Status  string `json:"status"`
+		} `json:"invalid"`
+	}](t, body)
+	require.Len(t, got.Invalid, 1, "%s", body)
+	assert.Equal(t, "invalid", got.Invalid[0].Status)
+}

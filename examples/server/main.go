@@ -173,7 +173,6 @@ func run(ctx context.Context, ln net.Listener, cfg *config) error {
 		Authorizer:   registryhttp.BearerTokens(cfg.token),
 		AllowedHosts: cfg.hosts,
 		Observer:     metrics,
-		Serving:      fleet(reg),
 		Logger:       logger,
 	})
 	defer api.Close()

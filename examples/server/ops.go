@@ -12,8 +12,6 @@ import (
 
 	"golang.org/x/net/netutil"
 
-	"github.com/modelvault/modelvault/registry"
-	"github.com/modelvault/modelvault/registry/registryhttp"
 	"github.com/modelvault/modelvault/registry/registrymetrics"
 )
 
@@ -201,22 +199,5 @@ func countLeases(m *registrymetrics.Metrics, next http.HandlerFunc) http.Handler
 	return func(w http.ResponseWriter, r *http.Request) {
 		defer m.Lease()()
 		next(w, r)
-	}
-}
-
-// fleet adapts the registry's published serving states to the handler's
-// fleet view.
-func fleet(reg *registry.Registry) registryhttp.ServingFunc {
-	return func(ctx context.Context) ([]registryhttp.Replica, error) {
-		states, err := reg.Serving(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]registryhttp.Replica, len(states))
-		for i, s := range states {
-			out[i] = registryhttp.Replica{Name: s.Name, Model: s.Model, Version: s.Version, Since: s.Since, Want: s.Want,
-				LastError: s.LastError, ErrorVersion: s.ErrorVersion, Failures: s.Failures}
-		}
-		return out, nil
 	}
 }

@@ -24,7 +24,7 @@
 //	POST   /models/scan
 //	GET    /history                   ?version= ?model= ?after= ?limit=
 //	GET    /events                    server-sent events; Last-Event-ID or ?after= resumes
-//	GET    /serving                   what each running process serves (Options.Serving)
+//	GET    /serving                   what each running process serves (Registry.Serving, or Options.Serving)
 //
 // Every change accepts ?reason=, recorded in the registry's history with
 // the actor: the one the [Authorizer] reports (for [BearerTokens],

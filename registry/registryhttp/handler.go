@@ -100,11 +100,11 @@ type Options struct {
 	// MaxStaged bounds the staged packages (default [DefaultMaxStaged]);
 	// a new one beyond it replaces the oldest.
 	MaxStaged int
-	// Serving, when set, reports what every running process serves (the
-	// registry's published serving states, e.g. Registry.Serving
-	// converted to [Replica]); GET /serving answers it and the UI shows
-	// it ("3 of 3 replicas serve 2.0", "1 replica failed to load 2.1").
-	// Without it GET /serving answers available=false.
+	// Serving reports what every running process serves, for GET
+	// /serving and the UI's fleet view ("3 of 3 replicas serve 2.0", "1
+	// replica failed to load 2.1: ..."). Nil means the serving states
+	// every registry.Live sharing the store publishes
+	// (registry.Registry.Serving); set it for another source.
 	Serving ServingFunc
 	// Observer, when set, is told every upload's outcome (see
 	// [Observer]; registrymetrics.Metrics is one).

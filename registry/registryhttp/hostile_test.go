@@ -411,11 +411,24 @@ func TestTooLargeSaysTheLimitInMiB(t *testing.T) {
 }
 
 func TestServing(t *testing.T) {
-	t.Run("not reported", func(t *testing.T) {
+	t.Run("from the registry's published states", func(t *testing.T) {
 		e := newEnv(t, nil)
 		resp, body := e.call("GET", "/serving")
 		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
-		assert.JSONEq(t, `{"available": false, "replicas": []}`, string(body))
+		assert.JSONEq(t, `{"available": true, "replicas": []}`, string(body), "no Live runs")
+
+		e.mustImport("1.0")
+		_, err := e.reg.Deploy(context.Background(), "1.0", nil)
+		require.NoError(t, err)
+		live, err := registry.NewLive(context.Background(), e.reg, registry.LoaderFunc[string](
+			func(_ context.Context, pkg *registry.Package) (string, error) { return pkg.Version.Version, nil }),
+			&registry.LiveOptions[string]{Name: "web-1"})
+		require.NoError(t, err)
+		defer live.Close()
+		require.Eventually(t, func() bool {
+			_, body := e.call("GET", "/serving")
+			return strings.Contains(string(body), `"name": "web-1"`) && strings.Contains(string(body), `"version": "1.0"`)
+		}, safety, 10*time.Millisecond)
 	})
 	t.Run("reported", func(t *testing.T) {
 		e := newEnv(t, &registryhttp.Options{Authorizer: registryhttp.BearerTokens(testToken),

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/modelvault/modelvault/registry"
 )
 
 // Replica is what one running process serves, as the host's
@@ -29,8 +31,8 @@ type Replica struct {
 
 // servingResponse is the GET /serving answer.
 type servingResponse struct {
-	// Available is false when the host reports no serving states
-	// (Options.Serving unset): the UI then shows no fleet view.
+	// Available is true when the replicas were read (always, today;
+	// kept so that a host without serving states can say so).
 	Available bool      `json:"available"`
 	Replicas  []Replica `json:"replicas"`
 }
@@ -40,11 +42,11 @@ type servingResponse struct {
 type ServingFunc func(ctx context.Context) ([]Replica, error)
 
 func (h *Handler) serveServing(w http.ResponseWriter, r *http.Request, _ string) {
-	if h.opts.Serving == nil {
-		writeJSON(w, http.StatusOK, servingResponse{Replicas: []Replica{}})
-		return
+	serving := h.opts.Serving
+	if serving == nil {
+		serving = registryServing(h.reg)
 	}
-	reps, err := h.opts.Serving(r.Context())
+	reps, err := serving(r.Context())
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -53,4 +55,21 @@ func (h *Handler) serveServing(w http.ResponseWriter, r *http.Request, _ string)
 		reps = []Replica{}
 	}
 	writeJSON(w, http.StatusOK, servingResponse{Available: true, Replicas: reps})
+}
+
+// registryServing reads the serving states every registry.Live sharing
+// the store publishes (registry.Registry.Serving).
+func registryServing(reg *registry.Registry) ServingFunc {
+	return func(ctx context.Context) ([]Replica, error) {
+		states, err := reg.Serving(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]Replica, len(states))
+		for i, s := range states {
+			out[i] = Replica{Name: s.Name, Model: s.Model, Version: s.Version, Since: s.Since, Want: s.Want,
+				LastError: s.LastError, ErrorVersion: s.ErrorVersion, Failures: s.Failures}
+		}
+		return out, nil
+	}
 }

@@ -115,7 +115,10 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg st
 	var e errorJSON
 	e.Error.Code, e.Error.Message, e.Error.Findings = code, msg, []any{}
 	if r != nil && r.ContentLength != 0 {
+		// The body is not read: close, and let Go's server not wait to
+		// drain it either.
 		w.Header().Set("Connection", "close")
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	}
 	writeJSON(w, status, e)
 }

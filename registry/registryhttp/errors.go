@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/registry"
@@ -84,6 +85,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		// server would read up to 256 KiB of it before answering, which a
 		// client trickling its body turns into a connection held open.
 		w.Header().Set("Connection", "close")
+		// Nor after: Go's server drains a body under 256 KiB when the
+		// request ends; a deadline already passed makes that drain fail
+		// at once instead of waiting on a client that trickles.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", retryAfter)

@@ -66,11 +66,6 @@ func (h *Handler) serveImport(rw http.ResponseWriter, r *http.Request, actor str
 	// front of the connection saves most of the read system calls of a
 	// large upload.
 	rr := &rateReader{r: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: h.opts.UploadGrace, minRate: h.opts.MinUploadRate}
-	defer func() {
-		// No read deadline while the registry imports and the answer is
-		// written; the server sets its own for the next request.
-		_ = rr.rc.SetReadDeadline(time.Time{})
-	}()
 	body := bufio.NewReaderSize(http.MaxBytesReader(rw, io.NopCloser(rr), h.maxUpload), uploadBufferSize)
 	mr := multipart.NewReader(body, params["boundary"])
 	opts := &registry.ImportOptions{
@@ -142,6 +137,9 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 		}
 		return 0
 	}
+	// The body is read: no read deadline while the registry imports (the
+	// server's background read would cancel the request at it).
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	h.log.Debug("registryhttp: upload spooled", "name", name, "size", size, "took", time.Since(started))
 	if !opts.DryRun {
 		h.importSpooled(w, r, f, name, size, opts)

@@ -75,13 +75,17 @@ type cmdOpts struct {
 	noProgress     bool
 	key            string
 	allowedSigners string
+	modelType      string
+	hosts          string
+	modelFile      string
+	force          bool
 }
 
 func commands() []*command {
 	return []*command{
-		cmdInspect(), cmdPack(), cmdImport(), cmdScan(), cmdList(), cmdShow(),
+		cmdInit(), cmdInspect(), cmdPack(), cmdImport(), cmdScan(), cmdList(), cmdShow(),
 		cmdValidate(), cmdDeploy(), cmdRollback(), cmdHistory(), cmdDelete(), cmdPrune(), cmdServe(),
-		cmdSign(), cmdVerify(), cmdPredict(),
+		cmdSign(), cmdVerify(), cmdPredict(), cmdExport(),
 	}
 }
 
@@ -101,7 +105,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if s := os.Getenv("MODELVAULT_STORE"); s != "" {
 		e.store = s
 	}
-	e.actor = os.Getenv("USER")
+	e.actor = defaultActor()
 
 	// Global flags may come before the command...
 	global := newFlagSet("modelctl", e, nil, nil)
@@ -143,6 +147,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if len(positional) < c.minArgs || (c.maxArgs >= 0 && len(positional) > c.maxArgs) {
 		return usageFail(e, usagef("usage: modelctl %s %s", c.name, c.args))
+	}
+	if strings.TrimSpace(e.actor) == "" {
+		e.actor = defaultActor() // --actor "" does not blank the history
 	}
 	if err := c.run(e, &o, positional); err != nil {
 		var ue *usageError
@@ -244,7 +251,7 @@ func printFindings(w io.Writer, fs []validate.Finding) {
 		if path == "" {
 			path = "-"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Severity, f.Code, path, oneLine(f.Message))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", f.Severity, safe(f.Code), safe(path), safe(oneLine(f.Message)))
 	}
 	tw.Flush()
 }
@@ -271,7 +278,7 @@ Global flags (before or after the command):
                    $MODELVAULT_STORE): a directory, or mem://, s3://BUCKET?...,
                    gs://BUCKET, azblob://CONTAINER?... (see the README)
   --json           print one JSON document on standard output
-  --actor NAME     who performs the operation (default $USER), kept in history
+  --actor NAME     who performs the operation (default $USER, else the OS user), kept in history
   --reason TEXT    why, kept in history
 
 Exit codes: 0 done, 1 refused or failed, 2 usage error.
@@ -350,7 +357,7 @@ func printVersions(e *env, vs []*registry.Version) {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tMODEL\tSTATUS\tIMPORTED\tMETHOD\tSIZE")
 	for _, v := range vs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.Model, v.Status,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", safe(v.Version), safe(v.Model), v.Status,
 			v.ImportedAt.Local().Format("2006-01-02 15:04:05"), v.ImportMethod, humanBytes(v.Size))
 	}
 	tw.Flush()
@@ -363,17 +370,17 @@ func printVersion(e *env, v *registry.Version) {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "version\t%s\nmodel\t%s\nstatus\t%s\nimport method\t%s\nimported at\t%s\nsize\t%s\n",
-		v.Version, v.Model, v.Status, v.ImportMethod, v.ImportedAt.Local().Format("2006-01-02 15:04:05 MST"), humanBytes(v.Size))
+		safe(v.Version), safe(v.Model), v.Status, v.ImportMethod, v.ImportedAt.Local().Format("2006-01-02 15:04:05 MST"), humanBytes(v.Size))
 	tw.Flush()
 	fmt.Fprintln(e.stdout, "files:")
 	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	for _, name := range slices.Sorted(maps.Keys(v.Files)) {
 		f := v.Files[name]
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", name, humanBytes(f.Size), f.SHA256)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", safe(name), humanBytes(f.Size), safe(f.SHA256))
 	}
 	tw.Flush()
 	if len(v.Metadata) > 0 {
-		fmt.Fprintf(e.stdout, "metadata: %s\n", v.Metadata)
+		fmt.Fprintf(e.stdout, "metadata: %s\n", safe(string(v.Metadata)))
 	}
 	if len(v.Findings) > 0 {
 		fmt.Fprintln(e.stdout, "findings:")
@@ -394,7 +401,7 @@ func printEvent(e *env, ev *registry.Event, verb string) {
 	if from == "" {
 		from = "(none)"
 	}
-	fmt.Fprintf(e.stdout, "%s %s: %s -> %s (event %d)\n", ev.Type, ev.Model, from, ev.To, ev.Seq)
+	fmt.Fprintf(e.stdout, "%s %s: %s -> %s (event %d)\n", ev.Type, safe(ev.Model), safe(from), safe(ev.To), ev.Seq)
 }
 
 // eventJSON is an event as modelctl --json prints it: the log's event

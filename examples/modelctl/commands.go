@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/registry"
@@ -76,7 +77,10 @@ func cmdPack() *command {
 		summary: "build a package from a directory",
 		help: `Builds a package from the files in DIR: writes deployment_manifest.json with
 the SHA-256 of every file, stores incompressible files and deflates text.
-The output is deterministic. OUT.zip should be named
+The output is deterministic. DIR must hold model.joblib, metadata.json and
+the companions validate_model.py, inference_example.py, requirements.txt
+and README.md ('modelctl init DIR' writes them); pack says what is missing
+before it writes. OUT.zip should be named
 model_{version}_deployment.zip.`,
 		flags: func(fs *flag.FlagSet, o *cmdOpts) {
 			fs.StringVar(&o.out, "o", "", "output file (required)")
@@ -94,6 +98,12 @@ func runPack(e *env, o *cmdOpts, args []string) error {
 		fmt.Fprintf(e.stderr, "modelctl: warning: %v\n", err)
 	}
 	dir := args[0]
+	if missing := missingFiles(dir); len(missing) > 0 {
+		// Said before anything is written: the package would be refused
+		// with one missing_file finding each.
+		return fmt.Errorf("pack %s: missing %s (every package needs them; 'modelctl init %s' writes the companions)",
+			dir, strings.Join(missing, ", "), dir)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(o.out), ".modelctl-pack-*")
 	if err != nil {
 		return err
@@ -176,7 +186,7 @@ func runImport(e *env, o *cmdOpts, args []string) error {
 		if o.dryRun {
 			what = "would import"
 		}
-		fmt.Fprintf(e.stdout, "%s %s (model %s, %s, %d files)\n", what, v.Version, v.Model, humanBytes(v.Size), len(v.Files))
+		fmt.Fprintf(e.stdout, "%s %s (model %s, %s, %d files)\n", what, safe(v.Version), safe(v.Model), humanBytes(v.Size), len(v.Files))
 		printFindings(e.stdout, v.Findings)
 		return nil
 	}
@@ -224,14 +234,14 @@ func runScan(e *env, o *cmdOpts, args []string) error {
 		return nil
 	}
 	for _, v := range res.Registered {
-		fmt.Fprintf(e.stdout, "registered %s (model %s)\n", v.Version, v.Model)
+		fmt.Fprintf(e.stdout, "registered %s (model %s)\n", safe(v.Version), safe(v.Model))
 	}
 	for _, v := range res.Invalid {
-		fmt.Fprintf(e.stdout, "invalid %s:\n", v.Version)
+		fmt.Fprintf(e.stdout, "invalid %s:\n", safe(v.Version))
 		printFindings(e.stdout, v.Findings)
 	}
 	for k, why := range res.Skipped {
-		fmt.Fprintf(e.stdout, "skipped %s: %s\n", k, why)
+		fmt.Fprintf(e.stdout, "skipped %s: %s\n", safe(k), safe(why))
 	}
 	if len(res.Registered)+len(res.Invalid)+len(res.Skipped) == 0 {
 		fmt.Fprintln(e.stdout, "nothing new")

@@ -126,7 +126,7 @@ func printHistory(w io.Writer, h []*registry.Event) {
 			what = from + " -> " + e.To
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Local().Format("2006-01-02 15:04:05"),
-			e.Type, e.Model, what, e.Actor, strings.ReplaceAll(e.Reason, "\t", " "))
+			e.Type, safe(e.Model), safe(what), safe(e.Actor), safe(strings.ReplaceAll(e.Reason, "\t", " ")))
 	}
 	tw.Flush()
 }

@@ -10,8 +10,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
+	"golang.org/x/net/netutil"
+
+	"github.com/modelvault/modelvault/registry"
 	"github.com/modelvault/modelvault/registry/registryhttp"
 )
 
@@ -29,11 +33,15 @@ The store is scanned for placed packages first.
 
 Every request except the UI's own files needs "Authorization: Bearer TOKEN".
 The token is --token, or $MODELVAULT_TOKEN, or else a random one that is
-printed at start. Uploads are limited to 100 MiB. Serve on loopback, or
+printed at start. Uploads are limited to 100 MiB. Requests naming another
+Host than --addr's (or --allowed-hosts) are refused (DNS rebinding); at
+most 256 connections are served at once. A failed scan is reported, and
+serving goes on. Serve on loopback, or
 behind a TLS proxy: the token is a credential.`,
 		flags: func(fs *flag.FlagSet, o *cmdOpts) {
 			fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 			fs.StringVar(&o.token, "token", "", "bearer token (default $MODELVAULT_TOKEN, or a generated one)")
+			fs.StringVar(&o.hosts, "allowed-hosts", "", "comma-separated Host names to answer (default: the --addr host, and localhost for a loopback one)")
 		},
 		run: runServe,
 	}
@@ -52,25 +60,33 @@ func runServe(e *env, o *cmdOpts, _ []string) error {
 		return err
 	}
 	defer done()
+	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	// A bad placement in the store is the scan's business (a finding on
+	// that version), never a reason not to start: a failed scan is
+	// reported and serving goes on.
 	res, err := reg.Scan(e.ctx, e.caller())
 	if err != nil {
-		return err
+		if e.ctx.Err() != nil {
+			return err
+		}
+		logger.Warn("modelctl: the scan of the store failed; serving what is registered", "err", err)
+		res = &registry.ScanResult{}
 	}
-
-	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
-	h := registryhttp.New(reg, &registryhttp.Options{
-		Authorizer: registryhttp.BearerTokens(token),
-		Logger:     logger,
-	})
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	h := registryhttp.New(reg, &registryhttp.Options{
+		Authorizer:   registryhttp.BearerTokens(token),
+		AllowedHosts: serveHosts(o.hosts, ln.Addr()),
+		Logger:       logger,
+	})
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
 	srv.RegisterOnShutdown(func() { h.Close() })
 
@@ -92,7 +108,7 @@ func runServe(e *env, o *cmdOpts, _ []string) error {
 	}
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(netutil.LimitListener(ln, serveMaxConns)) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -111,4 +127,35 @@ func runServe(e *env, o *cmdOpts, _ []string) error {
 		fmt.Fprintln(e.stdout, "modelctl: stopped")
 	}
 	return nil
+}
+
+// serveMaxConns bounds the connections modelctl serve serves at once.
+const serveMaxConns = 256
+
+// serveHosts returns the Host names serve answers to: those of flagValue,
+// or else the listen address's (with localhost and the loopback addresses
+// for a loopback or unspecified one, and the machine's name for the
+// latter).
+func serveHosts(flagValue string, addr net.Addr) []string {
+	var out []string
+	for _, h := range strings.Split(flagValue, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			out = append(out, h)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return nil
+	}
+	out = append(out, host)
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		out = append(out, "localhost", "127.0.0.1", "::1", "[::1]")
+		if name, err := os.Hostname(); err == nil && ip.IsUnspecified() {
+			out = append(out, name)
+		}
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 
 	"github.com/modelvault/modelvault/modelpkg"
@@ -43,8 +44,8 @@ func loadModel(ctx context.Context, pkg *registry.Package) (*servedModel, error)
 }
 
 // registerInference adds the prediction endpoints to mux.
-func registerInference(mux *http.ServeMux, live *registry.Live[*servedModel]) {
-	mux.HandleFunc("POST /predict", predictHandler(live))
+func registerInference(mux *http.ServeMux, live *registry.Live[*servedModel], wrap func(http.HandlerFunc) http.HandlerFunc) {
+	mux.HandleFunc("POST /predict", wrap(predictHandler(live)))
 	mux.HandleFunc("GET /v2/health/live", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"live": true})
 	})
@@ -60,7 +61,7 @@ func registerInference(mux *http.ServeMux, live *registry.Live[*servedModel]) {
 		mux.HandleFunc("GET "+prefix+"/ready", v2Handler(live, func(w http.ResponseWriter, r *http.Request, m *servedModel) {
 			writeJSON(w, http.StatusOK, map[string]any{"name": m.name, "ready": true})
 		}))
-		mux.HandleFunc("POST "+prefix+"/infer", v2Handler(live, v2Infer))
+		mux.HandleFunc("POST "+prefix+"/infer", wrap(v2Handler(live, v2Infer)))
 	}
 }
 
@@ -379,12 +380,12 @@ func predictHandler(live *registry.Live[*servedModel]) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req predictRequest
 		if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&req); err != nil || len(req.Features) == 0 {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"features\": [values]} or {\"features\": {name: value}}"})
+			writeError(w, r, http.StatusBadRequest, "bad_request", "body must be {\"features\": [values]} or {\"features\": {name: value}}")
 			return
 		}
 		lease, err := live.Acquire()
 		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "no model deployed: " + err.Error()})
+			writeError(w, r, http.StatusServiceUnavailable, "unavailable", "no model deployed: "+err.Error())
 			return
 		}
 		defer lease.Release()
@@ -393,17 +394,23 @@ func predictHandler(live *registry.Live[*servedModel]) http.HandlerFunc {
 		if err := json.Unmarshal(req.Features, &row); err != nil {
 			var named map[string]any
 			if err := json.Unmarshal(req.Features, &named); err != nil {
-				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "features must be an array or an object"})
+				writeError(w, r, http.StatusBadRequest, "bad_request", "features must be an array or an object")
 				return
 			}
 			if row, err = m.Row(named); err != nil {
-				writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+				writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
+				return
+			}
+		}
+		for i, x := range row {
+			if f, ok := x.(float64); ok && (math.IsInf(f, 0) || math.Abs(f) > maxFeature) {
+				writeError(w, r, http.StatusBadRequest, "bad_request", fmt.Sprintf("feature %d is not a finite number of magnitude at most %g", i, maxFeature))
 				return
 			}
 		}
 		p, err := m.PredictRows([][]any{row})
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
 			return
 		}
 		resp := predictResponse{Prediction: p[0], Version: lease.Version()}
@@ -413,8 +420,18 @@ func predictHandler(live *registry.Live[*servedModel]) http.HandlerFunc {
 				if pr, err := m.PredictProbaRows([][]any{row}); err == nil {
 					resp.Probabilities = pr[0]
 				}
+				for _, p := range resp.Probabilities {
+					if math.IsNaN(p) || math.IsInf(p, 0) {
+						writeError(w, r, http.StatusUnprocessableEntity, "not_finite", "the model's answer for these features is not a finite number")
+						return
+					}
+				}
 			}
 		}
 		writeJSON(w, http.StatusOK, resp)
 	}
 }
+
+// maxFeature bounds a feature's magnitude: far beyond any measurement, far
+// below where a model's arithmetic overflows.
+const maxFeature = 1e9

@@ -47,7 +47,7 @@ func inferServer(t *testing.T, model []byte, modelType string) *httptest.Server 
 	require.NoError(t, err)
 	t.Cleanup(func() { live.Close() })
 	mux := http.NewServeMux()
-	registerInference(mux, live)
+	registerInference(mux, live, func(h http.HandlerFunc) http.HandlerFunc { return h })
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv

@@ -15,6 +15,19 @@
 //	curl -d '{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP64","data":[5.1,3.5,1.4,0.2]}]}' \
 //	  http://127.0.0.1:8080/v2/models/LogisticRegression/infer
 //
+// GET /metrics serves Prometheus metrics (registry/registrymetrics).
+// GET /healthz answers while the process is up; GET /readyz answers 200
+// once a deployed model is loaded (503 before, with the last load error).
+// Without -token, a token is generated into -token-file (mode 0600; the
+// token is never logged).
+//
+// Running as a service: headers must arrive within 10 s, idle keep-alive
+// connections close after 60 s, at most -max-conns connections are served
+// at once, requests naming another Host than the listen address's (or
+// -allowed-hosts) are refused with 421 (DNS rebinding), and every error is
+// the registry API's JSON shape. Uploads are bounded by the registry
+// handler (rate, count, spooled bytes).
+//
 // The store may be a directory or a URL: s3://bucket?region=..., gs://bucket,
 // azblob://container, mem://. The cloud drivers are linked in by the blank
 // imports below; a service that needs only one imports only that one.
@@ -24,7 +37,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"log/slog"
@@ -32,6 +44,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -41,13 +54,17 @@ import (
 
 	"github.com/modelvault/modelvault/registry"
 	"github.com/modelvault/modelvault/registry/registryhttp"
+	"github.com/modelvault/modelvault/registry/registrymetrics"
 	"github.com/modelvault/modelvault/storage/storeurl"
 )
 
 func main() {
 	store := flag.String("store", "./models", "store: a directory or a URL (s3://, gs://, azblob://, mem://)")
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	token := flag.String("token", os.Getenv("MODELVAULT_TOKEN"), "bearer token for the registry API (default: generated and printed)")
+	token := flag.String("token", os.Getenv("MODELVAULT_TOKEN"), "bearer token for the registry API (default: generated into -token-file)")
+	tokenFile := flag.String("token-file", filepath.Join(os.TempDir(), "modelvault-server.token"), "where a generated token is written (mode 0600)")
+	hosts := flag.String("allowed-hosts", "", "comma-separated Host names to answer (default: the listen address's, and localhost for a loopback one)")
+	maxConns := flag.Int("max-conns", defaultMaxConns, "connections served at once")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -55,7 +72,13 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if *token == "" {
 		*token = newToken()
-		logger.Info("generated a registry token; pass it as 'Authorization: Bearer ...'", "token", *token)
+		if err := writeTokenFile(*tokenFile, *token); err != nil {
+			logger.Error("write the generated token", "err", err)
+			os.Exit(1)
+		}
+		// The token itself is never logged: logs are often readable by
+		// more people than the registry should be writable by.
+		logger.Info("generated a registry token; pass the file's content as 'Authorization: Bearer ...'", "token_file", *tokenFile)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -63,7 +86,8 @@ func main() {
 		os.Exit(1)
 	}
 	logger.Info("serving", "ui", "http://"+ln.Addr().String()+"/registry/", "predict", "POST http://"+ln.Addr().String()+"/predict")
-	if err := serve(ctx, ln, *store, *token, logger); err != nil {
+	cfg := &config{store: *store, token: *token, hosts: allowedHosts(*hosts, ln.Addr()), maxConns: *maxConns, logger: logger}
+	if err := run(ctx, ln, cfg); err != nil {
 		logger.Error("server", "err", err)
 		os.Exit(1)
 	}
@@ -77,70 +101,99 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
-// serve runs the service on ln until ctx is done.
+// config is the service's configuration.
+type config struct {
+	store    string        // a directory or a store URL
+	token    string        // the registry API's bearer token
+	hosts    []string      // Host names answered; nil: those of the listener
+	maxConns int           // connections served at once; 0: defaultMaxConns
+	idle     time.Duration // idle keep-alive timeout; 0: idleTimeout
+	logger   *slog.Logger
+}
+
+// serve runs the service on ln until ctx is done, with the default limits.
 func serve(ctx context.Context, ln net.Listener, storeTarget, token string, logger *slog.Logger) error {
-	store, err := storeurl.Open(ctx, storeTarget, nil)
+	return run(ctx, ln, &config{store: storeTarget, token: token, logger: logger})
+}
+
+// run runs the service on ln until ctx is done.
+func run(ctx context.Context, ln net.Listener, cfg *config) error {
+	logger := cfg.logger
+	if cfg.hosts == nil {
+		cfg.hosts = allowedHosts("", ln.Addr())
+	}
+	store, err := storeurl.Open(ctx, cfg.store, nil)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	// Open replays the log, repairs what a crash left, and registers
 	// packages placed in the store by hand. It deploys nothing.
-	reg, err := registry.Open(ctx, store, &registry.Options{
+	metrics, err := registrymetrics.New(nil)
+	if err != nil {
+		return err
+	}
+	loader := registrymetrics.Loader[*servedModel](metrics, registry.LoaderFunc[*servedModel](loadModel))
+	regOpts := &registry.Options{
 		Logger: logger,
-		Loader: registry.AnyLoader[*servedModel](registry.LoaderFunc[*servedModel](loadModel)),
+		Loader: registry.AnyLoader[*servedModel](loader),
 		Notify: func(n registry.Notice) {
 			if n.Kind != registry.NoticeEvent {
 				logger.Info("registry", "notice", n.Kind, "version", n.Version, "err", n.Err)
 			}
 		},
-	})
+	}
+	metrics.Instrument(regOpts)
+	reg, err := registry.Open(ctx, store, regOpts)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
 	// The deployed version, if any, is loaded now (the specification's
 	// start-up behaviour) and every later deploy is followed.
-	live, err := registry.NewLive(ctx, reg, registry.LoaderFunc[*servedModel](loadModel), nil)
+	live, err := registry.NewLive(ctx, reg, loader, nil)
 	if err != nil {
 		return err
 	}
 	defer live.Close()
 
 	api := registryhttp.New(reg, &registryhttp.Options{
-		Authorizer: registryhttp.BearerTokens(token),
-		Logger:     logger,
+		Authorizer:   registryhttp.BearerTokens(cfg.token),
+		AllowedHosts: cfg.hosts,
+		Observer:     metrics,
+		Logger:       logger,
 	})
 	defer api.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/registry/", http.StripPrefix("/registry", api))
-	registerInference(mux, live) // POST /predict and the KServe v2 protocol (infer.go)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "serving": live.Version()})
+	// POST /predict and the KServe v2 protocol (infer.go), each request
+	// with a read deadline and counted as a lease in flight.
+	registerInference(mux, live, func(h http.HandlerFunc) http.HandlerFunc {
+		return withReadDeadline(predictTimeout, countLeases(metrics, h))
 	})
+	mux.Handle("GET /metrics", metrics)
+	healthz, readyz := healthHandlers(live)
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", readyz)
+	mux.HandleFunc("/", notFound)
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(hostCheck(cfg.hosts, mux), logger)
+	if cfg.idle > 0 {
+		srv.IdleTimeout = cfg.idle
+	}
 	srv.RegisterOnShutdown(func() { api.Close() })
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(limitListener(ln, cfg.maxConns)) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := shutdown(srv); err != nil {
 		return err
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -91,5 +91,22 @@ func TestServer(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, code)
 	code, body = do("GET", "/healthz", "", nil)
 	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, true, body["ok"])
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	metrics, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Contains(t, string(metrics), `modelvault_served_version{model="LogisticRegression",version="1.0"} 1`)
+	assert.Contains(t, string(metrics), `modelvault_events_total{type="deployed"} 1`)
+	var serving map[string]any
+	require.Eventually(t, func() bool {
+		code, serving = do("GET", "/registry/serving", "", nil)
+		reps, _ := serving["replicas"].([]any)
+		return code == http.StatusOK && len(reps) == 1 && reps[0].(map[string]any)["version"] == "1.0"
+	}, 10*time.Second, 10*time.Millisecond, "the fleet view shows this process serving 1.0: %v", serving)
+	assert.Equal(t, true, serving["available"])
+	code, body = do("GET", "/readyz", "", nil)
+	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "1.0", body["serving"])
 }

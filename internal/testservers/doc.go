@@ -5,7 +5,7 @@
 //
 // A Start function finds the server's binary, starts it in its own process
 // group, waits (a bounded time) until it answers, and registers a cleanup
-// that stops it: SIGTERM to the group, then SIGKILL if it has not exited
+// that stops it: SIGTERM to the group, then SIGKILL if it has not exited (on Windows, which has neither, an interrupt and then a kill)
 // within a few seconds. [Server.NewBucket] creates a new empty bucket and
 // returns the gocloud.dev URL that opens it; [Server.Setenv] sets the
 // environment variables the gocloud driver needs (credentials, and for GCS

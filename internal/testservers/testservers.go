@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -126,7 +125,7 @@ func startProcess(bin string, args []string, env []string, logPath string) (*pro
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -138,23 +137,23 @@ func startProcess(bin string, args []string, env []string, logPath string) (*pro
 	return p, nil
 }
 
-// stop stops the process group: SIGTERM, then SIGKILL after a bounded
-// wait. killed reports that SIGKILL was needed (a server waiting for a
+// stop stops the process (its process group where the system has them):
+// a polite termination request, then a forced kill after a bounded wait.
+// killed reports that the forced kill was needed (a server waiting for a
 // client's idle keep-alive connections, say); err that even it failed.
 func (p *process) stop() (killed bool, err error) {
-	pgid := p.cmd.Process.Pid
-	syscall.Kill(-pgid, syscall.SIGTERM)
+	terminateGroup(p.cmd)
 	select {
 	case <-p.done:
 		return false, nil
 	case <-time.After(stopTimeout):
 	}
-	syscall.Kill(-pgid, syscall.SIGKILL)
+	killGroup(p.cmd)
 	select {
 	case <-p.done:
 		return true, nil
 	case <-time.After(stopTimeout):
-		return true, fmt.Errorf("process %d did not exit after SIGKILL", pgid)
+		return true, fmt.Errorf("process %d did not exit after a forced kill", p.cmd.Process.Pid)
 	}
 }
 

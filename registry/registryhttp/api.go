@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/modelvault/modelvault/registry"
 	"github.com/modelvault/modelvault/validate"
@@ -16,6 +17,9 @@ import (
 type versionResponse struct {
 	Version *registry.Version `json:"version"`
 	DryRun  bool              `json:"dry_run,omitempty"`
+	// Staged is set on a dry run whose package the handler keeps: POST
+	// /staged/{token} imports it without a second upload.
+	Staged *stagedJSON `json:"staged,omitempty"`
 }
 
 type versionsResponse struct {
@@ -77,7 +81,7 @@ func eventJSON(e *registry.Event) *registry.Event {
 // caller builds the registry caller of a request: the actor from
 // authorisation, the reason from the "reason" query parameter.
 func caller(r *http.Request, actor string) registry.Caller {
-	return registry.Caller{Actor: actor, Reason: cleanText(r.URL.Query().Get("reason"), 1024)}
+	return registry.Caller{Actor: actor, Reason: strings.TrimSpace(r.URL.Query().Get("reason"))}
 }
 
 func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, _ string) {
@@ -194,6 +198,11 @@ func (h *Handler) serveScan(w http.ResponseWriter, r *http.Request, actor string
 	if err != nil {
 		h.writeError(w, r, err)
 		return
+	}
+	for _, v := range res.Invalid {
+		if v.Status == "" {
+			v.Status = registry.StatusInvalid // the OpenAPI enum; the record may leave it unset
+		}
 	}
 	resp := scanResponse{Registered: versionsJSON(res.Registered), Invalid: versionsJSON(res.Invalid), Skipped: res.Skipped}
 	if resp.Skipped == nil {

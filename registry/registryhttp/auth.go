@@ -81,31 +81,24 @@ func TokenActor(token string) string {
 const actorHeader = "X-Modelvault-Actor"
 
 // actorFor combines the authorizer's actor with the client's
-// X-Modelvault-Actor header, if any.
-func actorFor(r *http.Request, authActor string) string {
-	claimed := cleanText(r.Header.Get(actorHeader), 128)
+// X-Modelvault-Actor header, if any. A claimed actor that is too long or
+// holds control characters is refused (400), never stored.
+func actorFor(r *http.Request, authActor string) (string, error) {
+	claimed := strings.TrimSpace(r.Header.Get(actorHeader))
+	if err := validText(actorHeader, claimed, maxActor); err != nil {
+		return "", err
+	}
 	switch {
 	case claimed == "":
-		return authActor
+		return authActor, nil
 	case authActor == "":
-		return claimed
+		return claimed, nil
 	}
-	return claimed + " (" + authActor + ")"
+	return claimed + " (" + authActor + ")", nil
 }
 
-// cleanText drops control characters and truncates s to max bytes.
-func cleanText(s string, max int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, strings.TrimSpace(s))
-	if len(s) > max {
-		s = strings.ToValidUTF8(s[:max], "")
-	}
-	return s
-}
+// maxActor bounds the X-Modelvault-Actor header, in bytes.
+const maxActor = 128
 
 // errNoAuthorizer is returned for requests that need authorisation when
 // no authorizer is configured and AllowUnauthenticated is not set.

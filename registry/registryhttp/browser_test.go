@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,9 +199,22 @@ func TestBrowser(t *testing.T) {
 	ctx := browser(t, 90*time.Second) // a bound for slow machines; it takes about 10s
 
 	reg := openReg(t, nil)
-	h := registryhttp.New(reg, &registryhttp.Options{Authorizer: registryhttp.BearerTokens(testToken), TempDir: t.TempDir()})
+	fleet := func(context.Context) ([]registryhttp.Replica, error) {
+		return []registryhttp.Replica{
+			{Name: "web-1", Model: "iris", Version: "2.0", Want: "2.0"},
+			{Name: "web-2", Model: "iris", Version: "2.0", Want: "2.0"},
+			{Name: "web-3", Model: "iris", Version: "1.9", Want: "2.0", LastError: "load model.joblib: unsupported estimator", ErrorVersion: "2.0", Failures: 3},
+		}, nil
+	}
+	h := registryhttp.New(reg, &registryhttp.Options{Authorizer: registryhttp.BearerTokens(testToken), TempDir: t.TempDir(), Serving: fleet})
 	mux := http.NewServeMux()
-	mux.Handle("/registry/", http.StripPrefix("/registry", h)) // relative URLs must work under a prefix
+	var uploads atomic.Int32 // POST /models/import requests: one per version, the dry run
+	mux.Handle("/registry/", http.StripPrefix("/registry", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" && r.URL.Path == "/models/import" {
+			uploads.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))) // relative URLs must work under a prefix
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { h.Close() })
@@ -250,6 +264,13 @@ func TestBrowser(t *testing.T) {
 		assert.Equal(t, testToken, stored, "the token is kept in session storage")
 	})
 
+	t.Run("fleet view", func(t *testing.T) {
+		p := p0.on(t)
+		p.wait("the serving summary", visible(`#serving li.failed`))
+		text := p.text("#serving")
+		assert.Contains(t, text, "iris: 2 of 3 replicas serve 2.0 (web-3 serves 1.9)")
+		assert.Contains(t, text, "1 replica failed to load 2.0: load model.joblib: unsupported estimator")
+	})
 	t.Run("a bad name is rejected before upload", func(t *testing.T) {
 		p := p0.on(t)
 		p.pick(write("model-1.0.zip", validZip(t, "1.0")))
@@ -278,13 +299,30 @@ func TestBrowser(t *testing.T) {
 		_, err = reg.Get(version)
 		require.ErrorIs(t, err, registry.ErrNotFound, "the dry run registers nothing")
 		p.screenshot("confirm-" + version)
-		p.do("confirm", chromedp.Click(chromedp.CSS("#confirm")))
+		before := uploads.Load()
+		p.do("confirm with a reason",
+			chromedp.SendKeys(chromedp.CSS("#confirm-reason"), "first import of "+version),
+			chromedp.Click(chromedp.CSS("#confirm")))
 		p.wait("the new row", exists(row(version, "available")))
 		_, err = reg.Get(version)
 		require.NoError(t, err)
+		assert.Equal(t, before, uploads.Load(), "confirming sends no second upload (the dry run staged it)")
+		hist, err := reg.History(context.Background(), &registry.HistoryOptions{Version: version})
+		require.NoError(t, err)
+		require.NotEmpty(t, hist)
+		assert.Equal(t, "first import of "+version, hist[len(hist)-1].Reason)
 	}
 	click := func(p *page, version, action string) {
 		p.click(action+" "+version, row(version, "")+fmt.Sprintf(` button[data-action=%q]`, action))
+		if action == "validate" {
+			return
+		}
+		p.wait("the confirmation dialog", visible("#action-dialog[open] #action-ok"))
+		p.screenshot("ask-" + action + "-" + version)
+		p.do("confirm "+action+" with a reason",
+			chromedp.SendKeys(chromedp.CSS("#action-reason"), action+" because"),
+			chromedp.Click(chromedp.CSS("#action-ok")))
+		p.wait("the dialog closed", `!document.getElementById('action-dialog').open`)
 	}
 
 	t.Run("upload, confirm, listed", func(t *testing.T) {
@@ -304,6 +342,41 @@ func TestBrowser(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "1.0", v.Version)
 		p.wait("the success toast", visible(`#toast[data-kind="success"]`))
+		hist, err := reg.History(context.Background(), nil)
+		require.NoError(t, err)
+		assert.Equal(t, "deploy because", hist[len(hist)-1].Reason, "the dialog's reason is kept in history")
+	})
+	t.Run("cancelling a confirmation changes nothing", func(t *testing.T) {
+		p := p0.on(t)
+		p.click("roll back 1.0", row("1.0", "")+` button[data-action="rollback"]`)
+		p.wait("the confirmation dialog", visible("#action-dialog[open] #action-cancel"))
+		p.do("cancel", chromedp.Click(chromedp.CSS("#action-cancel")))
+		p.wait("the dialog closed", `!document.getElementById('action-dialog').open`)
+		v, err := reg.Deployed("")
+		require.NoError(t, err)
+		assert.Equal(t, "1.0", v.Version, "still deployed")
+	})
+	t.Run("version page", func(t *testing.T) {
+		p := p0.on(t)
+		p.click("the version link", row("1.0", "")+` a`)
+		p.wait("the version page", `document.body.dataset.page === 'version:1.0'`)
+		loc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash`))
+		require.NoError(t, err)
+		assert.Equal(t, "#/versions/1.0", loc, "the page is linkable")
+		files := p.text("#vp-files-body")
+		v, err := reg.Get("1.0")
+		require.NoError(t, err)
+		for name, f := range v.Files {
+			assert.Contains(t, files, name)
+			assert.Contains(t, files, f.SHA256)
+		}
+		assert.Contains(t, p.text("#vp-meta"), "iris")
+		assert.Contains(t, p.text("#vp-events-body"), "deploy because")
+		p.screenshot("version-page")
+		p.do("reload the link", chromedp.Reload())
+		p.wait("the version page again", `document.body.dataset.page === 'version:1.0'`)
+		p.click("back", "#vp-back")
+		p.wait("the list", `document.body.dataset.page === 'list'`)
 	})
 	t.Run("a second version", func(t *testing.T) {
 		p := p0.on(t)
@@ -335,6 +408,17 @@ func TestBrowser(t *testing.T) {
 		p.do("upload", chromedp.Click(chromedp.CSS("#upload")))
 		p.wait("the error toast", visible(`#toast[data-kind="error"] li[data-code="hash_mismatch"]`))
 		assert.Contains(t, p.text("#toast-msg"), "validation failed")
+		for _, chain := range []string{"modelpkg:", "registry:", "validate:"} {
+			assert.NotContains(t, p.text("#toast-msg"), chain, "a short message; the error chain is under Details")
+		}
+		p.wait("the progress bar shows the failure", exists(`#progress-wrap[data-state="failed"]`))
+		assert.Equal(t, "failed", p.text("#progress-text"))
+		overlap, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+			const a = document.getElementById('toast').getBoundingClientRect();
+			const b = document.getElementById('versions').getBoundingClientRect();
+			return a.bottom > b.top && a.top < b.bottom && a.right > b.left && a.left < b.right; })()`))
+		require.NoError(t, err)
+		assert.False(t, overlap, "the error toast does not cover the versions table")
 		assert.Contains(t, p.text(`#toast li[data-code="hash_mismatch"]`), "README.md")
 		hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('confirm-panel').hidden`))
 		require.NoError(t, err)
@@ -361,6 +445,11 @@ func TestBrowser(t *testing.T) {
 		p.wait("the token prompt", visible("#token"))
 		p.wait("the error toast", visible(`#toast[data-kind="error"]`))
 		p.screenshot("wrong-token")
+		p.do("sign in again",
+			chromedp.SendKeys(chromedp.CSS("#token"), testToken),
+			chromedp.Click(chromedp.CSS("#token-save")))
+		p.wait("the app", visible("#upload-form"))
+		p.wait("the stale message gone", `document.getElementById('toast').hidden`)
 	})
 
 	mu.Lock()

@@ -12,8 +12,10 @@
 //	GET    /                          the web UI (index.html, app.js, app.css)
 //	GET    /openapi.json              the OpenAPI 3 document of this API
 //	POST   /models/import             multipart field "file"; ?validate=true ?dry_run=false ?model= ?reason=
+//	POST   /staged/{token}            import the package a dry run staged, without uploading it again
 //	GET    /models                    ?model= ?status=
 //	GET    /models/{version}
+//	GET    /models/{version}/package  the stored version as a package (application/zip)
 //	POST   /models/{version}/validate
 //	POST   /models/{version}/deploy
 //	POST   /models/{version}/rollback roll back to that version
@@ -22,6 +24,7 @@
 //	POST   /models/scan
 //	GET    /history                   ?version= ?model= ?after= ?limit=
 //	GET    /events                    server-sent events; Last-Event-ID or ?after= resumes
+//	GET    /serving                   what each running process serves (Registry.Serving, or Options.Serving)
 //
 // Every change accepts ?reason=, recorded in the registry's history with
 // the actor: the one the [Authorizer] reports (for [BearerTokens],
@@ -32,7 +35,8 @@
 // sessionStorage), a file picker that checks the
 // model_{version}_deployment.zip naming before uploading, an upload with a
 // progress bar that runs a dry run first and shows the package's metadata
-// and warnings for confirmation, the version list with Deploy, Rollback,
+// and warnings for confirmation (the confirmation imports the staged
+// package, without a second upload), the version list with Deploy, Rollback,
 // Validate and Delete per version, the history, and messages that show the
 // server's error and findings. It uses relative URLs only, so it works
 // under any mount prefix ending in a slash.
@@ -51,7 +55,12 @@
 //   - 401: missing or wrong credentials (unauthenticated).
 //   - 403: the authorizer refused (forbidden), no authorizer is configured
 //     (no_authorizer), or a change came from another origin (cross_origin).
-//   - 404: unknown version or endpoint (not_found); 405 wrong method.
+//   - 404: unknown version or endpoint (not_found), unknown staged upload
+//     (unknown_token); 405 wrong method.
+//   - 408: an upload arrived slower than MinUploadRate (too_slow).
+//   - 410: a staged upload expired (token_expired).
+//   - 421: the Host header is not one of Options.AllowedHosts
+//     (misdirected_host).
 //   - 409: version_exists, in_use, conflict, invalid_version (deploying an
 //     invalid version), no_previous.
 //   - 413: the upload exceeds MaxUploadSize (too_large).
@@ -61,7 +70,9 @@
 //     missing_file, invalid_metadata, invalid_manifest, hash_mismatch)
 //     carries itself as the one finding; load_failed when the registry's
 //     load test failed a deploy.
-//   - 503: the handler or registry is closed (unavailable, closed).
+//   - 503: too many uploads, spooled bytes or event streams (busy), or
+//     the handler or registry is closed (unavailable, closed); with
+//     Retry-After.
 //   - 500: anything else, a server fault: logged, answered as "internal"
 //     without details.
 //
@@ -72,7 +83,10 @@
 //
 // A [Handler] is safe for concurrent use; the registry serialises
 // changes (see the registry package). Each upload is spooled to its own
-// temporary file, removed before the request ends. GET /events streams
+// temporary file, removed before the request ends, except a dry run's,
+// which is staged for its confirmation (POST /staged/{token}) until
+// Options.StageTTL passes, then removed; staged files a previous process
+// left are removed at start-up once older than StageTTL. GET /events streams
 // run until the client leaves, the registry is closed, or [Handler.Close]
 // is called; register Close with http.Server.RegisterOnShutdown so that a
 // graceful shutdown does not wait for them.
@@ -87,6 +101,7 @@
 //     /history, /events) need the same approval unless Options.PublicReads
 //     is set. The UI's files and /openapi.json are always public; they
 //     hold no registry data.
+//
 //   - Cross-site request forgery: a page on another site cannot send the
 //     Authorization header the bearer-token authorizer needs, and changes
 //     whose Sec-Fetch-Site or Origin header shows another origin are
@@ -94,6 +109,7 @@
 //     which also protects hosts whose authorizer uses cookies. It compares
 //     the Origin with the request's Host, so a reverse proxy in front must
 //     pass the Host header through.
+//
 //   - Uploads: the multipart part's file name, exactly as sent, must be
 //     model_{version}_deployment.zip, checked before a byte of the file
 //     is read; a name with a path in it is refused (400), so nothing can
@@ -104,14 +120,47 @@
 //     file's SHA-256. ?validate=false, which skips the registry's
 //     validators such as the pickle safety scan, is refused with 403
 //     unless Options.AllowSkipValidation is set.
+//
 //   - Every answer sets X-Content-Type-Options: nosniff, Referrer-Policy:
 //     no-referrer and X-Frame-Options: DENY. The UI is served with a strict
 //     Content-Security-Policy (scripts and styles from the handler only, no
 //     inline code, no framing); API answers with default-src 'none' and
 //     Cache-Control: no-store. The UI writes server data with textContent
 //     only.
+//
 //   - Server faults are logged to Options.Logger and never described in
 //     the answer.
+//
+//   - Hostile clients: an upload must arrive at MinUploadRate on average
+//     after UploadGrace (the handler moves the connection's read deadline
+//     as bytes arrive); at most MaxUploads uploads spool at once, holding
+//     at most MaxSpoolBytes with the staged packages; a refused request
+//     with a body is answered at once with Connection: close, without
+//     reading the body. GET /events streams are capped (MaxEventStreams),
+//     each write has a deadline (WriteTimeout), and a resume replays at
+//     most MaxResume events, read a page at a time.
+//
+//   - Free text is validated, never stored raw: a reason (?reason=, at
+//     most 1024 bytes), a model name (?model=, 128) and the
+//     X-Modelvault-Actor header (128) must be valid UTF-8 without control
+//     or bidirectional-override characters, or the request is refused
+//     with 400.
+//
+//   - Host names: with Options.AllowedHosts, any other Host is refused
+//     (421), which defeats DNS rebinding; set it whenever reads or
+//     changes need no credentials. Options.TrustedOrigins lists the
+//     origins of pages (a reverse proxy's public name) allowed to send
+//     changes.
+//
+// What a host must set on its http.Server: ReadHeaderTimeout (the
+// handler cannot bound the time to send headers), IdleTimeout (idle
+// keep-alive connections), and a connection limit on its listener (such
+// as golang.org/x/net/netutil.LimitListener); WriteTimeout only if it
+// does not serve GET /events, whose streams outlive any fixed write
+// timeout (the handler sets a deadline per write instead). Leave
+// ReadTimeout unset or larger than the longest upload: the handler
+// bounds uploads by rate. The example server (examples/server) shows
+// all of it.
 //
 // Serve the handler over TLS (or on loopback): bearer tokens are
 // credentials.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/registry"
@@ -46,7 +48,7 @@ func statusOf(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrForbidden), errors.Is(err, errNoAuthorizer), errors.Is(err, errCrossOrigin):
 		return http.StatusForbidden
-	case errors.Is(err, errNoRoute), errors.Is(err, registry.ErrNotFound):
+	case errors.Is(err, errNoRoute), errors.Is(err, registry.ErrNotFound), errors.Is(err, errUnknownToken):
 		return http.StatusNotFound
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed
@@ -62,7 +64,13 @@ func statusOf(err error) int {
 		errors.Is(err, modelpkg.ErrInvalidMetadata), errors.Is(err, modelpkg.ErrInvalidManifest),
 		errors.Is(err, modelpkg.ErrHashMismatch), errors.Is(err, registry.ErrLoad):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, registry.ErrClosed), errors.Is(err, errClosed):
+	case errors.Is(err, errHost):
+		return http.StatusMisdirectedRequest
+	case errors.Is(err, errSlow):
+		return http.StatusRequestTimeout
+	case errors.Is(err, errTokenExpired):
+		return http.StatusGone
+	case errors.Is(err, errBusy), errors.Is(err, registry.ErrClosed), errors.Is(err, errClosed):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -72,6 +80,19 @@ func statusOf(err error) int {
 // answered with a generic message.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
+	if r.ContentLength != 0 && status >= 400 {
+		// A refused request's body is not read; without this, Go's
+		// server would read up to 256 KiB of it before answering, which a
+		// client trickling its body turns into a connection held open.
+		w.Header().Set("Connection", "close")
+		// Nor after: Go's server drains a body under 256 KiB when the
+		// request ends; a deadline already passed makes that drain fail
+		// at once instead of waiting on a client that trickles.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	d := errorDetail{Code: modelpkg.Code(err), Message: err.Error(), Findings: []validate.Finding{}}
 	var verr *validate.Error
 	switch {
@@ -85,7 +106,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		d.Code, d.Message = "internal", "internal server error"
 	case status == http.StatusRequestEntityTooLarge:
 		d.Code = errTooLarge.Code()
-		d.Message = "upload exceeds the limit of " + strconv.FormatInt(h.maxUpload, 10) + " bytes"
+		d.Message = "upload exceeds the limit of " + humanSize(h.maxUpload)
 	case errors.As(err, &verr):
 		d.Code = "validation_failed"
 		d.Findings = append(d.Findings, verr.Findings...)
@@ -99,6 +120,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if d.Code == "" {
 		d.Code = http.StatusText(status)
 	}
+	if ow, ok := w.(*observedWriter); ok {
+		ow.code = d.Code
+	}
 	writeJSON(w, status, errorBody{Error: d})
 }
 
@@ -109,4 +133,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// humanSize formats n bytes for people: "100 MiB", "1.5 GiB", "512 B".
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	v := strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64)
+	v = strings.TrimSuffix(v, ".0")
+	return v + " " + string("KMGTPE"[exp]) + "iB"
 }

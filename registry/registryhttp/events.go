@@ -14,7 +14,11 @@ import (
 // "event: <type>" message per event, with the sequence number as its id
 // and the event (without its version record) as JSON data. A client that
 // reconnects with Last-Event-ID (or ?after=N) first gets the events it
-// missed. Comment lines are written every Heartbeat. The stream ends when
+// missed, read a page at a time; one more than MaxResume events behind,
+// or ahead of the log, gets a "reset" event (id: the log's head) telling
+// it to reload, and follows from the head. Comment lines are written
+// every Heartbeat; every write must finish within WriteTimeout. At most
+// MaxEventStreams streams are open at once (then 503). The stream ends when
 // the client goes away, the registry is closed or [Handler.Close] is
 // called.
 func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request, _ string) {
@@ -23,6 +27,13 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request, _ string) 
 		h.writeError(w, r, errClosed)
 		return
 	default:
+	}
+	select {
+	case h.streams <- struct{}{}:
+		defer func() { <-h.streams }()
+	default:
+		h.writeError(w, r, errBusy)
+		return
 	}
 	after := r.Header.Get("Last-Event-ID")
 	if after == "" {
@@ -37,23 +48,47 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request, _ string) 
 	// Watch before reading the backlog, so nothing falls in between;
 	// duplicates are dropped by sequence number.
 	events := h.reg.Watch(ctx)
-	var backlog []*registry.Event
-	if last > 0 {
-		if backlog, err = h.reg.History(ctx, &registry.HistoryOptions{After: last}); err != nil {
-			h.writeError(w, r, err)
-			return
-		}
+	_, head, err := h.reg.EventsAfter(ctx, 0, 1)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	// A client ahead of the log (another registry's ids, a restored
+	// store) or too far behind to replay is told to reload, and follows
+	// from the head; otherwise it would miss every event up to its id.
+	reset := ""
+	switch {
+	case last > head:
+		reset = "ahead"
+	case after != "" && head-last > int64(h.opts.MaxResume):
+		reset = "behind"
+	}
+	if reset != "" || after == "" {
+		last = head
 	}
 
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives a server's WriteTimeout
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Accel-Buffering", "no")
+	// Every write has its own deadline: a client that stops reading is
+	// dropped instead of holding the stream (and its memory) forever.
+	write := func(format string, args ...any) error {
+		_ = rc.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
 	w.WriteHeader(http.StatusOK)
-	if _, err := fmt.Fprint(w, ": modelvault events\nretry: 2000\n\n"); err != nil {
+	if write(": modelvault events\nretry: 2000\n\n") != nil {
 		return
+	}
+	if reset != "" {
+		if write("id: %d\nevent: reset\ndata: {\"reason\":%q,\"head\":%d}\n\n", head, reset, head) != nil {
+			return
+		}
 	}
 	send := func(e *registry.Event) error {
 		if e.Seq <= last {
@@ -64,16 +99,19 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request, _ string) 
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", strconv.FormatInt(e.Seq, 10), e.Type, data)
-		return err
+		return write("id: %s\nevent: %s\ndata: %s\n\n", strconv.FormatInt(e.Seq, 10), e.Type, data)
 	}
-	for _, e := range backlog {
-		if send(e) != nil {
+	// The backlog, a page at a time.
+	for last < head {
+		page, _, err := h.reg.EventsAfter(ctx, last, backlogPage)
+		if err != nil || len(page) == 0 {
 			return
 		}
-	}
-	if rc.Flush() != nil {
-		return
+		for _, e := range page {
+			if send(e) != nil {
+				return
+			}
+		}
 	}
 	heartbeat := time.NewTicker(h.opts.Heartbeat)
 	defer heartbeat.Stop()
@@ -84,7 +122,7 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request, _ string) 
 		case <-h.done:
 			return
 		case <-heartbeat.C:
-			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
+			if write(": heartbeat\n\n") != nil {
 				return
 			}
 		case e, ok := <-events:
@@ -95,8 +133,8 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request, _ string) 
 				return
 			}
 		}
-		if rc.Flush() != nil {
-			return
-		}
 	}
 }
+
+// backlogPage is how many missed events a stream reads at a time.
+const backlogPage = 100

@@ -1,8 +1,10 @@
 package registryhttp
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +55,60 @@ type Options struct {
 	// Heartbeat is how often GET /events writes a keep-alive comment
 	// (default [DefaultHeartbeat]).
 	Heartbeat time.Duration
+	// AllowedHosts, when not empty, lists the host names (optionally
+	// with a port) that requests may name in their Host header; any other
+	// is refused with 421 (misdirected_host). Set it whenever the handler
+	// is reachable without credentials (AllowUnauthenticated, PublicReads):
+	// the cross-origin check compares the Origin with the Host, which a
+	// DNS-rebinding page controls both of.
+	AllowedHosts []string
+	// TrustedOrigins lists origins ("https://admin.example.com") whose
+	// pages may send changes although they differ from the request's
+	// Host, such as the public origin of a reverse proxy that rewrites
+	// Host. Invalid entries are logged and ignored.
+	TrustedOrigins []string
+	// MaxUploads bounds the uploads spooled at once (default
+	// [DefaultMaxUploads]); beyond it POST /models/import answers 503
+	// with Retry-After.
+	MaxUploads int
+	// MaxSpoolBytes bounds the bytes that uploads in progress and staged
+	// packages may hold in TempDir (default twice MaxUploadSize). An
+	// upload reserves its Content-Length, or MaxUploadSize when it sends
+	// none; beyond the bound the answer is 503 with Retry-After.
+	MaxSpoolBytes int64
+	// MinUploadRate is the slowest average rate, in bytes per second, at
+	// which an upload may arrive once UploadGrace has passed (default
+	// [DefaultMinUploadRate]); a slower one is cut off with 408.
+	MinUploadRate int64
+	// UploadGrace is the time an upload gets before MinUploadRate applies
+	// (default [DefaultUploadGrace]).
+	UploadGrace time.Duration
+	// MaxEventStreams bounds the open GET /events streams (default
+	// [DefaultMaxEventStreams]); beyond it the answer is 503.
+	MaxEventStreams int
+	// MaxResume bounds how many missed events a GET /events client may
+	// replay (default [DefaultMaxResume]).
+	MaxResume int
+	// WriteTimeout bounds each write of a GET /events stream (default
+	// [DefaultWriteTimeout]).
+	WriteTimeout time.Duration
+	// StageTTL is how long a dry run's package is kept for its
+	// confirmation, POST /staged/{token} (default
+	// [DefaultStageTTL]); later the token answers 410. Staged packages
+	// count against MaxSpoolBytes.
+	StageTTL time.Duration
+	// MaxStaged bounds the staged packages (default [DefaultMaxStaged]);
+	// a new one beyond it replaces the oldest.
+	MaxStaged int
+	// Serving reports what every running process serves, for GET
+	// /serving and the UI's fleet view ("3 of 3 replicas serve 2.0", "1
+	// replica failed to load 2.1: ..."). Nil means the serving states
+	// every registry.Live sharing the store publishes
+	// (registry.Registry.Serving); set it for another source.
+	Serving ServingFunc
+	// Observer, when set, is told every upload's outcome (see
+	// [Observer]; registrymetrics.Metrics is one).
+	Observer Observer
 	// Logger receives the handler's logs: server faults, refused
 	// authorisations and, at Info, every change. Nil means silent.
 	Logger *slog.Logger
@@ -67,6 +123,10 @@ type Handler struct {
 	log       *slog.Logger
 	mux       *http.ServeMux
 	csrf      *http.CrossOriginProtection
+	hosts     map[string]struct{}
+	gate      spoolGate
+	streams   chan struct{} // one token per open GET /events stream
+	stage     *stager
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -102,8 +162,10 @@ func routeTable() []route {
 		{method: "GET", path: "/app.css", access: accessPublic, ui: true, serve: (*Handler).serveAsset},
 		{method: "GET", path: "/openapi.json", access: accessPublic, serve: (*Handler).serveOpenAPI},
 		{method: "POST", path: "/models/import", access: accessWrite, serve: (*Handler).serveImport},
+		{method: "POST", path: "/staged/{token}", access: accessWrite, serve: (*Handler).serveCommit},
 		{method: "GET", path: "/models", access: accessRead, serve: (*Handler).serveList},
 		{method: "GET", path: "/models/{version}", access: accessRead, serve: (*Handler).serveGet},
+		{method: "GET", path: "/models/{version}/package", access: accessRead, serve: (*Handler).serveExport},
 		{method: "POST", path: "/models/{version}/validate", access: accessWrite, serve: (*Handler).serveValidate},
 		{method: "POST", path: "/models/{version}/deploy", access: accessWrite, serve: (*Handler).serveDeploy},
 		{method: "POST", path: "/models/{version}/rollback", access: accessWrite, serve: (*Handler).serveRollbackTo},
@@ -112,6 +174,7 @@ func routeTable() []route {
 		{method: "POST", path: "/models/scan", access: accessWrite, serve: (*Handler).serveScan},
 		{method: "GET", path: "/history", access: accessRead, serve: (*Handler).serveHistory},
 		{method: "GET", path: "/events", access: accessRead, serve: (*Handler).serveEvents},
+		{method: "GET", path: "/serving", access: accessRead, serve: (*Handler).serveServing},
 	}
 }
 
@@ -136,6 +199,31 @@ func New(reg *registry.Registry, opts *Options) *Handler {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	o := &h.opts
+	setDefault(&o.MaxUploads, DefaultMaxUploads)
+	setDefault(&o.MaxSpoolBytes, 2*h.maxUpload)
+	setDefault(&o.MinUploadRate, DefaultMinUploadRate)
+	setDefault(&o.UploadGrace, DefaultUploadGrace)
+	setDefault(&o.MaxEventStreams, DefaultMaxEventStreams)
+	setDefault(&o.MaxResume, DefaultMaxResume)
+	setDefault(&o.WriteTimeout, DefaultWriteTimeout)
+	h.gate = spoolGate{maxUploads: o.MaxUploads, maxBytes: max(o.MaxSpoolBytes, h.maxUpload)}
+	h.streams = make(chan struct{}, o.MaxEventStreams)
+	setDefault(&o.StageTTL, DefaultStageTTL)
+	setDefault(&o.MaxStaged, DefaultMaxStaged)
+	h.stage = &stager{entries: map[string]*staged{}, expired: map[string]time.Time{}, ttl: o.StageTTL, max: o.MaxStaged, gate: &h.gate}
+	removeLeftovers(o.TempDir, o.StageTTL)
+	if len(o.AllowedHosts) > 0 {
+		h.hosts = make(map[string]struct{}, len(o.AllowedHosts))
+		for _, host := range o.AllowedHosts {
+			h.hosts[strings.ToLower(host)] = struct{}{}
+		}
+	}
+	for _, origin := range o.TrustedOrigins {
+		if err := h.csrf.AddTrustedOrigin(origin); err != nil {
+			h.log.Error("registryhttp: ignoring a trusted origin", "origin", origin, "err", err)
+		}
+	}
 	for _, rt := range routeTable() {
 		h.mux.Handle(rt.pattern(), h.guard(rt))
 	}
@@ -143,11 +231,15 @@ func New(reg *registry.Registry, opts *Options) *Handler {
 }
 
 // Close ends the open GET /events streams and refuses new ones with 503,
+// removes the staged uploads,
 // so that http.Server.Shutdown does not wait for them; register it with
 // http.Server.RegisterOnShutdown. Other requests are unaffected. It
 // always returns nil.
 func (h *Handler) Close() error {
-	h.closeOnce.Do(func() { close(h.done) })
+	h.closeOnce.Do(func() {
+		close(h.done)
+		h.stage.closeAll()
+	})
 	return nil
 }
 
@@ -157,6 +249,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Referrer-Policy", "no-referrer")
 	hdr.Set("X-Frame-Options", "DENY")
+	if err := h.checkHost(r); err != nil {
+		hdr.Set("Content-Security-Policy", apiCSP)
+		h.writeError(w, r, err)
+		return
+	}
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		// The mux would answer 404 or 405 in plain text: answer in JSON.
 		rec := &statusRecorder{header: http.Header{}}
@@ -194,11 +291,28 @@ func (h *Handler) guard(rt route) http.Handler {
 		case rt.access == accessRead && !h.opts.PublicReads:
 			a, err := h.authorize(r)
 			if err != nil {
-				h.log.Warn("registryhttp: request refused", "method", r.Method, "path", r.URL.Path, "err", err)
+				// A 401 is what a port scan gets: not worth a warning.
+				level := slog.LevelWarn
+				if errors.Is(err, ErrUnauthenticated) {
+					level = slog.LevelDebug
+				}
+				h.log.Log(r.Context(), level, "registryhttp: request refused", "method", r.Method, "path", r.URL.Path, "err", err)
 				h.writeError(w, r, err)
 				return
 			}
-			actor = actorFor(r, a)
+			if actor, err = actorFor(r, a); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+		}
+		q := r.URL.Query()
+		if err := validText("reason", q.Get("reason"), maxFreeText); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		if err := validText("model", q.Get("model"), maxModelName); err != nil {
+			h.writeError(w, r, err)
+			return
 		}
 		if v := r.PathValue("version"); v != "" {
 			if err := modelpkg.ValidateVersion(v); err != nil {
@@ -236,5 +350,12 @@ func (s *statusRecorder) Write(p []byte) (int, error) {
 func (s *statusRecorder) WriteHeader(code int) {
 	if s.status == 0 {
 		s.status = code
+	}
+}
+
+// setDefault sets *p to def when it is zero or negative.
+func setDefault[T int | int64 | time.Duration](p *T, def T) {
+	if *p <= 0 {
+		*p = def
 	}
 }

@@ -344,7 +344,7 @@ func TestUploadTooLarge(t *testing.T) {
 		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "%s", body)
 		apiErr := errorOf(t, body)
 		assert.Equal(t, "too_large", apiErr.Error.Code)
-		assert.Contains(t, apiErr.Error.Message, "2048")
+		assert.Contains(t, apiErr.Error.Message, "2 KiB", "sizes are human-readable")
 	})
 	t.Run("chunked body", func(t *testing.T) {
 		body, ctype := multipartBody(t, "file", "model_1.0_deployment.zip", data)

@@ -10,6 +10,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelvault/modelvault/modelpkg"
@@ -19,7 +21,9 @@ import (
 // serveImport streams the multipart field "file" to a temporary file and
 // imports it. The part's file name is checked before a byte of its body
 // is read, and the whole request body is bounded by MaxUploadSize.
-func (h *Handler) serveImport(w http.ResponseWriter, r *http.Request, actor string) {
+func (h *Handler) serveImport(rw http.ResponseWriter, r *http.Request, actor string) {
+	w := h.observe(rw)
+	defer w.done()
 	q := r.URL.Query()
 	doValidate, err := boolParam(q.Get("validate"), true)
 	if err != nil {
@@ -39,6 +43,20 @@ func (h *Handler) serveImport(w http.ResponseWriter, r *http.Request, actor stri
 		h.writeError(w, r, errTooLarge)
 		return
 	}
+	if err := validText("model", q.Get("model"), maxModelName); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	reserve := h.maxUpload
+	if r.ContentLength > 0 {
+		reserve = r.ContentLength
+	}
+	if !h.gate.acquire(reserve) {
+		h.writeError(w, r, errBusy)
+		return
+	}
+	kept := int64(0) // bytes a staged package keeps reserved
+	defer func() { h.gate.releaseUpload(reserve, kept) }()
 	ctype, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ctype != "multipart/form-data" || params["boundary"] == "" {
 		h.writeError(w, r, fmt.Errorf("%w: want a multipart/form-data body with a field \"file\"", errBadRequest))
@@ -47,7 +65,8 @@ func (h *Handler) serveImport(w http.ResponseWriter, r *http.Request, actor stri
 	// multipart.Reader reads through a 4 KiB buffer; a larger one in
 	// front of the connection saves most of the read system calls of a
 	// large upload.
-	body := bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, h.maxUpload), uploadBufferSize)
+	rr := &rateReader{r: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: h.opts.UploadGrace, minRate: h.opts.MinUploadRate}
+	body := bufio.NewReaderSize(http.MaxBytesReader(rw, io.NopCloser(rr), h.maxUpload), uploadBufferSize)
 	mr := multipart.NewReader(body, params["boundary"])
 	opts := &registry.ImportOptions{
 		Caller:         caller(r, actor),
@@ -74,30 +93,35 @@ func (h *Handler) serveImport(w http.ResponseWriter, r *http.Request, actor stri
 		}
 		// The part is not drained afterwards: a refused upload is not
 		// read any further (the server discards or closes).
-		h.importPart(w, r, part, opts)
+		kept = h.importPart(w, r, part, opts, reserve)
 		return
 	}
 }
 
 // importPart checks the part's file name, spools its body and imports it.
-func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multipart.Part, opts *registry.ImportOptions) {
+// It returns how many of the reserved bytes a staged package keeps.
+func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multipart.Part, opts *registry.ImportOptions, reserved int64) (kept int64) {
 	name, err := partFileName(part)
 	if err != nil {
 		h.writeError(w, r, err)
-		return
+		return 0
 	}
-	version, err := modelpkg.ParseFileName(name)
-	if err != nil {
+	if _, err := modelpkg.ParseFileName(name); err != nil {
 		h.writeError(w, r, err)
-		return
+		return 0
 	}
-	f, err := os.CreateTemp(h.opts.TempDir, "modelvault-upload-*.zip")
+	f, err := os.CreateTemp(h.opts.TempDir, spoolPattern)
 	if err != nil {
 		h.writeError(w, r, fmt.Errorf("spool upload: %w", err))
-		return
+		return 0
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
+	keep := false
+	defer func() {
+		f.Close()
+		if !keep {
+			os.Remove(f.Name())
+		}
+	}()
 	started := time.Now()
 	bw := bufio.NewWriterSize(f, uploadBufferSize)
 	size, err := io.Copy(bw, part)
@@ -111,9 +135,45 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 		} else {
 			h.writeError(w, r, fmt.Errorf("spool upload: %w", err))
 		}
+		return 0
+	}
+	// The body is read: no read deadline while the registry imports (the
+	// server's background read would cancel the request at it).
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	h.log.Debug("registryhttp: upload spooled", "name", name, "size", size, "took", time.Since(started))
+	if !opts.DryRun {
+		h.importSpooled(w, r, f, name, size, opts)
+		return 0
+	}
+	v, err := h.reg.ImportReaderAt(r.Context(), name, f, size, opts)
+	if err != nil {
+		h.writeError(w, r, err)
+		return 0
+	}
+	// Keep the verified package for its confirmation, which then sends
+	// no bytes again.
+	resp := versionResponse{Version: versionJSON(v), DryRun: true}
+	stagedPath := filepath.Join(filepath.Dir(f.Name()), strings.Replace(filepath.Base(f.Name()), "upload", "staged", 1))
+	if err := os.Rename(f.Name(), stagedPath); err == nil {
+		keep = true
+		s := &staged{path: stagedPath, name: name, size: min(size, reserved), actor: opts.Actor, model: opts.Model, validate: !opts.SkipValidation}
+		tok := h.stage.add(s)
+		resp.Staged = &stagedJSON{Token: tok, ExpiresAt: s.expires}
+		kept = s.size
+	} else {
+		h.log.Warn("registryhttp: cannot stage an upload", "err", err)
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return kept
+}
+
+// importSpooled imports a spooled package and answers with the version.
+func (h *Handler) importSpooled(w http.ResponseWriter, r *http.Request, f *os.File, name string, size int64, opts *registry.ImportOptions) {
+	version, err := modelpkg.ParseFileName(name)
+	if err != nil {
+		h.writeError(w, r, err)
 		return
 	}
-	h.log.Debug("registryhttp: upload spooled", "name", name, "size", size, "took", time.Since(started))
 	old, err := h.reg.Get(version)
 	existed := err == nil && old.Valid
 	v, err := h.reg.ImportReaderAt(r.Context(), name, f, size, opts)
@@ -121,16 +181,17 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 		h.writeError(w, r, err)
 		return
 	}
+	if ow, ok := w.(*observedWriter); ok {
+		ow.size = size
+	}
 	status := http.StatusCreated
 	switch {
-	case opts.DryRun:
-		status = http.StatusOK
 	case existed:
 		status = http.StatusOK // the same package again: nothing changed
 	default:
 		h.log.Info("registryhttp: imported", "version", v.Version, "model", v.Model, "size", size, "actor", opts.Actor)
 	}
-	writeJSON(w, status, versionResponse{Version: versionJSON(v), DryRun: opts.DryRun})
+	writeJSON(w, status, versionResponse{Version: versionJSON(v)})
 }
 
 // uploadBufferSize is the size of the read and write buffers an upload
@@ -163,7 +224,7 @@ func partFileName(part *multipart.Part) (string, error) {
 // (413), or a malformed or cut-off body (400).
 func bodyError(err error) error {
 	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) {
+	if errors.As(err, &maxErr) || errors.Is(err, errSlow) {
 		return err
 	}
 	return fmt.Errorf("%w: read upload: %w", errBadRequest, err)

@@ -40,13 +40,40 @@
 
   let toastTimer = 0;
 
-  function toast(kind, message, findings) {
+  // Short texts for the server's error codes; the server's own message,
+  // which may be a chain of Go errors, goes under Details.
+  const SHORT = {
+    validation_failed: 'Rejected: validation failed',
+    hash_mismatch: 'Rejected: a file does not match its SHA-256',
+    invalid_archive: 'Rejected: not a valid ZIP archive',
+    missing_file: 'Rejected: a required file is missing',
+    unsafe_path: 'Rejected: an unsafe path in the archive',
+    too_large: 'Rejected: the upload is too large',
+    version_exists: 'This version already exists with other content',
+    in_use: 'The version is in use (deployed)',
+    invalid_version: 'The version is invalid and cannot be deployed',
+    no_previous: 'There is no previous deployment to roll back to',
+    load_failed: 'The model failed to load; nothing changed',
+    busy: 'The server is busy; try again in a moment',
+    too_slow: 'The upload was too slow and was cut off',
+    unknown_token: 'The checked upload is gone; upload the file again',
+    token_expired: 'The checked upload expired; upload the file again',
+    forbidden: 'Not allowed',
+    cross_origin: 'Refused: the request came from another site',
+    not_found: 'Not found',
+    internal: 'Server error',
+  };
+
+  function toast(kind, message, findings, detail) {
     const box = $('toast');
     clearTimeout(toastTimer);
     box.dataset.kind = kind;
     box.setAttribute('role', kind === 'error' ? 'alert' : 'status');
     $('toast-msg').textContent = message;
     fillFindings($('toast-findings'), findings || []);
+    $('toast-detail').textContent = detail || '';
+    $('toast-details').hidden = !detail || detail === message;
+    $('toast-details').open = false;
     box.hidden = false;
     if (kind !== 'error') toastTimer = setTimeout(() => { box.hidden = true; }, 6000);
   }
@@ -75,6 +102,7 @@
       this.status = status;
       this.code = e.code || '';
       this.findings = e.findings || [];
+      this.detail = e.message || '';
     }
   }
 
@@ -95,14 +123,21 @@
       showSignin(err.message);
       return;
     }
-    toast('error', err.message, err.findings);
+    if (err instanceof ApiError) {
+      toast('error', SHORT[err.code] || err.message, err.findings, err.detail);
+      return;
+    }
+    toast('error', err.message);
   }
 
   // upload posts the file with XMLHttpRequest, which reports progress.
-  function upload(file, dryRun) {
+  function upload(file, dryRun, reason) {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', 'models/import' + (dryRun ? '?dry_run=true' : ''));
+      const q = new URLSearchParams();
+      if (dryRun) q.set('dry_run', 'true');
+      if (reason) q.set('reason', reason);
+      xhr.open('POST', 'models/import' + (q.size ? '?' + q : ''));
       for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
       const wrap = $('progress-wrap');
       const bar = $('progress');
@@ -110,6 +145,12 @@
       bar.value = 0;
       $('progress-text').textContent = '0%';
       wrap.hidden = false;
+      delete wrap.dataset.state;
+      const failed = () => {
+        wrap.dataset.state = 'failed';
+        $('progress-label').textContent = 'Failed';
+        $('progress-text').textContent = 'failed';
+      };
       xhr.upload.onprogress = (ev) => {
         if (!ev.lengthComputable) return;
         const pct = Math.floor((ev.loaded / ev.total) * 100);
@@ -118,10 +159,14 @@
       };
       xhr.onload = () => {
         bar.value = 100;
-        $('progress-text').textContent = 'done';
-        try { resolve(parse(xhr.status, xhr.responseText)); } catch (e) { reject(e); }
+        try {
+          const body = parse(xhr.status, xhr.responseText);
+          wrap.dataset.state = 'done';
+          $('progress-text').textContent = 'done';
+          resolve(body);
+        } catch (e) { failed(); reject(e); }
       };
-      xhr.onerror = () => reject(new Error('upload failed: network error'));
+      xhr.onerror = () => { failed(); reject(new Error('Upload failed: network error')); };
       const form = new FormData();
       form.append('file', file, file.name);
       xhr.send(form);
@@ -131,9 +176,12 @@
   // ---- import flow -------------------------------------------------------
 
   let pending = null; // the file awaiting confirmation
+  let staged = null; // its dry run's staging token, if the server kept it
 
   function resetImport() {
     pending = null;
+    staged = null;
+    $('confirm-reason').value = '';
     $('confirm-panel').hidden = true;
     $('upload').disabled = !checkName(false);
   }
@@ -169,6 +217,7 @@
     try {
       const res = await upload(file, true);
       pending = file;
+      staged = res.staged ? res.staged.token : null;
       showConfirm(res.version);
     } catch (err) {
       $('upload').disabled = false;
@@ -208,7 +257,12 @@
     if (!pending) return;
     $('confirm').disabled = true;
     try {
-      const res = await upload(pending, false);
+      const reason = $('confirm-reason').value.trim();
+      // The checked package is kept by the server: confirming sends no
+      // bytes again. Without a token (an older server), upload again.
+      const res = staged
+        ? await api('POST', 'staged/' + encodeURIComponent(staged) + (reason ? '?reason=' + encodeURIComponent(reason) : ''))
+        : await upload(pending, false, reason);
       toast('success', 'Imported version ' + res.version.version);
       $('file').value = '';
       resetImport();
@@ -265,7 +319,10 @@
       tr.dataset.version = v.version;
       tr.dataset.status = v.status;
       tr.dataset.model = v.model;
-      cell(tr, 'Version', v.version);
+      const link = document.createElement('a');
+      link.href = '#/versions/' + encodeURIComponent(v.version);
+      link.textContent = v.version;
+      cell(tr, 'Version', link);
       cell(tr, 'Model', v.model);
       const badge = document.createElement('span');
       badge.className = 'badge badge-' + v.status;
@@ -312,6 +369,51 @@
     }
   }
 
+  // renderServing summarises what the running processes serve, per
+  // model: "3 of 3 replicas serve 2.0", "1 replica failed to load 2.1: ...".
+  function renderServing(res) {
+    const list = $('serving');
+    list.replaceChildren();
+    list.hidden = !res.available;
+    if (!res.available) return;
+    const byModel = new Map();
+    for (const r of res.replicas) {
+      const k = r.model || '';
+      if (!byModel.has(k)) byModel.set(k, []);
+      byModel.get(k).push(r);
+    }
+    const plural = (n) => n + ' replica' + (n === 1 ? '' : 's');
+    if (byModel.size === 0) {
+      const li = document.createElement('li');
+      li.textContent = 'No running service reports what it serves.';
+      list.append(li);
+    }
+    for (const [model, reps] of byModel) {
+      const want = reps.map((r) => r.want).find((w) => w) || '';
+      const serving = reps.filter((r) => r.version && r.version === want).length;
+      const li = document.createElement('li');
+      li.className = serving === reps.length ? 'ok' : 'behind';
+      li.dataset.model = model;
+      li.textContent = (model ? model + ': ' : '') + serving + ' of ' + plural(reps.length) + ' serve ' + (want || 'nothing');
+      const others = reps.filter((r) => r.version && r.version !== want).map((r) => r.name + ' serves ' + r.version);
+      if (others.length) li.textContent += ' (' + others.join(', ') + ')';
+      list.append(li);
+      const failed = new Map();
+      for (const r of reps) {
+        if (!r.last_error) continue;
+        const key = r.error_version + '\u0000' + r.last_error;
+        failed.set(key, (failed.get(key) || 0) + 1);
+      }
+      for (const [key, n] of failed) {
+        const [ver, msg] = key.split('\u0000');
+        const f = document.createElement('li');
+        f.className = 'failed';
+        f.textContent = plural(n) + ' failed to load ' + ver + ': ' + msg;
+        list.append(f);
+      }
+    }
+  }
+
   let refreshing = null;
   let again = false;
   const shown = { versions: '', history: '' };
@@ -325,6 +427,7 @@
         // Re-render only what changed, so focus and clicks are not lost.
         const key = JSON.stringify(list.versions);
         if (key !== shown.versions) { shown.versions = key; renderVersions(list.versions); }
+        api('GET', 'serving').then(renderServing, () => { $('serving').hidden = true; });
         const hkey = JSON.stringify(hist.events);
         if (hkey !== shown.history) { shown.history = hkey; renderHistory(hist.events); }
         document.body.dataset.loaded = String(Date.now());
@@ -338,7 +441,94 @@
     return refreshing;
   }
 
-  const confirmDelete = new Map();
+  // ask shows the confirmation dialog; it resolves to the reason typed
+  // ('' for none), or null when cancelled.
+  function ask(title, text) {
+    const dlg = $('action-dialog');
+    $('action-h').textContent = title;
+    $('action-text').textContent = text;
+    $('action-reason').value = '';
+    return new Promise((resolve) => {
+      const done = (value) => {
+        dlg.removeEventListener('close', onClose);
+        resolve(value);
+      };
+      const onClose = () => done(dlg.returnValue === 'ok' ? $('action-reason').value.trim() : null);
+      dlg.addEventListener('close', onClose);
+      dlg.returnValue = '';
+      dlg.showModal();
+      $('action-reason').focus();
+    });
+  }
+
+  // ---- version page ------------------------------------------------------
+
+  async function showVersionPage(version) {
+    for (const id of ['import', 'models', 'history-section']) $(id).hidden = true;
+    $('version-page').hidden = false;
+    $('vp-version').textContent = version;
+    try {
+      const v = encodeURIComponent(version);
+      const [got, hist] = await Promise.all([api('GET', 'models/' + v), api('GET', 'history?version=' + v)]);
+      const ver = got.version;
+      const dl = $('vp-meta');
+      dl.replaceChildren();
+      const add = (k, val) => {
+        const dt = document.createElement('dt');
+        dt.textContent = k;
+        const dd = document.createElement('dd');
+        dd.textContent = val;
+        dl.append(dt, dd);
+      };
+      add('Model', ver.model);
+      add('Status', ver.status);
+      add('Imported', when(ver.imported_at) + ' (' + (ver.import_method === 'zip_upload' ? 'upload' : 'placed') + ')');
+      add('Size', human(ver.size));
+      for (const [k, val] of Object.entries(ver.metadata || {})) {
+        if (k === 'version') continue;
+        add(k, typeof val === 'object' ? JSON.stringify(val) : String(val));
+      }
+      const files = $('vp-files-body');
+      files.replaceChildren();
+      for (const name of Object.keys(ver.files || {}).sort()) {
+        const tr = document.createElement('tr');
+        tr.dataset.file = name;
+        cell(tr, 'File', name);
+        cell(tr, 'Size', human(ver.files[name].size));
+        cell(tr, 'SHA-256', ver.files[name].sha256).className = 'sha';
+        files.append(tr);
+      }
+      fillFindings($('vp-findings'), ver.findings || []);
+      $('vp-no-findings').hidden = (ver.findings || []).length > 0;
+      const evs = $('vp-events-body');
+      evs.replaceChildren();
+      for (const e of hist.events.slice().reverse()) {
+        const tr = document.createElement('tr');
+        tr.dataset.type = e.type;
+        cell(tr, '#', String(e.seq));
+        cell(tr, 'Time', when(e.time));
+        cell(tr, 'Event', e.type.replace('_', ' ') + (e.from ? ' (from ' + e.from + ')' : ''));
+        cell(tr, 'Actor', e.actor || '');
+        cell(tr, 'Reason', e.reason || '');
+        evs.append(tr);
+      }
+      document.body.dataset.page = 'version:' + version;
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  function showList() {
+    $('version-page').hidden = true;
+    for (const id of ['import', 'models', 'history-section']) $(id).hidden = false;
+    document.body.dataset.page = 'list';
+  }
+
+  // route shows the page the location's hash names: #/versions/{v} or the list.
+  function route() {
+    const m = /^#\/versions\/(.+)$/.exec(location.hash);
+    if (m && token() !== null) showVersionPage(decodeURIComponent(m[1])); else showList();
+  }
 
   async function onAction(ev) {
     const b = ev.target.closest('button[data-action]');
@@ -347,24 +537,32 @@
     const version = tr.dataset.version;
     const v = encodeURIComponent(version);
     const action = b.dataset.action;
-    if (action === 'delete' && !confirmDelete.has(version)) {
-      // Two clicks delete, without a blocking dialog.
-      b.textContent = 'Confirm delete';
-      confirmDelete.set(version, setTimeout(() => { confirmDelete.delete(version); b.textContent = 'Delete'; }, 4000));
-      return;
+    let reason = '';
+    if (action !== 'validate') {
+      const deployed = tr.dataset.status === 'deployed';
+      const what = {
+        deploy: ['Deploy version ' + version + '?', 'Every service following this registry will load and serve it.'],
+        rollback: deployed
+          ? ['Roll back from version ' + version + '?', 'The previous deployment of ' + tr.dataset.model + ' is served again.']
+          : ['Roll back to version ' + version + '?', 'Version ' + version + ' is served again.'],
+        delete: ['Delete version ' + version + '?', 'Its files are removed from the store. This cannot be undone.'],
+      }[action];
+      const r = await ask(what[0], what[1]);
+      if (r === null) return;
+      reason = r ? '?reason=' + encodeURIComponent(r) : '';
     }
     b.disabled = true;
     try {
       switch (action) {
         case 'deploy': {
-          const r = await api('POST', 'models/' + v + '/deploy');
+          const r = await api('POST', 'models/' + v + '/deploy' + reason);
           toast('success', r.event ? 'Deployed version ' + version : 'Version ' + version + ' was already deployed');
           break;
         }
         case 'rollback': {
           const r = tr.dataset.status === 'deployed'
-            ? await api('POST', 'rollback?model=' + encodeURIComponent(tr.dataset.model))
-            : await api('POST', 'models/' + v + '/rollback');
+            ? await api('POST', 'rollback?model=' + encodeURIComponent(tr.dataset.model) + (reason ? '&' + reason.slice(1) : ''))
+            : await api('POST', 'models/' + v + '/rollback' + reason);
           toast('success', r.event ? 'Rolled back to version ' + r.event.to : 'Nothing to roll back');
           break;
         }
@@ -379,9 +577,7 @@
           break;
         }
         case 'delete': {
-          clearTimeout(confirmDelete.get(version));
-          confirmDelete.delete(version);
-          await api('DELETE', 'models/' + v);
+          await api('DELETE', 'models/' + v + reason);
           toast('success', 'Deleted version ' + version);
           break;
         }
@@ -468,7 +664,9 @@
     $('token-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       sessionStorage.setItem(TOKEN_KEY, $('token').value.trim());
+      if ($('toast').dataset.kind === 'error') $('toast').hidden = true; // a stale "invalid credentials"
       showApp();
+      route();
     });
     $('signout').addEventListener('click', () => showSignin());
     $('file').addEventListener('change', onFileChange);
@@ -479,7 +677,10 @@
     $('refresh').addEventListener('click', () => refresh());
     $('scan').addEventListener('click', onScan);
     $('toast-close').addEventListener('click', () => { $('toast').hidden = true; });
-    if (token() === null) showSignin(); else showApp();
+    $('action-cancel').addEventListener('click', () => $('action-dialog').close(''));
+    $('action-form').addEventListener('submit', (ev) => { ev.preventDefault(); $('action-dialog').close('ok'); });
+    window.addEventListener('hashchange', route);
+    if (token() === null) showSignin(); else { showApp(); route(); }
     document.body.dataset.ready = 'true';
   });
 })();

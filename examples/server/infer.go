@@ -383,6 +383,10 @@ func predictHandler(live *registry.Live[*servedModel]) http.HandlerFunc {
 			writeError(w, r, http.StatusBadRequest, "bad_request", "body must be {\"features\": [values]} or {\"features\": {name: value}}")
 			return
 		}
+		if err := checkFinite(req.Features); err != nil {
+			writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
+			return
+		}
 		lease, err := live.Acquire()
 		if err != nil {
 			writeError(w, r, http.StatusServiceUnavailable, "unavailable", "no model deployed: "+err.Error())
@@ -399,12 +403,6 @@ func predictHandler(live *registry.Live[*servedModel]) http.HandlerFunc {
 			}
 			if row, err = m.Row(named); err != nil {
 				writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
-				return
-			}
-		}
-		for i, x := range row {
-			if f, ok := x.(float64); ok && (math.IsInf(f, 0) || math.Abs(f) > maxFeature) {
-				writeError(w, r, http.StatusBadRequest, "bad_request", fmt.Sprintf("feature %d is not a finite number of magnitude at most %g", i, maxFeature))
 				return
 			}
 		}
@@ -435,3 +433,27 @@ func predictHandler(live *registry.Live[*servedModel]) http.HandlerFunc {
 // maxFeature bounds a feature's magnitude: far beyond any measurement, far
 // below where a model's arithmetic overflows.
 const maxFeature = 1e9
+
+// checkFinite refuses features (an array or an object of values) holding
+// a number beyond maxFeature, before any model sees them.
+func checkFinite(features json.RawMessage) error {
+	var v any
+	if err := json.Unmarshal(features, &v); err != nil {
+		return errors.New("features must be an array or an object")
+	}
+	var vals []any
+	switch v := v.(type) {
+	case []any:
+		vals = v
+	case map[string]any:
+		for _, x := range v {
+			vals = append(vals, x)
+		}
+	}
+	for i, x := range vals {
+		if f, ok := x.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) > maxFeature) {
+			return fmt.Errorf("feature %d is not a finite number of magnitude at most %g", i, maxFeature)
+		}
+	}
+	return nil
+}

@@ -158,7 +158,7 @@ func TestPredictAnyModel(t *testing.T) {
 		assert.Equal(t, 0.0, body["label"])
 		code, body = call(t, srv, "POST", "/predict", `{"features": [5.1, 3.5, 1.4, 0.2, "huge"]}`)
 		assert.Equal(t, http.StatusBadRequest, code)
-		assert.Contains(t, body["error"], sklearn.ErrUnknownCategory.Error())
+		assert.Contains(t, body["error"].(map[string]any)["message"], sklearn.ErrUnknownCategory.Error())
 	})
 	t.Run("named features", func(t *testing.T) {
 		srv := inferServer(t, read("feature_names"), "LogisticRegression")

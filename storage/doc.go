@@ -25,8 +25,9 @@
 // a success and is never undone. A conditional create whose answer was
 // lost (a reset connection, a timeout, an SDK retry refused with 412 for
 // the put's own object) is resolved by identity: the key is read back and
-// its size and SHA-256 compared with what was sent; ours is a success,
-// another object is [ErrExist].
+// its size and SHA-256 compared with what was sent, or, with a
+// [TagDriver] such as blobstore's, the random tag the put stored with it;
+// ours is a success, another object is [ErrExist].
 //
 // Backends live in their own packages, so that a host compiles only what it
 // uses: storage/diskstore (a local directory), storage/aferostore (any

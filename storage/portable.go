@@ -3,7 +3,9 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"hash"
 	"io"
@@ -52,6 +54,19 @@ type Driver interface {
 	Stat(ctx context.Context, key string) (ObjectInfo, error)
 	List(ctx context.Context, opts *ListOptions) (*ListPage, error)
 	Delete(ctx context.Context, key string) error
+}
+
+// TagDriver is a [Driver] that can store a tag with an object and read it
+// back. [Portable] then tells a put's own object from another by the tag
+// (a random one per Put call), exactly, even among writers of identical
+// bytes; objects without a tag are compared by content.
+type TagDriver interface {
+	Driver
+	// PutTagged is Put, storing tag with the object.
+	PutTagged(ctx context.Context, key string, r io.Reader, opts *PutOptions, tag string) error
+	// Tag returns the tag stored with the object at key, or "" if it
+	// has none; a missing key is an error matching [ErrNotExist].
+	Tag(ctx context.Context, key string) (string, error)
 }
 
 // PortableOptions configures [NewPortable]. A nil *PortableOptions is the
@@ -223,8 +238,10 @@ func (p *Portable) Delete(ctx context.Context, key string) error {
 //     if the driver may give it for the put's own object
 //     ([PortableOptions.ExistMayBeOwn]: an SDK retry refused because its
 //     first attempt landed) or an earlier attempt's outcome was unknown.
-//     Two writers of identical bytes cannot be told apart that way: give
-//     objects that decide races unique content.
+//     With a [TagDriver] the comparison is by the put's random tag
+//     instead, exact even among writers of identical bytes; otherwise
+//     two writers of identical bytes cannot be told apart: give objects
+//     that decide races unique content.
 //   - A conflict ([ErrConflict]) is retried with backoff, after looking
 //     whether another writer's object has appeared (then a conditional
 //     put lost: [ErrExist]).
@@ -242,9 +259,15 @@ func (p *Portable) Put(ctx context.Context, key string, r io.Reader, opts *PutOp
 	rw := newRewinder(r)
 	wait := p.backoff
 	var sent *sentBody // what was sent in full, once an attempt read r to EOF
-	unknown := false   // an earlier attempt may have landed
+	tag := ""
+	if _, ok := p.d.(TagDriver); ok {
+		var b [16]byte
+		rand.Read(b[:])
+		tag = hex.EncodeToString(b[:])
+	}
+	unknown := false // an earlier attempt may have landed
 	for attempt := 0; ; attempt++ {
-		res := p.putOnce(ctx, key, r, &o)
+		res := p.putOnce(ctx, key, r, &o, tag)
 		if res.readErr != nil {
 			if unknown {
 				return &fs.PathError{Op: "put", Path: key, Err: &unknownError{res.readErr}}
@@ -253,6 +276,7 @@ func (p *Portable) Put(ctx context.Context, key string, r io.Reader, opts *PutOp
 		}
 		if res.sent != nil {
 			sent = res.sent
+			sent.tag = tag
 		}
 		err := res.err
 		if err == nil {
@@ -303,6 +327,9 @@ func (p *Portable) Put(ctx context.Context, key string, r io.Reader, opts *PutOp
 			// Someone else's conditional write to key was in flight:
 			// wait, and if an object appeared, look whose it is.
 			if serr := sleep(ctx, wait); serr != nil {
+				if unknown {
+					serr = &unknownError{serr}
+				}
 				return &fs.PathError{Op: "put", Path: key, Err: serr}
 			}
 			wait = min(2*wait, time.Second)
@@ -357,6 +384,7 @@ func (e *unknownError) Unwrap() []error { return []error{ErrUnknownOutcome, e.ca
 type sentBody struct {
 	size int64
 	sum  []byte
+	tag  string // the put's tag, with a TagDriver
 }
 
 type identity int
@@ -374,6 +402,20 @@ const (
 func (p *Portable) identify(ctx context.Context, key string, sent *sentBody) identity {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.commitTimeout)
 	defer cancel()
+	if td, ok := p.d.(TagDriver); ok {
+		tag, err := td.Tag(rctx, key)
+		switch {
+		case errors.Is(err, ErrNotExist):
+			return absent
+		case err != nil:
+			return unreadable
+		case tag != "" && sent != nil && tag == sent.tag:
+			return ours
+		case tag != "" || sent == nil:
+			return theirs
+		}
+		// No tag (written by other tools): compare the bytes.
+	}
 	info, err := p.d.Stat(rctx, key)
 	switch {
 	case errors.Is(err, ErrNotExist):
@@ -411,7 +453,7 @@ type attempt struct {
 // putOnce runs one driver Put with a context detached from ctx: ctx's end
 // aborts it only while r is still being read; after EOF the commit has
 // commitTimeout to finish.
-func (p *Portable) putOnce(ctx context.Context, key string, r io.Reader, o *PutOptions) attempt {
+func (p *Portable) putOnce(ctx context.Context, key string, r io.Reader, o *PutOptions, tag string) attempt {
 	dctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
 	g := &guard{r: r, cancel: cancel, timeout: p.commitTimeout}
@@ -421,7 +463,12 @@ func (p *Portable) putOnce(ctx context.Context, key string, r io.Reader, o *PutO
 	stop := context.AfterFunc(ctx, func() { g.abort(context.Cause(ctx)) })
 	defer stop()
 	defer g.stopTimer()
-	err := p.d.Put(dctx, key, g, o)
+	var err error
+	if td, ok := p.d.(TagDriver); ok && tag != "" {
+		err = td.PutTagged(dctx, key, g, o, tag)
+	} else {
+		err = p.d.Put(dctx, key, g, o)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch g.state {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/spf13/afero"
 	"github.com/stretchr/testify/assert"
@@ -13,6 +14,7 @@ import (
 	"github.com/modelvault/modelvault/internal/faultstore"
 	"github.com/modelvault/modelvault/storage"
 	"github.com/modelvault/modelvault/storage/aferostore"
+	"github.com/modelvault/modelvault/storage/storagetest"
 )
 
 // faulty returns a Portable over a faultstore driver that fails the
@@ -147,4 +149,25 @@ func (s seeOpts) List(ctx context.Context, opts *storage.ListOptions) (*storage.
 	require.NotNil(s.t, opts)
 	require.True(s.t, opts.PageSize >= 1 && opts.PageSize <= 1000, "page size %d", opts.PageSize)
 	return s.Store.List(ctx, opts)
+}
+
+// Under a nemesis that hides the outcome of conditional creates that
+// committed (412 for the own object, timeouts, cancellations), exactly
+// one of many racers still wins each key, and its bytes are stored.
+func TestPortableRaceUnderNemesis(t *testing.T) {
+	inner := aferostore.New(afero.NewMemMapFs(), nil)
+	fs := faultstore.New(inner, faultstore.Fault{})
+	n := faultstore.NewNemesis(11,
+		faultstore.Rule{Mode: faultstore.ModeCommittedExist, P: 0.2, OnlyConditional: true},
+		faultstore.Rule{Mode: faultstore.ModeCommittedTimeout, P: 0.1, OnlyConditional: true},
+		faultstore.Rule{Mode: faultstore.ModeCommittedCancel, P: 0.1, OnlyConditional: true},
+		faultstore.Rule{Mode: faultstore.ModeDelay, P: 0.2, Delay: time.Millisecond},
+	)
+	fs.SetNemesis(n)
+	p := storage.NewPortable(fs, &storage.PortableOptions{ExistMayBeOwn: true, ConflictBackoff: 1})
+	require.NoError(t, storagetest.CheckConcurrentCreate(t.Context(), p, 8, 40))
+	c := n.Counts()
+	require.Positive(t, c[faultstore.ModeCommittedExist]+c[faultstore.ModeCommittedTimeout]+c[faultstore.ModeCommittedCancel],
+		"the nemesis hid some commits")
+	t.Logf("faults injected: %v", c)
 }

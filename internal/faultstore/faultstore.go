@@ -20,6 +20,11 @@
 // own object), that the request timed out, or that its context was
 // cancelled. [ModeDelay] delays a call without failing it.
 //
+// A Store has the method set of a [storage.Driver], so that
+// storage.NewPortable(faultstore.New(inner, f), opts) tests how the
+// portable layer resolves these faults, while a Store given to a
+// registry directly tests how the registry does.
+//
 // # Concurrency
 //
 // A Store and a Nemesis are safe for concurrent use. When an operation

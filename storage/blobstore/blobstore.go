@@ -311,9 +311,19 @@ func (s *driver) Delete(ctx context.Context, key string) error {
 // that gocloud does not sniff (and the put does not depend on) the data.
 const defaultContentType = "application/octet-stream"
 
+// tagKey is the metadata key of the put tag (Azure needs an identifier).
+const tagKey = "mvputid"
+
+var _ storage.TagDriver = (*driver)(nil)
+
 // Put makes one upload. The portable layer retries, resolves and
 // detaches it.
 func (s *driver) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
+	return s.PutTagged(ctx, key, r, opts, "")
+}
+
+// PutTagged is Put, storing tag as the object's metadata.
+func (s *driver) PutTagged(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions, tag string) error {
 	wopts := &blob.WriterOptions{
 		ContentType:    opts.ContentType,
 		IfNotExist:     opts.IfNotExist,
@@ -323,6 +333,9 @@ func (s *driver) Put(ctx context.Context, key string, r io.Reader, opts *storage
 	if wopts.ContentType == "" {
 		wopts.ContentType = defaultContentType
 	}
+	if tag != "" {
+		wopts.Metadata = map[string]string{tagKey: tag}
+	}
 	if err := s.uploadOnce(ctx, key, r, wopts); err != nil {
 		if errors.Is(err, errReader) {
 			return pathErr("put", key, err)
@@ -330,6 +343,15 @@ func (s *driver) Put(ctx context.Context, key string, r io.Reader, opts *storage
 		return mapErr("put", key, err, opts.IfNotExist)
 	}
 	return nil
+}
+
+// Tag returns the put tag stored with the object at key, or "".
+func (s *driver) Tag(ctx context.Context, key string) (string, error) {
+	a, err := s.b.Attributes(ctx, key)
+	if err != nil {
+		return "", mapErr("stat", key, err, false)
+	}
+	return a.Metadata[tagKey], nil
 }
 
 // outcomeUnknown reports whether a failed put may nevertheless have

@@ -133,3 +133,21 @@ func TestCancelBeforeBodyReadAborts(t *testing.T) {
 	require.False(t, ok)
 	require.False(t, errors.Is(err, storage.ErrUnknownOutcome))
 }
+
+// Writers of identical bytes are told apart by the put's tag: the second
+// create of the same bytes is still a lost race, while the own write
+// answered 412 (TestOwnWriteAnsweredExistIsSuccess) is a success.
+func TestIdenticalBytesSecondCreateIsErrExist(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, "mem://", nil)
+	require.NoError(t, err)
+	defer s.Close()
+	data := []byte("same bytes")
+	require.NoError(t, s.Put(ctx, "k", bytes.NewReader(data), ifNotExist))
+	require.ErrorIs(t, s.Put(ctx, "k", bytes.NewReader(data), ifNotExist), storage.ErrExist)
+
+	// An object without a tag (written by another tool) is compared by
+	// its bytes.
+	require.NoError(t, s.Bucket().WriteAll(ctx, "untagged", data, nil))
+	require.ErrorIs(t, s.Put(ctx, "untagged", bytes.NewReader([]byte("other bytes")), ifNotExist), storage.ErrExist)
+}

@@ -41,12 +41,12 @@
 // response was lost, and the retry is refused (412) because of the
 // put's own object: every "already exists" answer to a put that sent all
 // its bytes, and every transport error or timeout after that, is
-// resolved by reading the object back and comparing its size and SHA-256
-// with what was sent (ours: success; another object: [storage.ErrExist];
-// nothing: retried, if the reader is an [io.Seeker], else
-// [storage.ErrUnknownOutcome]). Two writers of identical bytes cannot be
-// told apart that way; objects that decide races should carry unique
-// content (the registry's carry a unique id).
+// resolved by identity: every put stores a random tag in the object's
+// metadata ("mvputid"), which is read back and compared (ours: success;
+// another object: [storage.ErrExist]; nothing: retried, if the reader is
+// an [io.Seeker], else [storage.ErrUnknownOutcome]). So of several
+// writers of identical bytes exactly one still wins. An object without
+// the tag (written by another tool) is compared by size and SHA-256.
 //
 // S3 may answer a conditional put racing another one with 409
 // ConditionalRequestConflict ("retry"), which gocloud reports as Unknown.

@@ -1,7 +1,6 @@
 package diskstore
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -332,16 +330,11 @@ func (s *driver) mkdirAll(dir string) error {
 // write copies r into f, checking ctx between reads, then fsyncs and
 // closes f.
 func (s *driver) write(ctx context.Context, f *os.File, r io.Reader) error {
-	var err error
-	switch r := r.(type) {
-	case *bytes.Reader, *bytes.Buffer, *strings.Reader:
-		// Bytes already in memory: one write, no copy through a buffer.
-		// ctx is checked before and (by Put) after.
-		_, err = r.(io.WriterTo).WriteTo(f)
-	default:
-		buf := make([]byte, 256<<10)
-		_, err = io.CopyBuffer(f, ctxio.Reader(ctx, r), buf)
-	}
+	// r is the portable layer's guard (it hashes and watches the
+	// caller's context), so in-memory data no longer reaches here as a
+	// *bytes.Reader: everything is copied through one buffer.
+	buf := make([]byte, 256<<10)
+	_, err := io.CopyBuffer(f, ctxio.Reader(ctx, r), buf)
 	if err == nil && !s.noSync {
 		err = f.Sync()
 	}

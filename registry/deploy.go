@@ -186,7 +186,9 @@ func (r *Registry) loadPackage(vfs *verifyingFS, v *Version) *Package {
 }
 
 // Delete removes a version and its files. The deployed version cannot be
-// deleted ([ErrInUse]); deploy another or roll back first.
+// deleted ([ErrInUse]); deploy another or roll back first. Once its event
+// is recorded the delete has succeeded: files it fails to remove are
+// removed by a later [Registry.Repair], not reported as a failure.
 func (r *Registry) Delete(ctx context.Context, version string, caller *Caller) (*Event, error) {
 	e, err := r.appendEvent(ctx, caller, func(st *state) (*Event, error) {
 		v := st.Versions[version]
@@ -201,10 +203,11 @@ func (r *Registry) Delete(ctx context.Context, version string, caller *Caller) (
 	if err != nil {
 		return nil, fmt.Errorf("delete %s: %w", version, err)
 	}
-	// The event is the commit point; files a crash (or a re-import that
-	// holds the claim) leaves are removed by a later repair.
+	// The event is the commit point: the version is deleted whatever
+	// happens next. Files a failure (or a crash, or a re-import that holds
+	// the claim) leaves are removed by a later repair.
 	if _, err := r.removeDeletedFiles(ctx, version); err != nil {
-		return e, fmt.Errorf("delete %s: remove files: %w", version, err)
+		r.logger.Warn("registry: files of a deleted version left to a repair", "version", version, "err", err)
 	}
 	return e, nil
 }

@@ -8,8 +8,26 @@
 // optional create-if-absent), Stat, List (by prefix, in lexical key order,
 // paged, optionally rolled up by "/") and Delete (idempotent).
 // Conveniences are functions over the interface, like [io/fs]'s: [ReadAll],
-// [WriteAll], [Exists], [All], [Pages], [DeletePrefix], [Copy], and [FS], an
-// [fs.FS] view of a prefix.
+// [WriteAll], [Exists], [All], [Pages], [DeletePrefix], [Copy], [FS] (an
+// [fs.FS] view of a prefix), [Sub] (a Store that is a prefix view of
+// another, like [fs.Sub]: one model per prefix of one bucket) and
+// [CheckConditionalCreate] (refuses a server that ignores create-if-absent).
+//
+// # One write contract: Portable over Driver
+//
+// As gocloud.dev/blob sits over blob/driver, every backend is a thin
+// [Driver] behind [Portable], which owns what they share: key, option and
+// context checks, error wrapping, retrying conflicts, and the commit rules.
+// Until the driver has read a put's data to its end, cancelling the
+// context aborts the put and nothing is stored. From then on the commit
+// runs detached from the caller's context, with its own bound
+// ([PortableOptions.CommitTimeout]): a commit that happened is reported as
+// a success and is never undone. A conditional create whose answer was
+// lost (a reset connection, a timeout, an SDK retry refused with 412 for
+// the put's own object) is resolved by identity: the key is read back and
+// its size and SHA-256 compared with what was sent, or, with a
+// [TagDriver] such as blobstore's, the random tag the put stored with it;
+// ours is a success, another object is [ErrExist].
 //
 // Backends live in their own packages, so that a host compiles only what it
 // uses: storage/diskstore (a local directory), storage/aferostore (any
@@ -32,7 +50,15 @@
 //     prefix that [ValidPrefix] rejects, or a delimiter other than "/".
 //     Nothing is touched.
 //   - A context error ([context.Canceled], [context.DeadlineExceeded]) when
-//     ctx ends; a put interrupted that way leaves nothing behind.
+//     ctx ends; a put interrupted that way, before its data was all read,
+//     leaves nothing behind.
+//   - [ErrConflict]: a put refused because of a concurrent conditional
+//     write (S3's 409) after the retries ran out.
+//   - [ErrUnknownOutcome]: a put whose request was sent whole, whose
+//     answer was lost, and that reading back could not settle; the object
+//     may or may not be stored. Every other put error means nothing of
+//     this put was stored, except where a backend documents otherwise.
+//   - [ErrNoConditionalCreate], from [CheckConditionalCreate] only.
 //
 // Other errors (I/O, network, permissions) are passed through wrapped.
 //

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log"
@@ -85,4 +86,45 @@ func ExampleValidKey() {
 	// models/bert.zip true
 	// ../etc/passwd false
 	// a//b false
+}
+
+func ExampleSub() {
+	ctx := context.Background()
+	s := aferostore.New(afero.NewMemMapFs(), nil)
+	// One model per prefix of one store.
+	bert, err := storage.Sub(s, "models/bert")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := storage.WriteAll(ctx, bert, "1.0/model.zip", []byte("..."), nil); err != nil {
+		log.Fatal(err)
+	}
+	for o, err := range storage.All(ctx, s, nil) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("store:", o.Key)
+	}
+	for o, err := range storage.All(ctx, bert, nil) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("view:", o.Key)
+	}
+	_, err = bert.Get(ctx, "../gpt/1.0/model.zip")
+	fmt.Println(errors.Is(err, storage.ErrInvalidKey))
+	// Output:
+	// store: models/bert/1.0/model.zip
+	// view: 1.0/model.zip
+	// true
+}
+
+func ExampleCheckConditionalCreate() {
+	ctx := context.Background()
+	s := aferostore.New(afero.NewMemMapFs(), nil)
+	// Once, when opening a store that several writers share.
+	err := storage.CheckConditionalCreate(ctx, s, "_registry/probe")
+	fmt.Println(err, errors.Is(err, storage.ErrNoConditionalCreate))
+	// Output:
+	// <nil> false
 }

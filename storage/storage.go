@@ -22,8 +22,12 @@ type Store interface {
 
 	// Put stores everything read from r under key. The write is atomic:
 	// readers see the previous object or the whole new one, never a prefix.
-	// If r returns an error or ctx is cancelled, nothing is left behind and
-	// the previous object (if any) is unchanged.
+	// If r returns an error, or ctx is cancelled before r has been read to
+	// its end, nothing is left behind and the previous object (if any) is
+	// unchanged. Once r is read, the commit is not interrupted by ctx: a
+	// put that stored its object reports success and is never undone (see
+	// [Portable.Put]). An error matching [ErrUnknownOutcome] means the
+	// object may or may not be stored.
 	//
 	// With opts.IfNotExist set, of any number of concurrent creators of one
 	// key exactly one succeeds; the others get an error matching [ErrExist]

@@ -27,7 +27,14 @@ type Options struct {
 }
 
 // Store is a [storage.Store] over an [afero.Fs]. Create one with [New].
+// Its checks and write contract are [storage.Portable]'s; the methods
+// below document what the file system adds.
 type Store struct {
+	p *storage.Portable
+}
+
+// driver is the [storage.Driver] over the file system.
+type driver struct {
 	fs     afero.Fs
 	iofs   fs.FS
 	noSync bool
@@ -46,7 +53,38 @@ func New(fsys afero.Fs, opts *Options) *Store {
 	if opts == nil {
 		opts = &Options{}
 	}
-	return &Store{fs: fsys, iofs: afero.NewIOFS(fsys), noSync: opts.NoSync}
+	d := &driver{fs: fsys, iofs: afero.NewIOFS(fsys), noSync: opts.NoSync}
+	return &Store{p: storage.NewPortable(d, nil)}
+}
+
+// Get opens the object at key.
+func (s *Store) Get(ctx context.Context, key string) (storage.Reader, error) {
+	return s.p.Get(ctx, key)
+}
+
+// Stat returns the size and modification time of the object at key.
+func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
+	return s.p.Stat(ctx, key)
+}
+
+// List lists objects in lexical key order; temporary files are skipped.
+// The page token is the last key or prefix of the previous page.
+func (s *Store) List(ctx context.Context, opts *storage.ListOptions) (*storage.ListPage, error) {
+	return s.p.List(ctx, opts)
+}
+
+// Put writes r to a temporary file next to key and renames it into place.
+// With IfNotExist, the existence check and the rename happen under a
+// mutex of the Store (see the package documentation for the scope of
+// that).
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
+	return s.p.Put(ctx, key, r, opts)
+}
+
+// Delete removes the object at key and prunes directories that became
+// empty. Deleting a missing key succeeds.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	return s.p.Delete(ctx, key)
 }
 
 func pathErr(op, key string, err error) error {
@@ -60,19 +98,9 @@ func pathErr(op, key string, err error) error {
 	return &fs.PathError{Op: op, Path: key, Err: err}
 }
 
-func (s *Store) check(ctx context.Context, op, key string) error {
-	if err := storage.ValidKey(key); err != nil {
-		return pathErr(op, key, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return pathErr(op, key, err)
-	}
-	return nil
-}
-
 // statObject returns the info of the regular file at key, or an error
 // matching fs.ErrNotExist (also when a path element is a file).
-func (s *Store) statObject(key string) (fs.FileInfo, error) {
+func (s *driver) statObject(key string) (fs.FileInfo, error) {
 	info, err := s.fs.Stat(key)
 	if err != nil {
 		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, afero.ErrFileNotFound) {
@@ -115,11 +143,7 @@ func (r *reader) ReadAt(p []byte, off int64) (int, error) {
 func (r *reader) Close() error { return r.f.Close() }
 func (r *reader) Size() int64  { return r.size }
 
-// Get opens the object at key.
-func (s *Store) Get(ctx context.Context, key string) (storage.Reader, error) {
-	if err := s.check(ctx, "get", key); err != nil {
-		return nil, err
-	}
+func (s *driver) Get(ctx context.Context, key string) (storage.Reader, error) {
 	f, err := s.fs.Open(key)
 	if err != nil {
 		if errors.Is(err, syscall.ENOTDIR) {
@@ -138,11 +162,7 @@ func (s *Store) Get(ctx context.Context, key string) (storage.Reader, error) {
 	return &reader{f: f, size: info.Size()}, nil
 }
 
-// Stat returns the size and modification time of the object at key.
-func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
-	if err := s.check(ctx, "stat", key); err != nil {
-		return storage.ObjectInfo{}, err
-	}
+func (s *driver) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
 	info, err := s.statObject(key)
 	if err != nil {
 		return storage.ObjectInfo{}, pathErr("stat", key, err)
@@ -150,9 +170,7 @@ func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error
 	return storage.ObjectInfo{Key: key, Size: info.Size(), ModTime: info.ModTime()}, nil
 }
 
-// List lists objects in lexical key order; temporary files are skipped.
-// The page token is the last key or prefix of the previous page.
-func (s *Store) List(ctx context.Context, opts *storage.ListOptions) (*storage.ListPage, error) {
+func (s *driver) List(ctx context.Context, opts *storage.ListOptions) (*storage.ListPage, error) {
 	page, err := fslist.List(ctx, s.iofs, opts)
 	if err != nil {
 		prefix := ""
@@ -164,16 +182,7 @@ func (s *Store) List(ctx context.Context, opts *storage.ListOptions) (*storage.L
 	return page, nil
 }
 
-// Put writes r to a temporary file next to key and renames it into place.
-// With IfNotExist, the existence check and the rename happen under the
-// Store's mutex (see the package documentation for the scope of that).
-func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
-	if err := s.check(ctx, "put", key); err != nil {
-		return err
-	}
-	if opts == nil {
-		opts = &storage.PutOptions{}
-	}
+func (s *driver) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
 	tmp, f, err := s.createTemp(path.Dir(key))
 	if err != nil {
 		return pathErr("put", key, err)
@@ -192,7 +201,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.
 	return nil
 }
 
-func (s *Store) createTemp(dir string) (string, afero.File, error) {
+func (s *driver) createTemp(dir string) (string, afero.File, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if dir != "." {
@@ -213,7 +222,7 @@ func (s *Store) createTemp(dir string) (string, afero.File, error) {
 	return tmp, f, nil
 }
 
-func (s *Store) write(ctx context.Context, f afero.File, r io.Reader) error {
+func (s *driver) write(ctx context.Context, f afero.File, r io.Reader) error {
 	buf := make([]byte, 256<<10)
 	_, err := io.CopyBuffer(onlyWriter{f}, ctxio.Reader(ctx, r), buf)
 	if err == nil && !s.noSync {
@@ -231,7 +240,7 @@ type onlyWriter struct{ w io.Writer }
 
 func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
 
-func (s *Store) publish(tmp, key string, ifNotExist bool) error {
+func (s *driver) publish(tmp, key string, ifNotExist bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	info, err := s.fs.Stat(key)
@@ -248,12 +257,7 @@ func (s *Store) publish(tmp, key string, ifNotExist bool) error {
 	return s.fs.Rename(tmp, key)
 }
 
-// Delete removes the object at key and prunes directories that became
-// empty. Deleting a missing key succeeds.
-func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := s.check(ctx, "delete", key); err != nil {
-		return err
-	}
+func (s *driver) Delete(ctx context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, err := s.statObject(key); err != nil {

@@ -23,3 +23,9 @@ func TestConformanceOsFs(t *testing.T) {
 		return aferostore.New(afero.NewBasePathFs(afero.NewOsFs(), t.TempDir()), nil)
 	})
 }
+
+func TestConformanceSubMemMapFs(t *testing.T) {
+	storagetest.RunOptions(t, storagetest.Sub(func(t *testing.T) storage.Store {
+		return aferostore.New(afero.NewMemMapFs(), nil)
+	}), &storagetest.Options{MaxHeapGrowth: -1, ListKeys: 1001, LargeSize: 4 << 20})
+}

@@ -3,11 +3,9 @@ package blobstore
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"strings"
@@ -22,18 +20,25 @@ import (
 
 // ErrConflict matches the error of a put that the server refused because
 // of a concurrent conditional write to the same key (S3's 409
-// ConditionalRequestConflict) when retrying did not settle it.
-var ErrConflict = errors.New("blobstore: conflicting concurrent write")
+// ConditionalRequestConflict) when retrying did not settle it. It is
+// [storage.ErrConflict].
+var ErrConflict = storage.ErrConflict
 
 // Options configures [New] and [Open]. A nil *Options is the zero value.
 type Options struct {
 	// ConflictRetries is how many times Put retries after the server
-	// reports a conflicting concurrent conditional write. Zero means 4;
-	// negative means none.
+	// reports a conflicting concurrent conditional write, or after an
+	// unknown outcome that reading back showed did not land. Zero means
+	// 4; negative means none.
 	ConflictRetries int
 	// ConflictBackoff is the first wait before such a retry; it doubles
 	// with each retry, up to one second. Zero means 50ms.
 	ConflictBackoff time.Duration
+	// CommitTimeout bounds the end of an upload once all its data has
+	// been read (the last parts and the commit request), which runs
+	// detached from the caller's context, and the read back that
+	// resolves an unknown outcome. Zero means two minutes.
+	CommitTimeout time.Duration
 	// UploadBufferSize and UploadConcurrency set the part size and the
 	// number of parts in flight of one put, where the driver uploads in
 	// parts (blob.WriterOptions.BufferSize and MaxConcurrency). A put
@@ -42,11 +47,17 @@ type Options struct {
 	UploadBufferSize, UploadConcurrency int
 }
 
-// Store is a [storage.Store] over a [blob.Bucket].
+// Store is a [storage.Store] over a [blob.Bucket]. Its checks and write
+// contract are [storage.Portable]'s; the methods below document what the
+// bucket adds.
 type Store struct {
+	p *storage.Portable
+	d *driver
+}
+
+// driver is the [storage.Driver] over the bucket.
+type driver struct {
 	b       *blob.Bucket
-	retries int
-	backoff time.Duration
 	bufSize int
 	conc    int
 	// upload is b.Upload; tests replace it to inject faults.
@@ -60,24 +71,21 @@ func New(b *blob.Bucket, opts *Options) *Store {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Store{
+	d := &driver{
 		b:       b,
-		retries: opts.ConflictRetries,
-		backoff: opts.ConflictBackoff,
 		bufSize: max(opts.UploadBufferSize, 0),
 		conc:    max(opts.UploadConcurrency, 0),
 		upload:  b.Upload,
 	}
-	if s.retries == 0 {
-		s.retries = 4
-	}
-	if s.retries < 0 {
-		s.retries = 0
-	}
-	if s.backoff <= 0 {
-		s.backoff = 50 * time.Millisecond
-	}
-	return s
+	p := storage.NewPortable(d, &storage.PortableOptions{
+		ConflictRetries: opts.ConflictRetries,
+		ConflictBackoff: opts.ConflictBackoff,
+		CommitTimeout:   opts.CommitTimeout,
+		// SDKs retry a conditional PUT whose response was lost; the
+		// retry is refused because of the put's own object.
+		ExistMayBeOwn: true,
+	})
+	return &Store{p: p, d: d}
 }
 
 // Open opens the bucket at urlstr with [blob.OpenBucket] and returns a
@@ -92,10 +100,40 @@ func Open(ctx context.Context, urlstr string, opts *Options) (*Store, error) {
 }
 
 // Close closes the bucket.
-func (s *Store) Close() error { return s.b.Close() }
+func (s *Store) Close() error { return s.d.b.Close() }
 
 // Bucket returns the underlying bucket, for what the Store does not do.
-func (s *Store) Bucket() *blob.Bucket { return s.b }
+func (s *Store) Bucket() *blob.Bucket { return s.d.b }
+
+// Get opens the object at key. The returned Reader also implements
+// [io.WriterTo]; its ReadAt makes one ranged request per call.
+func (s *Store) Get(ctx context.Context, key string) (storage.Reader, error) {
+	return s.p.Get(ctx, key)
+}
+
+// Stat returns the size and modification time of the object at key.
+func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
+	return s.p.Stat(ctx, key)
+}
+
+// List lists objects in lexical key order. Page tokens are the bucket's
+// own, encoded as text.
+func (s *Store) List(ctx context.Context, opts *storage.ListOptions) (*storage.ListPage, error) {
+	return s.p.List(ctx, opts)
+}
+
+// Delete removes the object at key. Deleting a missing key succeeds.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	return s.p.Delete(ctx, key)
+}
+
+// Put uploads r to key with [blob.Bucket.Upload]. The object appears only
+// when the upload completes; an upload that fails, or whose context ends
+// before all of r is read, leaves nothing. See the package documentation
+// for IfNotExist, unknown outcomes and conflicts.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
+	return s.p.Put(ctx, key, r, opts)
+}
 
 // sentinelError matches a storage sentinel and keeps the driver's error in
 // the chain, with the sentinel's short message.
@@ -110,7 +148,10 @@ func pathErr(op, key string, err error) error {
 	return &fs.PathError{Op: op, Path: key, Err: err}
 }
 
-// mapErr maps gocloud error codes to storage's sentinels.
+// mapErr maps gocloud error codes to storage's sentinels. For a put, S3's
+// 409 conflict becomes [storage.ErrConflict], and an error without a
+// definite answer from the server (a transport error, such as a reset
+// connection, or a timeout) becomes [storage.ErrUnknownOutcome].
 func mapErr(op, key string, err error, ifNotExist bool) error {
 	switch code := gcerrors.Code(err); {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
@@ -118,26 +159,15 @@ func mapErr(op, key string, err error, ifNotExist bool) error {
 		err = &sentinelError{storage.ErrNotExist, err}
 	case ifNotExist && (code == gcerrors.FailedPrecondition || code == gcerrors.AlreadyExists):
 		err = &sentinelError{storage.ErrExist, err}
+	case op == "put" && isConflict(err):
+		err = &sentinelError{storage.ErrConflict, err}
+	case op == "put" && outcomeUnknown(err):
+		err = &sentinelError{storage.ErrUnknownOutcome, err}
 	}
 	return pathErr(op, key, err)
 }
 
-func check(ctx context.Context, op, key string) error {
-	if err := storage.ValidKey(key); err != nil {
-		return pathErr(op, key, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return pathErr(op, key, err)
-	}
-	return nil
-}
-
-// Get opens the object at key. The returned Reader also implements
-// [io.WriterTo].
-func (s *Store) Get(ctx context.Context, key string) (storage.Reader, error) {
-	if err := check(ctx, "get", key); err != nil {
-		return nil, err
-	}
+func (s *driver) Get(ctx context.Context, key string) (storage.Reader, error) {
 	r, err := s.b.NewReader(ctx, key, nil)
 	if err != nil {
 		return nil, mapErr("get", key, err, false)
@@ -147,7 +177,7 @@ func (s *Store) Get(ctx context.Context, key string) (storage.Reader, error) {
 
 type reader struct {
 	ctx  context.Context
-	s    *Store
+	s    *driver
 	key  string
 	r    *blob.Reader
 	size int64
@@ -188,11 +218,7 @@ func (r *reader) ReadAt(p []byte, off int64) (int, error) {
 	return got, nil
 }
 
-// Stat returns the size and modification time of the object at key.
-func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
-	if err := check(ctx, "stat", key); err != nil {
-		return storage.ObjectInfo{}, err
-	}
+func (s *driver) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
 	a, err := s.b.Attributes(ctx, key)
 	if err != nil {
 		return storage.ObjectInfo{}, mapErr("stat", key, err, false)
@@ -200,30 +226,12 @@ func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error
 	return storage.ObjectInfo{Key: key, Size: a.Size, ModTime: a.ModTime}, nil
 }
 
-// maxPageSize is the largest page the object stores return.
-const maxPageSize = 1000
-
-// List lists objects in lexical key order. Page tokens are the bucket's
-// own, encoded as text.
-func (s *Store) List(ctx context.Context, opts *storage.ListOptions) (*storage.ListPage, error) {
-	if opts == nil {
-		opts = &storage.ListOptions{}
-	}
-	if err := storage.ValidPrefix(opts.Prefix); err != nil {
-		return nil, pathErr("list", opts.Prefix, err)
-	}
-	if opts.Delimiter != "" && opts.Delimiter != "/" {
-		return nil, pathErr("list", opts.Prefix, &delimError{})
-	}
+func (s *driver) List(ctx context.Context, opts *storage.ListOptions) (*storage.ListPage, error) {
 	cur, err := decodeToken(opts.PageToken)
 	if err != nil {
 		return nil, pathErr("list", opts.Prefix, &tokenError{err})
 	}
-	size := opts.PageSize
-	if size <= 0 || size > maxPageSize {
-		size = maxPageSize
-	}
-	objs, next, err := s.b.ListPage(ctx, cur.token, size, &blob.ListOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter})
+	objs, next, err := s.b.ListPage(ctx, cur.token, opts.PageSize, &blob.ListOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter})
 	if err != nil {
 		return nil, mapErr("list", opts.Prefix, err, false)
 	}
@@ -286,21 +294,12 @@ func decodeToken(s string) (pageToken, error) {
 	return pageToken{lastKey: string(parts[0]), lastPrefix: string(parts[1]), token: parts[2]}, nil
 }
 
-type delimError struct{}
-
-func (*delimError) Error() string { return `invalid delimiter: only "/" is supported` }
-func (*delimError) Unwrap() error { return storage.ErrInvalidKey }
-
 type tokenError struct{ err error }
 
 func (e *tokenError) Error() string { return "invalid page token: " + e.err.Error() }
 func (e *tokenError) Unwrap() error { return fs.ErrInvalid }
 
-// Delete removes the object at key. Deleting a missing key succeeds.
-func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := check(ctx, "delete", key); err != nil {
-		return err
-	}
+func (s *driver) Delete(ctx context.Context, key string) error {
 	err := s.b.Delete(ctx, key)
 	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 		return mapErr("delete", key, err, false)
@@ -312,17 +311,19 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // that gocloud does not sniff (and the put does not depend on) the data.
 const defaultContentType = "application/octet-stream"
 
-// Put uploads r to key with [blob.Bucket.Upload]. The object appears only
-// when the upload completes; an upload that fails or whose context ends
-// leaves nothing. See the package documentation for IfNotExist and
-// conflicts.
-func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
-	if err := check(ctx, "put", key); err != nil {
-		return err
-	}
-	if opts == nil {
-		opts = &storage.PutOptions{}
-	}
+// tagKey is the metadata key of the put tag (Azure needs an identifier).
+const tagKey = "mvputid"
+
+var _ storage.TagDriver = (*driver)(nil)
+
+// Put makes one upload. The portable layer retries, resolves and
+// detaches it.
+func (s *driver) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
+	return s.PutTagged(ctx, key, r, opts, "")
+}
+
+// PutTagged is Put, storing tag as the object's metadata.
+func (s *driver) PutTagged(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions, tag string) error {
 	wopts := &blob.WriterOptions{
 		ContentType:    opts.ContentType,
 		IfNotExist:     opts.IfNotExist,
@@ -332,93 +333,25 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.
 	if wopts.ContentType == "" {
 		wopts.ContentType = defaultContentType
 	}
-	seeker, _ := r.(io.Seeker)
-	var start int64
-	if seeker != nil {
-		var err error
-		if start, err = seeker.Seek(0, io.SeekCurrent); err != nil {
-			seeker = nil
-		}
+	if tag != "" {
+		wopts.Metadata = map[string]string{tagKey: tag}
 	}
-	rewind := func() bool {
-		if seeker == nil {
-			return false
-		}
-		_, err := seeker.Seek(start, io.SeekStart)
-		return err == nil
-	}
-	wait := s.backoff
-	for attempt := 0; ; attempt++ {
-		// A conditional put hashes what it sends, so that a put whose
-		// outcome the network hid (a reset connection) can be resolved.
-		body, sent := r, hash.Hash(nil)
-		if opts.IfNotExist {
-			sent = sha256.New()
-			body = io.TeeReader(r, sent)
-		}
-		err := s.uploadOnce(ctx, key, body, wopts)
+	if err := s.uploadOnce(ctx, key, r, wopts); err != nil {
 		if errors.Is(err, errReader) {
 			return pathErr("put", key, err)
 		}
-		if err == nil {
-			if err := ctx.Err(); err != nil {
-				// Too late to stop the upload: undo it if we can tell
-				// it was ours (an unconditional put cannot be undone
-				// without losing the old object, so it stands).
-				if opts.IfNotExist {
-					s.b.Delete(context.WithoutCancel(ctx), key)
-				}
-				return pathErr("put", key, err)
-			}
-			return nil
-		}
-		if opts.IfNotExist && ctx.Err() == nil && outcomeUnknown(err) {
-			// The request failed without an answer from the server: it
-			// may or may not have stored our bytes. Look.
-			switch won, found := s.storedSame(ctx, key, sent); {
-			case found && won:
-				return nil
-			case found:
-				return pathErr("put", key, &sentinelError{storage.ErrExist, err})
-			case attempt < s.retries && rewind():
-				if err := sleep(ctx, wait); err != nil {
-					return pathErr("put", key, err)
-				}
-				wait = min(2*wait, time.Second)
-				continue
-			}
-			return mapErr("put", key, err, true)
-		}
-		if !isConflict(err) {
-			return mapErr("put", key, err, opts.IfNotExist)
-		}
-		if attempt >= s.retries {
-			return pathErr("put", key, &sentinelError{ErrConflict, err})
-		}
-		// Someone else's conditional write to key was in flight: wait,
-		// and if its object appeared, this put lost.
-		if err := sleep(ctx, wait); err != nil {
-			return pathErr("put", key, err)
-		}
-		wait = min(2*wait, time.Second)
-		if opts.IfNotExist && s.exists(ctx, key) {
-			return pathErr("put", key, &sentinelError{storage.ErrExist, err})
-		}
-		if !rewind() {
-			// The data cannot be read again. A conditional put can
-			// still learn that it lost.
-			for ; opts.IfNotExist && attempt < s.retries; attempt++ {
-				if err := sleep(ctx, wait); err != nil {
-					return pathErr("put", key, err)
-				}
-				wait = min(2*wait, time.Second)
-				if s.exists(ctx, key) {
-					return pathErr("put", key, &sentinelError{storage.ErrExist, err})
-				}
-			}
-			return pathErr("put", key, &sentinelError{ErrConflict, err})
-		}
+		return mapErr("put", key, err, opts.IfNotExist)
 	}
+	return nil
+}
+
+// Tag returns the put tag stored with the object at key, or "".
+func (s *driver) Tag(ctx context.Context, key string) (string, error) {
+	a, err := s.b.Attributes(ctx, key)
+	if err != nil {
+		return "", mapErr("stat", key, err, false)
+	}
+	return a.Metadata[tagKey], nil
 }
 
 // outcomeUnknown reports whether a failed put may nevertheless have
@@ -430,27 +363,6 @@ func outcomeUnknown(err error) bool {
 		return !isConflict(err)
 	}
 	return false
-}
-
-// storedSame reports whether key exists (found) and, if so, whether it
-// holds exactly the bytes whose SHA-256 is in sent (won). A read failure
-// counts as not found, so the caller reports its original error.
-func (s *Store) storedSame(ctx context.Context, key string, sent hash.Hash) (won, found bool) {
-	rd, err := s.b.NewReader(ctx, key, nil)
-	if err != nil {
-		return false, false
-	}
-	defer rd.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, rd); err != nil {
-		return false, false
-	}
-	return bytes.Equal(h.Sum(nil), sent.Sum(nil)), true
-}
-
-func (s *Store) exists(ctx context.Context, key string) bool {
-	_, err := s.b.Attributes(ctx, key)
-	return err == nil
 }
 
 // isConflict reports whether err is S3's 409 ConditionalRequestConflict,
@@ -468,24 +380,13 @@ func isConflict(err error) bool {
 	return strings.Contains(err.Error(), code)
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // errReader marks an error returned by the put's reader.
 var errReader = errors.New("reading the object")
 
 // uploadOnce uploads r. If r fails, it cancels the upload's context before
 // the driver commits: gocloud drivers (memblob among them) otherwise
 // commit whatever was read so far when the writer is closed.
-func (s *Store) uploadOnce(ctx context.Context, key string, r io.Reader, wopts *blob.WriterOptions) error {
+func (s *driver) uploadOnce(ctx context.Context, key string, r io.Reader, wopts *blob.WriterOptions) error {
 	uctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	gr := &guardReader{ctx: uctx, cancel: cancel, r: r}

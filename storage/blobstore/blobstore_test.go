@@ -21,3 +21,12 @@ func TestConformanceMem(t *testing.T) {
 		MaxHeapGrowth: -1, // memblob keeps objects in the heap
 	})
 }
+
+func TestConformanceSubMem(t *testing.T) {
+	storagetest.RunOptions(t, storagetest.Sub(func(t *testing.T) storage.Store {
+		s, err := blobstore.Open(t.Context(), "mem://", nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { s.Close() })
+		return s
+	}), &storagetest.Options{MaxHeapGrowth: -1, ListKeys: 1001, LargeSize: 4 << 20})
+}

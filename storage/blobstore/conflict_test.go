@@ -31,7 +31,7 @@ func faultyStore(t *testing.T, conflicts int, createAt int) (*Store, *int) {
 	s := New(b, &Options{ConflictBackoff: 1})
 	t.Cleanup(func() { s.Close() })
 	calls := 0
-	s.upload = func(ctx context.Context, key string, r io.Reader, opts *blob.WriterOptions) error {
+	s.d.upload = func(ctx context.Context, key string, r io.Reader, opts *blob.WriterOptions) error {
 		calls++
 		if calls > conflicts {
 			return b.Upload(ctx, key, r, opts)

@@ -33,6 +33,21 @@
 // become [storage.ErrExist]. The driver's error stays in the chain, so
 // [blob.Bucket.ErrorAs] and [errors.As] still reach it.
 //
+// The write contract is [storage.Portable]'s. Once an upload has read
+// all its data, its end (the last parts and the commit request) runs
+// detached from the caller's context, bounded by [Options.CommitTimeout],
+// so a client that disconnects cannot undo or hide a commit; nothing is
+// ever deleted after a create. Cloud SDKs retry a conditional PUT whose
+// response was lost, and the retry is refused (412) because of the
+// put's own object: every "already exists" answer to a put that sent all
+// its bytes, and every transport error or timeout after that, is
+// resolved by identity: every put stores a random tag in the object's
+// metadata ("mvputid"), which is read back and compared (ours: success;
+// another object: [storage.ErrExist]; nothing: retried, if the reader is
+// an [io.Seeker], else [storage.ErrUnknownOutcome]). So of several
+// writers of identical bytes exactly one still wins. An object without
+// the tag (written by another tool) is compared by size and SHA-256.
+//
 // S3 may answer a conditional put racing another one with 409
 // ConditionalRequestConflict ("retry"), which gocloud reports as Unknown.
 // Put retries it a bounded number of times with backoff
@@ -40,7 +55,7 @@
 // writer's object has appeared (then the put lost: [storage.ErrExist]) and
 // otherwise uploads again, which needs the reader to be an [io.Seeker]
 // (as [storage.WriteAll]'s is). A put that cannot retry returns an error
-// matching [ErrConflict].
+// matching [ErrConflict] (= [storage.ErrConflict]).
 //
 // # Concurrency
 //

@@ -34,7 +34,18 @@ func openBucket(t *testing.T, srv *testservers.Server) *blobstore.Store {
 
 func runServer(t *testing.T, srv *testservers.Server, opts *storagetest.Options) {
 	srv.Setenv(t)
-	storagetest.RunOptions(t, func(t *testing.T) storage.Store { return openBucket(t, srv) }, opts)
+	newStore := func(t *testing.T) storage.Store { return openBucket(t, srv) }
+	storagetest.RunOptions(t, newStore, opts)
+	// The suite on a prefix view, smaller: the view adds no I/O.
+	t.Run("Sub", func(t *testing.T) {
+		sub := *opts
+		sub.RaceRounds, sub.ListKeys, sub.LargeSize = 5, 1001, 16<<20
+		storagetest.RunOptions(t, storagetest.Sub(newStore), &sub)
+	})
+	// A server that ignores conditional creates would be refused.
+	t.Run("CheckConditionalCreate", func(t *testing.T) {
+		require.NoError(t, storage.CheckConditionalCreate(t.Context(), openBucket(t, srv), "probe"))
+	})
 }
 
 func TestConformanceS3(t *testing.T) {

@@ -24,7 +24,7 @@ func resetStore(t *testing.T, failures int, before func(ctx context.Context, b *
 	s := New(b, &Options{ConflictBackoff: 1})
 	t.Cleanup(func() { s.Close() })
 	calls := 0
-	s.upload = func(ctx context.Context, key string, r io.Reader, opts *blob.WriterOptions) error {
+	s.d.upload = func(ctx context.Context, key string, r io.Reader, opts *blob.WriterOptions) error {
 		calls++
 		if calls > failures {
 			return b.Upload(ctx, key, r, opts)

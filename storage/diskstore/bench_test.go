@@ -100,3 +100,39 @@ func BenchmarkGet(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkListPages lists a directory of 10,000 objects page by page:
+// one op is the whole listing. Each page used to read and stat every
+// entry of the directory before its token, so a listing cost grew with
+// the square of the number of pages.
+func BenchmarkListPages(b *testing.B) {
+	dir := b.TempDir()
+	s, err := diskstore.Open(dir, &diskstore.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	const n = 10_000
+	for i := range n {
+		if err := storage.WriteAll(ctx, s, fmt.Sprintf("d/%05d", i), []byte("x"), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, size := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("10k-keys/page-%d", size), func(b *testing.B) {
+			for b.Loop() {
+				got := 0
+				for _, err := range storage.All(ctx, s, &storage.ListOptions{Prefix: "d/", PageSize: size}) {
+					if err != nil {
+						b.Fatal(err)
+					}
+					got++
+				}
+				if got != n {
+					b.Fatalf("listed %d keys, want %d", got, n)
+				}
+			}
+		})
+	}
+}

@@ -1,7 +1,6 @@
 package diskstore
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -32,13 +30,24 @@ type Options struct {
 }
 
 // Store is a [storage.Store] over a local directory. Create one with
-// [Open]; close it with [Store.Close].
+// [Open]; close it with [Store.Close]. Its checks and write contract are
+// [storage.Portable]'s; the methods below document what the directory
+// adds.
 type Store struct {
+	p *storage.Portable
+	d *driver
+}
+
+// driver is the [storage.Driver] over the directory.
+type driver struct {
 	root     *os.Root
 	dir      string // absolute path of the root directory
 	noSync   bool
 	dirPerm  fs.FileMode
 	filePerm fs.FileMode
+
+	removeHook func(tmp string) // for tests; nil removes
+	dirs       fslist.DirCache  // names of large directories being paged
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -49,7 +58,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Store{noSync: opts.NoSync, dirPerm: opts.DirPerm, filePerm: opts.FilePerm}
+	s := &driver{noSync: opts.NoSync, dirPerm: opts.DirPerm, filePerm: opts.FilePerm}
 	if s.dirPerm == 0 {
 		s.dirPerm = 0o755
 	}
@@ -68,14 +77,43 @@ func Open(dir string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	s.root, s.dir = root, abs
-	return s, nil
+	return &Store{p: storage.NewPortable(s, nil), d: s}, nil
 }
 
 // Close releases the directory. Readers already open stay usable.
-func (s *Store) Close() error { return s.root.Close() }
+func (s *Store) Close() error { return s.d.root.Close() }
 
 // Dir returns the absolute path of the store's directory.
-func (s *Store) Dir() string { return s.dir }
+func (s *Store) Dir() string { return s.d.dir }
+
+func (s *Store) Get(ctx context.Context, key string) (storage.Reader, error) {
+	return s.p.Get(ctx, key)
+}
+
+func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
+	return s.p.Stat(ctx, key)
+}
+
+// List lists objects in lexical key order. Temporary files are skipped.
+// The page token is the last key or prefix of the previous page; each
+// page reads only the directories at and after it.
+func (s *Store) List(ctx context.Context, opts *storage.ListOptions) (*storage.ListPage, error) {
+	return s.p.List(ctx, opts)
+}
+
+func (s *Store) Delete(ctx context.Context, key string) error {
+	return s.p.Delete(ctx, key)
+}
+
+// Put writes r to a temporary file next to key, fsyncs it and publishes it
+// by rename (replacing any object at key) or, with IfNotExist, by hard
+// link, so that exactly one of many concurrent creators wins. If r fails
+// or ctx ends before r is read, the temporary file is removed and nothing
+// changes. Once published, the object stays: failing to remove the
+// temporary name afterwards is not a failed put (see [Store.Clean]).
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
+	return s.p.Put(ctx, key, r, opts)
+}
 
 // LocalPath returns the file name of the object at key, for loaders that
 // need one. The object must exist ([storage.ErrNotExist] otherwise). The
@@ -85,7 +123,7 @@ func (s *Store) LocalPath(key string) (string, error) {
 	if _, err := s.Stat(context.Background(), key); err != nil {
 		return "", err
 	}
-	return filepath.Join(s.dir, filepath.FromSlash(key)), nil
+	return filepath.Join(s.d.dir, filepath.FromSlash(key)), nil
 }
 
 func pathErr(op, key string, err error) error {
@@ -111,15 +149,7 @@ func (r *reader) WriteTo(w io.Writer) (int64, error) { return r.f.WriteTo(w) }
 func (r *reader) Close() error                       { return r.f.Close() }
 func (r *reader) Size() int64                        { return r.size }
 
-// Get opens the object at key. The returned Reader also implements
-// [io.Seeker] and [io.WriterTo].
-func (s *Store) Get(ctx context.Context, key string) (storage.Reader, error) {
-	if err := storage.ValidKey(key); err != nil {
-		return nil, pathErr("get", key, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, pathErr("get", key, err)
-	}
+func (s *driver) Get(ctx context.Context, key string) (storage.Reader, error) {
 	f, err := s.root.Open(key)
 	if err != nil {
 		return nil, pathErr("get", key, notExist(err))
@@ -144,14 +174,7 @@ func notExist(err error) error {
 	return err
 }
 
-// Stat returns the size and modification time of the object at key.
-func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
-	if err := storage.ValidKey(key); err != nil {
-		return storage.ObjectInfo{}, pathErr("stat", key, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return storage.ObjectInfo{}, pathErr("stat", key, err)
-	}
+func (s *driver) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
 	info, err := s.root.Stat(key)
 	if err == nil && !info.Mode().IsRegular() {
 		err = fs.ErrNotExist
@@ -162,10 +185,8 @@ func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error
 	return storage.ObjectInfo{Key: key, Size: info.Size(), ModTime: info.ModTime()}, nil
 }
 
-// List lists objects in lexical key order. Temporary files are skipped.
-// The page token is the last key or prefix of the previous page.
-func (s *Store) List(ctx context.Context, opts *storage.ListOptions) (*storage.ListPage, error) {
-	page, err := fslist.List(ctx, s.root.FS(), opts)
+func (s *driver) List(ctx context.Context, opts *storage.ListOptions) (*storage.ListPage, error) {
+	page, err := fslist.ListCached(ctx, s.root.FS(), &s.dirs, opts)
 	if err != nil {
 		prefix := ""
 		if opts != nil {
@@ -176,15 +197,7 @@ func (s *Store) List(ctx context.Context, opts *storage.ListOptions) (*storage.L
 	return page, nil
 }
 
-// Delete removes the object at key, then the directories above it that
-// became empty. Deleting a missing key succeeds.
-func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := storage.ValidKey(key); err != nil {
-		return pathErr("delete", key, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return pathErr("delete", key, err)
-	}
+func (s *driver) Delete(ctx context.Context, key string) error {
 	info, err := s.root.Lstat(key)
 	if err != nil {
 		if err = notExist(err); errors.Is(err, fs.ErrNotExist) {
@@ -216,20 +229,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // directory a put has just created.
 const maxMkdirAttempts = 10
 
-// Put writes r to a temporary file next to key, fsyncs it and publishes it
-// by rename (replacing any object at key) or, with IfNotExist, by hard
-// link, so that exactly one of many concurrent creators wins. If r fails
-// or ctx ends, the temporary file is removed and nothing changes.
-func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
-	if err := storage.ValidKey(key); err != nil {
-		return pathErr("put", key, err)
-	}
-	if opts == nil {
-		opts = &storage.PutOptions{}
-	}
-	if err := ctx.Err(); err != nil {
-		return pathErr("put", key, err)
-	}
+func (s *driver) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
 	dir := path.Dir(key)
 	tmp, f, err := s.createTemp(dir)
 	if err != nil {
@@ -245,9 +245,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.
 	}
 	if opts.IfNotExist {
 		err = s.root.Link(tmp, key)
-		if rerr := s.root.Remove(tmp); err == nil && rerr != nil {
-			err = rerr
-		}
+		// The object is published (or not) by the link alone: a
+		// temporary name that cannot be removed is left to Clean.
+		s.removeTemp(tmp)
 		if errors.Is(err, fs.ErrExist) {
 			err = fs.ErrExist
 		}
@@ -266,9 +266,19 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.
 	return nil
 }
 
+// removeTemp removes a temporary file; tests replace it to inject a
+// failure.
+func (s *driver) removeTemp(tmp string) {
+	if s.removeHook != nil {
+		s.removeHook(tmp)
+		return
+	}
+	s.root.Remove(tmp)
+}
+
 // createTemp creates the directory dir as needed and a new temporary file
 // in it.
-func (s *Store) createTemp(dir string) (string, *os.File, error) {
+func (s *driver) createTemp(dir string) (string, *os.File, error) {
 	var lastErr error
 	for range maxMkdirAttempts {
 		if err := s.mkdirAll(dir); err != nil {
@@ -295,7 +305,7 @@ func randomSuffix() string {
 
 // mkdirAll creates dir and its missing parents, fsyncing the parent of
 // every directory it creates.
-func (s *Store) mkdirAll(dir string) error {
+func (s *driver) mkdirAll(dir string) error {
 	if dir == "." {
 		return nil
 	}
@@ -319,17 +329,12 @@ func (s *Store) mkdirAll(dir string) error {
 
 // write copies r into f, checking ctx between reads, then fsyncs and
 // closes f.
-func (s *Store) write(ctx context.Context, f *os.File, r io.Reader) error {
-	var err error
-	switch r := r.(type) {
-	case *bytes.Reader, *bytes.Buffer, *strings.Reader:
-		// Bytes already in memory: one write, no copy through a buffer.
-		// ctx is checked before and (by Put) after.
-		_, err = r.(io.WriterTo).WriteTo(f)
-	default:
-		buf := make([]byte, 256<<10)
-		_, err = io.CopyBuffer(f, ctxio.Reader(ctx, r), buf)
-	}
+func (s *driver) write(ctx context.Context, f *os.File, r io.Reader) error {
+	// r is the portable layer's guard (it hashes and watches the
+	// caller's context), so in-memory data no longer reaches here as a
+	// *bytes.Reader: everything is copied through one buffer.
+	buf := make([]byte, 256<<10)
+	_, err := io.CopyBuffer(f, ctxio.Reader(ctx, r), buf)
 	if err == nil && !s.noSync {
 		err = f.Sync()
 	}
@@ -339,7 +344,7 @@ func (s *Store) write(ctx context.Context, f *os.File, r io.Reader) error {
 	return err
 }
 
-func (s *Store) syncDir(dir string) error {
+func (s *driver) syncDir(dir string) error {
 	if s.noSync {
 		return nil
 	}
@@ -359,6 +364,10 @@ func (s *Store) syncDir(dir string) error {
 // file recent), and returns how many it removed. It walks the whole
 // directory tree.
 func (s *Store) Clean(ctx context.Context, olderThan time.Duration) (int, error) {
+	return s.d.clean(ctx, olderThan)
+}
+
+func (s *driver) clean(ctx context.Context, olderThan time.Duration) (int, error) {
 	cutoff := time.Now().Add(-olderThan)
 	removed := 0
 	err := fs.WalkDir(s.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {

@@ -113,3 +113,8 @@ func TestLocalPath(t *testing.T) {
 	_, err = s.LocalPath("../x")
 	require.ErrorIs(t, err, storage.ErrInvalidKey)
 }
+
+func TestConformanceSub(t *testing.T) {
+	storagetest.RunOptions(t, storagetest.Sub(func(t *testing.T) storage.Store { return newStore(t, &diskstore.Options{NoSync: true}) }),
+		&storagetest.Options{ListKeys: 1001, LargeSize: 16 << 20})
+}

@@ -7,8 +7,17 @@
 // directory (named with [storage.ReservedPrefix]), which is fsynced and
 // then renamed over the key, or hard-linked to it for
 // [storage.PutOptions.IfNotExist] (the kernel's EEXIST decides the race),
-// after which the directory is fsynced. Directories are created as needed
-// and removed by Delete when they become empty.
+// after which the directory is fsynced. Once the link or rename is done
+// the put has succeeded: a temporary name that cannot be removed is left
+// for [Store.Clean]. Directories are created as needed and removed by
+// Delete when they become empty. Checks and the commit rules are
+// [storage.Portable]'s.
+//
+// A listing page reads the names of the directories on its path, skips
+// those before the page token without stat'ing them, and stats only the
+// files it returns, so paging through a large directory costs about one
+// read of its names per page rather than a walk of everything before the
+// token (see BENCHMARKS.md).
 //
 // # Errors
 //

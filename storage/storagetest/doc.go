@@ -9,6 +9,9 @@
 // memory, range reads, delete, Stat, and an [fs.FS] view that passes
 // [testing/fstest.TestFS].
 //
+// [Sub] adapts a backend's constructor so that the suite runs on a
+// [storage.Sub] prefix view of it, with objects just outside the view.
+//
 // The concurrent create check is also available as [CheckConcurrentCreate],
 // which returns an error instead of failing a test, so that the check
 // itself can be tested against a store that is known to be wrong.

@@ -931,3 +931,23 @@ func mapsKeys(m map[string]string) func(func(string) bool) {
 		}
 	}
 }
+
+// SubDir is the directory of the views that [Sub] makes.
+const SubDir = "sub/view"
+
+// Sub adapts newStore for running the suite on a [storage.Sub] view: each
+// store it returns is the view at [SubDir] of a new store from newStore,
+// which also holds objects just outside the view (a neighbour directory
+// and a key that shares the view's bytes), which the view must never
+// show.
+func Sub(newStore func(t *testing.T) storage.Store) func(t *testing.T) storage.Store {
+	return func(t *testing.T) storage.Store {
+		outer := newStore(t)
+		for _, key := range []string{"sub/other/k", "sub/view-x", "sub/viewx/k"} {
+			require.NoError(t, storage.WriteAll(t.Context(), outer, key, []byte("outside"), nil))
+		}
+		v, err := storage.Sub(outer, SubDir)
+		require.NoError(t, err)
+		return v
+	}
+}

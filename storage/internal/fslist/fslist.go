@@ -37,6 +37,7 @@ func IsTemp(name string) bool { return strings.HasPrefix(name, storage.ReservedP
 var errStop = errors.New("page full")
 
 type lister struct {
+	cache *DirCache
 	ctx   context.Context
 	fsys  fs.FS
 	delim bool
@@ -53,6 +54,13 @@ type lister struct {
 // symbolic links are followed through fsys. A missing directory lists as
 // empty. The page token is the last key or prefix of the previous page.
 func List(ctx context.Context, fsys fs.FS, opts *storage.ListOptions) (*storage.ListPage, error) {
+	return ListCached(ctx, fsys, nil, opts)
+}
+
+// ListCached is [List] with a cache of the names of large directories,
+// so that paging through one reads it once rather than once per page.
+// cache may be nil.
+func ListCached(ctx context.Context, fsys fs.FS, cache *DirCache, opts *storage.ListOptions) (*storage.ListPage, error) {
 	if opts == nil {
 		opts = &storage.ListOptions{}
 	}
@@ -60,6 +68,7 @@ func List(ctx context.Context, fsys fs.FS, opts *storage.ListOptions) (*storage.
 		return nil, err
 	}
 	l := &lister{
+		cache: cache,
 		ctx:   ctx,
 		fsys:  fsys,
 		delim: opts.Delimiter != "",
@@ -87,7 +96,21 @@ func List(ctx context.Context, fsys fs.FS, opts *storage.ListOptions) (*storage.
 type entry struct {
 	name string
 	dir  bool
-	info fs.FileInfo // for files
+	path string      // for files: stat'ed only when emitted
+	info fs.FileInfo // for followed symbolic links to files
+}
+
+// fileInfo returns the entry's file information; a file removed since the
+// directory was read returns an error matching fs.ErrNotExist.
+func (l *lister) fileInfo(e entry) (fs.FileInfo, error) {
+	if e.info != nil {
+		return e.info, nil
+	}
+	info, err := fs.Stat(l.fsys, e.path)
+	if err == nil && !info.Mode().IsRegular() {
+		err = fs.ErrNotExist // replaced by something else meanwhile
+	}
+	return info, err
 }
 
 // sortKey orders a directory's entries so that a walk yields keys in
@@ -101,12 +124,16 @@ func (e entry) sortKey() string {
 }
 
 // readDir returns the entries of dir that start with namePrefix, in walk
-// order. A missing directory (or a file where one was expected) is empty.
-func (l *lister) readDir(dir, namePrefix string) ([]entry, error) {
+// order, leaving out those whose keys (keyPrefix+name) and subtrees sort
+// entirely before the page token: a page costs one read of the names of
+// each directory on its path, and file information only for what it
+// returns, not for everything before it. A missing directory (or a file
+// where one was expected) is empty.
+func (l *lister) readDir(dir, keyPrefix, namePrefix string) ([]entry, error) {
 	if err := l.ctx.Err(); err != nil {
 		return nil, err
 	}
-	des, err := fs.ReadDir(l.fsys, dir)
+	des, err := l.cache.read(l.fsys, dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || isNotDir(l.fsys, dir) {
 			return nil, nil
@@ -115,34 +142,32 @@ func (l *lister) readDir(dir, namePrefix string) ([]entry, error) {
 	}
 	out := make([]entry, 0, len(des))
 	for _, de := range des {
-		name := de.Name()
+		name := de.name
 		if !strings.HasPrefix(name, namePrefix) || IsTemp(name) {
 			continue
+		}
+		if key := keyPrefix + name; key < l.token && !strings.HasPrefix(l.token, key) {
+			continue // the key and every key below it sort before the token
 		}
 		p := name
 		if dir != "." {
 			p = dir + "/" + name
 		}
-		var info fs.FileInfo
-		if de.Type()&fs.ModeSymlink != 0 {
-			info, err = fs.Stat(l.fsys, p)
-			if err != nil {
+		switch t := de.typ; {
+		case t&fs.ModeSymlink != 0:
+			info, err := fs.Stat(l.fsys, p)
+			switch {
+			case err != nil:
 				continue // dangling, looping, or escaping the root
+			case info.IsDir():
+				out = append(out, entry{name: name, dir: true})
+			case info.Mode().IsRegular():
+				out = append(out, entry{name: name, info: info})
 			}
-		} else {
-			info, err = de.Info()
-		}
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // removed meanwhile, or a dangling link
-			}
-			return nil, err
-		}
-		switch {
-		case info.IsDir():
+		case t.IsDir():
 			out = append(out, entry{name: name, dir: true})
-		case info.Mode().IsRegular():
-			out = append(out, entry{name: name, info: info})
+		case t.IsRegular():
+			out = append(out, entry{name: name, path: p})
 		}
 	}
 	slices.SortFunc(out, func(a, b entry) int { return cmp.Compare(a.sortKey(), b.sortKey()) })
@@ -156,7 +181,7 @@ func isNotDir(fsys fs.FS, dir string) bool {
 
 // walk lists dir, whose entries' keys start with keyPrefix.
 func (l *lister) walk(dir, keyPrefix, namePrefix string) error {
-	entries, err := l.readDir(dir, namePrefix)
+	entries, err := l.readDir(dir, keyPrefix, namePrefix)
 	if err != nil {
 		return err
 	}
@@ -166,10 +191,17 @@ func (l *lister) walk(dir, keyPrefix, namePrefix string) error {
 			if key <= l.token || storage.ValidKey(key) != nil {
 				continue
 			}
+			info, err := l.fileInfo(e)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed meanwhile
+			}
+			if err != nil {
+				return err
+			}
 			if err := l.emit(); err != nil {
 				return err
 			}
-			l.page.Objects = append(l.page.Objects, storage.ObjectInfo{Key: key, Size: e.info.Size(), ModTime: e.info.ModTime()})
+			l.page.Objects = append(l.page.Objects, storage.ObjectInfo{Key: key, Size: info.Size(), ModTime: info.ModTime()})
 			continue
 		}
 		sub := key + "/"
@@ -211,7 +243,7 @@ func (l *lister) hasObject(dir, keyPrefix string, depth int) (bool, error) {
 	if depth > maxDepth {
 		return false, nil
 	}
-	entries, err := l.readDir(dir, "")
+	entries, err := l.readDir(dir, keyPrefix, "")
 	if err != nil {
 		return false, err
 	}

@@ -238,7 +238,11 @@ func (r *Registry) removeAbandoned(ctx context.Context, version, token string) e
 	if err != nil || !ok {
 		return err
 	}
-	if !r.imported(version) {
+	r.mu.RLock()
+	other := r.st.alias(version)
+	r.mu.RUnlock()
+	// A registered alias owns the directory on a case-insensitive store.
+	if !r.imported(version) && other == "" {
 		if err := storage.DeletePrefix(ctx, r.store, modelpkg.DirName(version)+"/"); err != nil {
 			return err
 		}

@@ -101,7 +101,7 @@ func (s *state) previous(model string) (string, error) {
 	}
 	stack := s.Stack[model]
 	for i := len(stack) - 2; i >= 0; i-- {
-		if v := s.Versions[stack[i]]; v != nil && v.Status != StatusInvalid && stack[i] != s.Deployed[model] {
+		if v := s.Versions[stack[i]]; v != nil && v.Valid && stack[i] != s.Deployed[model] {
 			return stack[i], nil
 		}
 	}
@@ -118,13 +118,13 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 	if err != nil {
 		return nil, err
 	}
-	if v.Status == StatusDeployed {
+	if v.Deployed {
 		r.mu.RLock()
 		seq := r.st.Seq
 		r.mu.RUnlock()
 		return &Event{Type: typ, Version: version, Model: v.Model, From: version, To: version, Seq: seq, NoOp: true}, nil
 	}
-	if v.Status == StatusInvalid {
+	if !v.Valid {
 		return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
 	}
 	if err := r.loadTest(ctx, v); err != nil {
@@ -135,7 +135,7 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 		if cur == nil {
 			return nil, fmt.Errorf("%w: %q was deleted meanwhile", ErrNotFound, version)
 		}
-		if cur.Status == StatusInvalid {
+		if !cur.Valid {
 			return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
 		}
 		if check != nil {
@@ -186,7 +186,9 @@ func (r *Registry) loadPackage(vfs *verifyingFS, v *Version) *Package {
 }
 
 // Delete removes a version and its files. The deployed version cannot be
-// deleted ([ErrInUse]); deploy another or roll back first.
+// deleted ([ErrInUse]); deploy another or roll back first. Once its event
+// is recorded the delete has succeeded: files it fails to remove are
+// removed by a later [Registry.Repair], not reported as a failure.
 func (r *Registry) Delete(ctx context.Context, version string, caller *Caller) (*Event, error) {
 	e, err := r.appendEvent(ctx, caller, func(st *state) (*Event, error) {
 		v := st.Versions[version]
@@ -201,10 +203,11 @@ func (r *Registry) Delete(ctx context.Context, version string, caller *Caller) (
 	if err != nil {
 		return nil, fmt.Errorf("delete %s: %w", version, err)
 	}
-	// The event is the commit point; files a crash (or a re-import that
-	// holds the claim) leaves are removed by a later repair.
+	// The event is the commit point: the version is deleted whatever
+	// happens next. Files a failure (or a crash, or a re-import that holds
+	// the claim) leaves are removed by a later repair.
 	if _, err := r.removeDeletedFiles(ctx, version); err != nil {
-		return e, fmt.Errorf("delete %s: remove files: %w", version, err)
+		r.logger.Warn("registry: files of a deleted version left to a repair", "version", version, "err", err)
 	}
 	return e, nil
 }
@@ -228,6 +231,13 @@ func (r *Registry) removeDeletedFiles(ctx context.Context, version string) (remo
 	}
 	if r.has(version) {
 		return false, nil // imported again before we claimed
+	}
+	r.mu.RLock()
+	other := r.st.alias(version)
+	r.mu.RUnlock()
+	if other != "" {
+		// On a case-insensitive store these are other's files.
+		return false, nil
 	}
 	if err := storage.DeletePrefix(ctx, r.store, modelpkg.DirName(version)+"/"); err != nil {
 		return false, err
@@ -263,7 +273,7 @@ func (r *Registry) Prune(ctx context.Context, opts *PruneOptions) ([]string, err
 	}
 	byModel := map[string][]*Version{}
 	for _, v := range r.List(&ListOptions{Model: o.Model}) {
-		if v.Status == StatusDeployed {
+		if v.Deployed {
 			continue
 		}
 		byModel[v.Model] = append(byModel[v.Model], v)
@@ -316,7 +326,7 @@ func (r *Registry) Validate(ctx context.Context, version string, caller *Caller)
 	if !valid {
 		r.notify(Notice{Kind: NoticeVerificationFailed, Version: version, Model: v.Model, Err: report.Err(), Findings: report.Findings})
 	}
-	wasInvalid := v.Status == StatusInvalid
+	wasInvalid := !v.Valid
 	if valid == !wasInvalid {
 		return report, nil
 	}

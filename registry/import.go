@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/modelvault/modelvault/internal/ctxio"
 	"github.com/modelvault/modelvault/modelpkg"
@@ -58,7 +60,8 @@ func (r *Registry) Import(ctx context.Context, name string, src io.Reader, opts 
 	if opts != nil {
 		dir = opts.TempDir
 	}
-	f, err := os.CreateTemp(dir, "modelvault-import-*.zip")
+	r.sweepSpools(dir)
+	f, err := os.CreateTemp(dir, spoolPattern)
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", name, err)
 	}
@@ -69,6 +72,34 @@ func (r *Registry) Import(ctx context.Context, name string, src io.Reader, opts 
 		return nil, fmt.Errorf("import %s: spool: %w", name, err)
 	}
 	return r.ImportReaderAt(ctx, name, f, size, opts)
+}
+
+// Spool files of imports that died (a killed process never runs its
+// deferred removal) are removed by the next import that spools into the
+// same directory, once older than spoolMaxAge. On Unix removing a file
+// still open elsewhere is harmless.
+const (
+	spoolPattern = "modelvault-import-*.zip"
+	spoolMaxAge  = 24 * time.Hour
+)
+
+// sweepSpools removes stale spool files in dir, once per directory per
+// Registry.
+func (r *Registry) sweepSpools(dir string) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	if _, done := r.swept.LoadOrStore(dir, true); done {
+		return
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, spoolPattern))
+	for _, m := range matches {
+		if info, err := os.Lstat(m); err == nil && info.Mode().IsRegular() && time.Since(info.ModTime()) > spoolMaxAge {
+			if err := os.Remove(m); err == nil {
+				r.logger.Info("registry: removed a stale import spool file", "path", m)
+			}
+		}
+	}
 }
 
 // ImportFromStore imports a ZIP package that is already in the store at
@@ -139,6 +170,12 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 
 	if v, err := r.existing(ctx, version, manifest); v != nil || err != nil {
 		return v, err
+	}
+	r.mu.RLock()
+	other := r.st.alias(version)
+	r.mu.RUnlock()
+	if other != "" {
+		return nil, aliasError(version, other)
 	}
 	claim, err := r.claim(ctx, version)
 	if err != nil {
@@ -228,7 +265,10 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		return nil, fmt.Errorf("%w: %w", ErrConflict, errClaimLost)
 	}
 	e, err := r.appendEvent(ctx, &o.Caller, func(st *state) (*Event, error) {
-		if old := st.Versions[version]; old != nil && old.Status != StatusInvalid {
+		if other := st.alias(version); other != "" {
+			return nil, aliasError(version, other)
+		}
+		if old := st.Versions[version]; old != nil && old.Valid {
 			return nil, fmt.Errorf("%w: %q was registered meanwhile", ErrVersionExists, version)
 		}
 		return &Event{Type: EventImported, Version: version, Model: model, Record: rec}, nil
@@ -255,6 +295,12 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 	return r.Get(e.Version)
 }
 
+// aliasError: version and other would share a directory on a
+// case-insensitive store.
+func aliasError(version, other string) error {
+	return fmt.Errorf("%w: %q is registered, and %q would share its files on a case-insensitive store (versions are unique under case folding and Windows aliases)", ErrVersionExists, other, version)
+}
+
 // errClaimLost: an import's claim was taken over while it ran (its lease
 // had passed); the import stops without touching the files.
 var errClaimLost = errors.New("the import claim was taken over (lease expired)")
@@ -279,6 +325,7 @@ func (r *Registry) dryRun(ctx context.Context, version, model string, pkg *model
 		Version:      version,
 		Model:        model,
 		Status:       StatusAvailable,
+		Valid:        true,
 		ImportMethod: o.method,
 		Files:        map[string]File{},
 		Metadata:     metadataJSON(md),
@@ -291,7 +338,7 @@ func (r *Registry) dryRun(ctx context.Context, version, model string, pkg *model
 	r.validatorFor(o).Validate(ctx, &validate.Package{FS: pkg, Version: version, Layout: r.layout}, &report)
 	rec.Findings = report.Findings
 	if err := report.Err(); err != nil {
-		rec.Status = StatusInvalid
+		rec.Status, rec.Valid = StatusInvalid, false
 		return rec, err
 	}
 	if r.has(version) {
@@ -325,7 +372,7 @@ func (r *Registry) imported(version string) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	v := r.st.Versions[version]
-	return v != nil && v.Status != StatusInvalid
+	return v != nil && v.Valid
 }
 
 func (r *Registry) has(version string) bool {
@@ -343,7 +390,7 @@ func (r *Registry) existing(ctx context.Context, version string, manifest *model
 	r.mu.RLock()
 	v := r.st.Versions[version]
 	r.mu.RUnlock()
-	if v == nil || v.Status == StatusInvalid {
+	if v == nil || !v.Valid {
 		return nil, nil
 	}
 	if sameContent(v, manifest, r.layout.ManifestFile) {

@@ -48,7 +48,7 @@ func claimKey(version string) string { return claimPrefix + version + ".json" }
 // stays the truth, and an unreadable checkpoint is skipped.
 const (
 	checkpointExt   = ".ckpt"
-	checkpointMagic = "modelvault-checkpoint-v1\n"
+	checkpointMagic = "modelvault-checkpoint-v2\n"
 )
 
 // parseSeqKey returns the sequence number in a log or checkpoint key.
@@ -139,15 +139,11 @@ func (s *state) apply(e *Event, hash string) error {
 			return fmt.Errorf("%w: event %d: %s without a record", ErrCorruptLog, e.Seq, e.Type)
 		}
 		rec := e.Record.clone()
-		if e.Type == EventImported {
-			rec.Status = StatusAvailable
-		} else {
-			rec.Status = StatusInvalid
-		}
-		if old := s.Versions[e.Version]; old != nil && s.Deployed[old.Model] == e.Version {
-			// Revalidating the deployed version: it stays deployed.
-			rec.Status = StatusDeployed
-		}
+		rec.Valid = e.Type == EventImported
+		// Revalidating the deployed version: it stays deployed.
+		old := s.Versions[e.Version]
+		rec.Deployed = old != nil && s.Deployed[old.Model] == e.Version
+		rec.derive()
 		s.Versions[e.Version] = rec
 		delete(s.Deleted, e.Version)
 	case EventDeployed, EventRolledBack:
@@ -186,6 +182,24 @@ func (s *state) apply(e *Event, hash string) error {
 	return nil
 }
 
+// versionKey is the name under which two versions share a directory on a
+// case-insensitive store (macOS, Windows: NTFS upcase folding) or alias on
+// Windows (trailing dots are dropped). Versions are ASCII
+// ([modelpkg.ValidateVersion]), so ASCII folding is the whole of it.
+func versionKey(v string) string { return strings.TrimRight(strings.ToLower(v), ".") }
+
+// alias returns a registered version other than version that shares its
+// directory on a case-insensitive store, or "".
+func (s *state) alias(version string) string {
+	key := versionKey(version)
+	for other := range s.Versions {
+		if other != version && versionKey(other) == key {
+			return other
+		}
+	}
+	return ""
+}
+
 // lastIndexBelowTop returns the last index of v in stack, not counting the
 // top (the currently deployed version), or -1.
 func lastIndexBelowTop(stack []string, v string) int {
@@ -198,19 +212,22 @@ func lastIndexBelowTop(stack []string, v string) int {
 }
 
 // setDeployed marks version as the deployed one of model, and the
-// previously deployed one (if any) as available again.
+// previously deployed one (if any) as not deployed; validity is left as
+// it is.
 func (s *state) setDeployed(model, version string) {
 	if old, ok := s.Deployed[model]; ok && old != version {
-		if v := s.Versions[old]; v != nil && v.Status == StatusDeployed {
+		if v := s.Versions[old]; v != nil && v.Deployed {
 			c := v.clone()
-			c.Status = StatusAvailable
+			c.Deployed = false
+			c.derive()
 			s.Versions[old] = c
 		}
 	}
 	s.Deployed[model] = version
-	if v := s.Versions[version]; v != nil && v.Status != StatusDeployed {
+	if v := s.Versions[version]; v != nil && !v.Deployed {
 		c := v.clone()
-		c.Status = StatusDeployed
+		c.Deployed = true
+		c.derive()
 		s.Versions[version] = c
 	}
 }

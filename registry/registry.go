@@ -95,6 +95,7 @@ type Registry struct {
 	opts      Options
 	logger    *slog.Logger
 
+	swept    sync.Map   // spool directories swept of stale files
 	appendMu sync.Mutex // serialises this process's appends
 	mu       sync.RWMutex
 	st       *state

@@ -144,11 +144,17 @@ func (r *Registry) scanSkip(ctx context.Context, version string) (string, error)
 	v := r.st.Versions[version]
 	_, deleted := r.st.Deleted[version]
 	r.mu.RUnlock()
-	if v != nil && v.Status != StatusInvalid {
+	if v != nil && v.Valid {
 		return "registered", nil
 	}
 	if deleted {
 		return "deleted; its files are removed by the next repair", nil
+	}
+	r.mu.RLock()
+	other := r.st.alias(version)
+	r.mu.RUnlock()
+	if other != "" {
+		return fmt.Sprintf("shares its directory with registered version %q on a case-insensitive store", other), nil
 	}
 	claimed, err := storage.Exists(ctx, r.store, claimKey(version))
 	if err != nil {
@@ -190,7 +196,14 @@ func (r *Registry) scanDir(ctx context.Context, version string, caller *Caller, 
 	}
 	c := callerOr(caller)
 	e, err := r.appendEvent(ctx, &c, func(st *state) (*Event, error) {
-		if old := st.Versions[version]; old != nil && old.Status != StatusInvalid {
+		if old := st.Versions[version]; old != nil && old.Valid {
+			return nil, errNoop
+		}
+		if other := st.alias(version); other != "" {
+			return nil, errNoop
+		}
+		if _, deleted := st.Deleted[version]; deleted {
+			// Deleted while the scan ran: never resurrected.
 			return nil, errNoop
 		}
 		return &Event{Type: EventImported, Version: version, Model: rec.Model, Record: rec}, nil
@@ -217,9 +230,11 @@ func (r *Registry) recordInvalid(ctx context.Context, rec *Version, caller *Call
 	c := callerOr(caller)
 	_, err := r.appendEvent(ctx, &c, func(st *state) (*Event, error) {
 		if old := st.Versions[rec.Version]; old != nil {
-			if old.Status != StatusInvalid || sameFindings(old.Findings, rec.Findings) {
+			if old.Valid || sameFindings(old.Findings, rec.Findings) {
 				return nil, errNoop
 			}
+		} else if _, deleted := st.Deleted[rec.Version]; deleted && rec.ImportMethod == MethodManualPlacement && len(rec.Files) > 0 {
+			return nil, errNoop // deleted while the scan ran
 		}
 		return &Event{Type: EventInvalid, Version: rec.Version, Model: rec.Model, Record: rec}, nil
 	})
@@ -298,8 +313,16 @@ func (r *Registry) checkStored(ctx context.Context, version string, recorded map
 	// A read that failed is a fault of the store, not a finding: recording
 	// it would mark a valid package invalid.
 	rec := &errRecorder{Store: r.store}
+	// The validators see the snapshot just hashed, not the live store:
+	// only the listed files exist, and each read is checked against the
+	// digest recorded here, so what is registered is what was validated
+	// (a file that lands or changes meanwhile is not silently left out).
+	snapshot := recorded
+	if snapshot == nil {
+		snapshot = files
+	}
 	r.validator.Validate(ctx, &validate.Package{
-		FS:      storage.FS(ctx, rec, prefix),
+		FS:      newVerifyingFS(ctx, rec, &Version{Version: version, Files: snapshot}),
 		Version: version,
 		Layout:  r.layout,
 		Digests: digests,

@@ -46,8 +46,18 @@ type Version struct {
 	// Model is the model name: metadata.model_type unless the importer
 	// gave one.
 	Model string `json:"model"`
-	// Status is available, deployed or invalid.
+	// Status is available, deployed or invalid, derived from Valid and
+	// Deployed for compatibility: deployed when Deployed, else invalid when
+	// not Valid, else available.
 	Status Status `json:"status"`
+	// Valid says whether the version passed its last validation (at
+	// import, scan or [Registry.Validate]). An invalid version is never a
+	// deploy or rollback target until a validation passes again.
+	Valid bool `json:"valid"`
+	// Deployed says whether the version is the deployed one. It is
+	// orthogonal to Valid: a deployed version found invalid stays deployed
+	// (serving is not interrupted) and is reported invalid.
+	Deployed bool `json:"deployed"`
 	// ImportMethod is zip_upload or manual_placement.
 	ImportMethod ImportMethod `json:"import_method"`
 	// ImportedAt is when the version was registered.
@@ -62,6 +72,18 @@ type Version struct {
 	// Findings are the warnings recorded at import, or, for an invalid
 	// version, the errors that made it invalid.
 	Findings []validate.Finding `json:"findings"`
+}
+
+// derive sets Status from Valid and Deployed.
+func (v *Version) derive() {
+	switch {
+	case v.Deployed:
+		v.Status = StatusDeployed
+	case !v.Valid:
+		v.Status = StatusInvalid
+	default:
+		v.Status = StatusAvailable
+	}
 }
 
 // Dir returns the store prefix of the version's files ("model_1.2/").

@@ -115,7 +115,7 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 	}
 	h.log.Debug("registryhttp: upload spooled", "name", name, "size", size, "took", time.Since(started))
 	old, err := h.reg.Get(version)
-	existed := err == nil && old.Status != registry.StatusInvalid
+	existed := err == nil && old.Valid
 	v, err := h.reg.ImportReaderAt(r.Context(), name, f, size, opts)
 	if err != nil {
 		h.writeError(w, r, err)

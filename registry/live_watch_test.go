@@ -527,3 +527,29 @@ func TestLeaseDoubleRelease(t *testing.T) {
 	var zero registry.Lease[*testModel]
 	assert.NotPanics(t, zero.Release)
 }
+
+// TestLivePublishRateBounded: a burst of swaps is not a burst of writes:
+// the published state is written at most once per PublishInterval/10
+// (here one second), whatever the number of changes.
+func TestLivePublishRateBounded(t *testing.T) {
+	r := openReg(t, memStore(), nil)
+	importVersion(t, r, "1", "")
+	importVersion(t, r, "2", "")
+	_, err := r.Deploy(ctx, "1", nil)
+	require.NoError(t, err)
+	start := time.Now()
+	live, err := registry.NewLive(ctx, r, testLoader(nil, nil, nil), &registry.LiveOptions[*testModel]{PublishInterval: 10 * time.Second})
+	require.NoError(t, err)
+	defer live.Close()
+	const deploys = 40
+	for i := range deploys {
+		e, err := r.Deploy(ctx, []string{"2", "1"}[i%2], nil)
+		require.NoError(t, err)
+		require.NoError(t, live.WaitFor(ctx, e.To), "every deploy is a swap, so a change to publish")
+	}
+	elapsed := time.Since(start)
+	n := registry.LivePublishes(live)
+	assert.LessOrEqual(t, n, int64(elapsed/time.Second)+1, "%d writes in %v for %d changes", n, elapsed, deploys)
+	assert.Positive(t, n)
+	t.Logf("%d publishes in %v for %d swaps", n, elapsed, deploys)
+}

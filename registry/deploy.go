@@ -114,6 +114,17 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 	if err := r.Sync(ctx); err != nil {
 		return nil, err
 	}
+	if check != nil {
+		// A rollback's target is re-checked on the state just read too,
+		// so that a racing rollback to it is a retarget (or
+		// ErrNoPrevious), never a no-op success.
+		r.mu.RLock()
+		err := check(r.st)
+		r.mu.RUnlock()
+		if err != nil {
+			return nil, err
+		}
+	}
 	v, err := r.Get(version)
 	if err != nil {
 		return nil, err

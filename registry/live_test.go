@@ -286,7 +286,7 @@ func TestReplicasConverge(t *testing.T) {
 					errs.Add(1)
 					continue
 				}
-				if e != nil {
+				if !e.NoOp {
 					okEvents.Store(e.Seq, e.Type)
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,4 +75,17 @@ func TestSmallerFindings(t *testing.T) {
 		assert.FileExists(t, fresh, "a spool that may belong to a running import stays")
 		assert.FileExists(t, other)
 	})
+}
+
+// ignoringStore ignores IfNotExist, as an S3-compatible server that does
+// not implement If-None-Match does.
+type ignoringStore struct{ storage.Store }
+
+func (s ignoringStore) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
+	return s.Store.Put(ctx, key, r, nil)
+}
+
+func TestOpenRefusesStoreIgnoringConditionalCreates(t *testing.T) {
+	_, err := registry.Open(context.Background(), ignoringStore{memStore()}, &registry.Options{SkipOpenScan: true})
+	require.ErrorIs(t, err, storage.ErrNoConditionalCreate)
 }

@@ -115,14 +115,28 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 		return nil, err
 	}
 	v, err := r.Get(version)
+	if err != nil && check != nil {
+		return nil, errRetarget // deleted meanwhile: derive the target again
+	}
 	if err != nil {
 		return nil, err
 	}
-	if v.Deployed {
+	if v.Deployed && check == nil {
 		r.mu.RLock()
 		seq := r.st.Seq
 		r.mu.RUnlock()
 		return &Event{Type: typ, Version: version, Model: v.Model, From: version, To: version, Seq: seq, NoOp: true}, nil
+	}
+	if check != nil {
+		// A rollback to the previous deployment is never a no-op: its
+		// target is re-checked on the synced state here, and on the
+		// state its event lands on in the build.
+		r.mu.RLock()
+		err := check(r.st)
+		r.mu.RUnlock()
+		if err != nil {
+			return nil, err
+		}
 	}
 	if !v.Valid {
 		return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
@@ -186,7 +200,9 @@ func (r *Registry) loadPackage(vfs *verifyingFS, v *Version) *Package {
 }
 
 // Delete removes a version and its files. The deployed version cannot be
-// deleted ([ErrInUse]); deploy another or roll back first.
+// deleted ([ErrInUse]); deploy another or roll back first. Once its event
+// is recorded the delete has succeeded: files it fails to remove are
+// removed by a later [Registry.Repair], not reported as a failure.
 func (r *Registry) Delete(ctx context.Context, version string, caller *Caller) (*Event, error) {
 	e, err := r.appendEvent(ctx, caller, func(st *state) (*Event, error) {
 		v := st.Versions[version]
@@ -201,10 +217,11 @@ func (r *Registry) Delete(ctx context.Context, version string, caller *Caller) (
 	if err != nil {
 		return nil, fmt.Errorf("delete %s: %w", version, err)
 	}
-	// The event is the commit point; files a crash (or a re-import that
-	// holds the claim) leaves are removed by a later repair.
+	// The event is the commit point: the version is deleted whatever
+	// happens next. Files a failure (or a crash, or a re-import that holds
+	// the claim) leaves are removed by a later repair.
 	if _, err := r.removeDeletedFiles(ctx, version); err != nil {
-		return e, fmt.Errorf("delete %s: remove files: %w", version, err)
+		r.logger.Warn("registry: files of a deleted version left to a repair", "version", version, "err", err)
 	}
 	return e, nil
 }

@@ -34,8 +34,33 @@
 // preconditions against it and tries again. So every change is
 // linearizable across processes and machines sharing one bucket, with no
 // database. Checkpoints of the folded state (_registry/checkpoints/) keep
-// Open fast; the log stays the truth. Import claims live under
-// _registry/claims/.
+// Open fast; the log stays the truth.
+//
+// A commit point is one conditional create, decided by identity: every
+// event carries a random ID and the SHA-256 of the event before it (so an
+// overwritten slot is [ErrCorruptLog], never folded), and a create
+// answered "exists" (a store client retrying a write whose response was
+// lost) reads the slot: our own event there is a success. The commit runs
+// detached from the caller's cancellation, bounded by
+// [Options.CommitTimeout], and a commit that succeeded is never undone.
+// Decisions taken on a snapshot are re-checked against the state the
+// event lands on: a rollback to the previous deployment derives its
+// target inside its append, so racing deploys and rollbacks serialise.
+// A version's validity and deployment are orthogonal (Version.Valid and
+// Version.Deployed; Status is derived from them): an invalid version is
+// never a deploy or rollback target. Versions are unique under case
+// folding and Windows aliases, so no two share a directory on a
+// case-insensitive store. Every successful mutating call records exactly
+// one event, or returns an event with NoOp set when there was nothing to
+// change.
+//
+// Import claims live under _registry/claims/, each with a random token,
+// and heartbeats under _registry/leases/. A claim's holder renews its
+// lease while it imports and re-checks that it holds the claim right
+// before its commit; a claim whose holder was last alive longer than
+// [Options.ClaimLease] ago (by [Options.Now]) is taken over only after
+// re-reading, right before each destructive step, that it is still the
+// claim judged stale.
 //
 // # Errors
 //
@@ -70,6 +95,7 @@
 // and Live load (while the loader reads them), so a file changed in the
 // store after import is never served. Failed operations remove what they
 // wrote; an import that dies leaves a claim that [Registry.Repair]
-// resolves once it is older than [Options.ClaimLease], so another
-// replica's import in progress is never touched.
+// resolves once its holder has not renewed it for [Options.ClaimLease], so
+// another replica's import in progress is never touched. Spool files of
+// imports that died are removed once a day old.
 package registry

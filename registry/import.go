@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/modelvault/modelvault/internal/ctxio"
 	"github.com/modelvault/modelvault/modelpkg"
@@ -58,7 +60,8 @@ func (r *Registry) Import(ctx context.Context, name string, src io.Reader, opts 
 	if opts != nil {
 		dir = opts.TempDir
 	}
-	f, err := os.CreateTemp(dir, "modelvault-import-*.zip")
+	r.sweepSpools(dir)
+	f, err := os.CreateTemp(dir, spoolPattern)
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", name, err)
 	}
@@ -69,6 +72,34 @@ func (r *Registry) Import(ctx context.Context, name string, src io.Reader, opts 
 		return nil, fmt.Errorf("import %s: spool: %w", name, err)
 	}
 	return r.ImportReaderAt(ctx, name, f, size, opts)
+}
+
+// Spool files of imports that died (a killed process never runs its
+// deferred removal) are removed by the next import that spools into the
+// same directory, once older than spoolMaxAge. On Unix removing a file
+// still open elsewhere is harmless.
+const (
+	spoolPattern = "modelvault-import-*.zip"
+	spoolMaxAge  = 24 * time.Hour
+)
+
+// sweepSpools removes stale spool files in dir, once per directory per
+// Registry.
+func (r *Registry) sweepSpools(dir string) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	if _, done := r.swept.LoadOrStore(dir, true); done {
+		return
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, spoolPattern))
+	for _, m := range matches {
+		if info, err := os.Lstat(m); err == nil && info.Mode().IsRegular() && time.Since(info.ModTime()) > spoolMaxAge {
+			if err := os.Remove(m); err == nil {
+				r.logger.Info("registry: removed a stale import spool file", "path", m)
+			}
+		}
+	}
 }
 
 // ImportFromStore imports a ZIP package that is already in the store at

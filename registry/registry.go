@@ -95,13 +95,20 @@ type Registry struct {
 	opts      Options
 	logger    *slog.Logger
 
+	swept    sync.Map   // spool directories swept of stale files
 	appendMu sync.Mutex // serialises this process's appends
 	mu       sync.RWMutex
 	st       *state
 	hub      hub // watchers, Lives and the one poller: see poller.go
 }
 
-// Open opens (or starts) the registry kept in store. Unless
+// probeKey is where Open probes the store's conditional creates (a random
+// suffix is added, and the probe removed).
+const probeKey = registryPrefix + "probe"
+
+// Open opens (or starts) the registry kept in store. It first checks that
+// the store honours conditional creates, and refuses one that does not
+// with an error wrapping storage.ErrNoConditionalCreate. Unless
 // opts.SkipOpenScan is set it then repairs what a crash left behind and
 // scans the store for placed packages (see [Registry.Scan]); a scan that
 // finds invalid packages is not an error.
@@ -149,6 +156,11 @@ func Open(ctx context.Context, store storage.Store, opts *Options) (*Registry, e
 		r.logger = slog.New(slog.DiscardHandler)
 	}
 
+	// Every commit point is a conditional create: a store that ignores
+	// them would let two writers both win a slot. Probe once.
+	if err := storage.CheckConditionalCreate(ctx, store, probeKey); err != nil {
+		return nil, fmt.Errorf("open registry: %w", err)
+	}
 	st, err := r.log.latestCheckpoint(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open registry: %w", err)

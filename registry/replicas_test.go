@@ -406,7 +406,7 @@ func replicaChild() error {
 		if err != nil {
 			r.Err, r.Kind = err.Error(), errKind(err)
 		}
-		if e != nil {
+		if e != nil && !e.NoOp {
 			r.Seq, r.Type = e.Seq, string(e.Type)
 		}
 		if err := out.Encode(r); err != nil {

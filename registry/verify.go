@@ -98,6 +98,11 @@ func (v *verifyingFS) verifyRest(ctx context.Context) error {
 			return err
 		}
 		f, err := v.Open(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			// A finding about the version, not a fault of the store.
+			v.done(name, &verifyError{name: name, msg: "recorded but missing from the store", kind: modelpkg.ErrMissingFile})
+			continue
+		}
 		if err != nil {
 			v.done(name, err)
 			continue
@@ -126,10 +131,16 @@ func (v *verifyingFS) verifyRest(ctx context.Context) error {
 type verifyError struct {
 	name string
 	msg  string
+	kind error // nil means modelpkg.ErrHashMismatch
 }
 
 func (e *verifyError) Error() string { return e.name + ": " + e.msg }
-func (e *verifyError) Unwrap() error { return modelpkg.ErrHashMismatch }
+func (e *verifyError) Unwrap() error {
+	if e.kind != nil {
+		return e.kind
+	}
+	return modelpkg.ErrHashMismatch
+}
 
 type verifyingFile struct {
 	fs.File

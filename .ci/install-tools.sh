@@ -32,7 +32,18 @@ if ! command -v ssh-keygen >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq openssh-client >/dev/null
 fi
-[ -x /usr/bin/python3 ] || { echo "install: python3 (Debian; modelpkg compares its reading with zipfile's)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null; }
+# The ZIP readers modelpkg compares its view with: Python's zipfile,
+# Info-ZIP unzip, bsdtar (libarchive), 7-Zip; bzip2 for the peer corpus.
+need=""
+[ -x /usr/bin/python3 ] || need="$need python3"
+command -v unzip >/dev/null 2>&1 || need="$need unzip"
+command -v bsdtar >/dev/null 2>&1 || need="$need libarchive-tools"
+command -v 7z >/dev/null 2>&1 || need="$need p7zip-full"
+command -v bzip2 >/dev/null 2>&1 || need="$need bzip2"
+if [ -n "$need" ]; then
+  echo "install:$need (Debian; the readers modelpkg's view is compared with)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+fi
 if [ "${MODELVAULT_SKIP_BROWSER_INSTALL:-}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   echo "install: chromium (Debian)"
   export DEBIAN_FRONTEND=noninteractive

@@ -114,6 +114,17 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 	if err := r.Sync(ctx); err != nil {
 		return nil, err
 	}
+	if check != nil {
+		// A rollback's target is re-checked on the state just read too,
+		// so that a racing rollback to it is a retarget (or
+		// ErrNoPrevious), never a no-op success.
+		r.mu.RLock()
+		err := check(r.st)
+		r.mu.RUnlock()
+		if err != nil {
+			return nil, err
+		}
+	}
 	v, err := r.Get(version)
 	if err != nil && check != nil {
 		return nil, errRetarget // deleted meanwhile: derive the target again
@@ -126,17 +137,6 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 		seq := r.st.Seq
 		r.mu.RUnlock()
 		return &Event{Type: typ, Version: version, Model: v.Model, From: version, To: version, Seq: seq, NoOp: true}, nil
-	}
-	if check != nil {
-		// A rollback to the previous deployment is never a no-op: its
-		// target is re-checked on the synced state here, and on the
-		// state its event lands on in the build.
-		r.mu.RLock()
-		err := check(r.st)
-		r.mu.RUnlock()
-		if err != nil {
-			return nil, err
-		}
 	}
 	if !v.Valid {
 		return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)

@@ -19,7 +19,10 @@
 // through a [Loader], follows deploys and rollbacks made by any process
 // sharing the store, and swaps models atomically: [Live.Acquire] returns a
 // [Lease] on the current model in a few nanoseconds, never blocks, and the
-// old model is closed only after its last lease is released.
+// old model is closed only after its last lease is released. A failed
+// load is retried with jittered backoff; [Live.WaitFor] waits until a
+// version is served, and every Live publishes what it serves, so
+// [Registry.Serving] shows a fleet converge.
 //
 // # State
 //
@@ -78,8 +81,11 @@
 // any number of processes may share one store. List, Get and Deployed read
 // this process's view of the log; operations that change the registry read
 // the log's tail first, and [Registry.Sync] or [Registry.Watch] bring the
-// view up to date. A [Live] is safe for concurrent use; Acquire and
-// Release are lock-free.
+// view up to date. One poller per Registry reads the log's tail every
+// [Options.PollInterval] while anything watches, and fans the events out
+// in memory to every Watch and Live; a slow watcher never holds up the
+// others. A [Live] is safe for concurrent use; Acquire and Release are
+// lock-free.
 //
 // # Security and limits
 //

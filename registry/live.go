@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Package is what a [Loader] receives: a verified stored version.
@@ -61,6 +63,13 @@ const (
 	UnloadBeforeLoad
 )
 
+// Defaults for [LiveOptions].
+const (
+	DefaultRetryMin        = time.Second
+	DefaultRetryMax        = time.Minute
+	DefaultPublishInterval = 30 * time.Second
+)
+
 // LiveOptions configures [NewLive].
 type LiveOptions[M any] struct {
 	// Model is the model name to serve; "" is allowed when the registry
@@ -71,12 +80,35 @@ type LiveOptions[M any] struct {
 	Warmup func(ctx context.Context, m M) error
 	// Policy is LoadBeforeUnload (default) or UnloadBeforeLoad.
 	Policy SwapPolicy
+	// RetryMin and RetryMax bound the delay before a failed load is
+	// retried: it starts at RetryMin, doubles after each failure up to
+	// RetryMax, and is jittered (a random delay between half of it and
+	// all of it), so replicas that failed together do not retry together
+	// (defaults 1s and 1m). A failed load is retried until it succeeds
+	// or another version is deployed; events that do not change the
+	// deployed version do not cut a retry's wait short.
+	RetryMin, RetryMax time.Duration
+	// Name identifies this Live in what it publishes (see
+	// [Registry.Serving]): at most 128 letters, digits, '.', '_' or '-'.
+	// "" means the host name, the process id and a random suffix. Two
+	// Lives must not share a name.
+	Name string
+	// PublishInterval is how often the Live refreshes its published
+	// [ServingState] when nothing changes (default 30s); a change is
+	// published at once, but never more often than every PublishInterval/10
+	// (and at most once a second). Readers treat a state not refreshed for
+	// three intervals as gone. A negative interval turns publishing off
+	// (for hosts whose credentials cannot write to the store).
+	PublishInterval time.Duration
 }
 
 // Live serves the deployed version of one model name as an in-memory model
 // of the host's type M, and follows deploys and rollbacks (made by this
 // process or any other sharing the store) by loading the new version
-// completely and then swapping it in atomically.
+// completely and then swapping it in atomically. A failed load is retried
+// with backoff (see [LiveOptions.RetryMin]), so replicas converge;
+// [Live.WaitFor] waits until a version is served. Each Live publishes
+// what it serves to the store ([Live.Status], [Registry.Serving]).
 //
 // Acquire and Release are lock-free and never block on a swap; a retired
 // model is closed (when it implements io.Closer) exactly once, after its
@@ -85,6 +117,7 @@ type Live[M any] struct {
 	reg    *Registry
 	loader Loader[M]
 	opts   LiveOptions[M]
+	name   string
 
 	cur    atomic.Pointer[handle[M]]
 	closed atomic.Bool
@@ -93,21 +126,54 @@ type Live[M any] struct {
 	loadMu  sync.Mutex // serialises loads
 	lastErr atomic.Pointer[error]
 	cancel  context.CancelFunc
-	done    chan struct{}
+	done    chan struct{} // closed when follow returns
+	pubDone chan struct{} // closed when publish returns
+
+	stMu    sync.Mutex
+	st      ServingState  // guarded by stMu
+	changed chan struct{} // closed and replaced on every change of st
+	dirty   chan struct{} // wakes the publisher
+
+	// iterations counts the follow loop's wake-ups and publishes the
+	// published states (for tests).
+	iterations, publishes atomic.Int64
 }
 
 // NewLive loads the deployed version of the model (if one is deployed)
 // and starts following the registry. ctx bounds the initial load only;
-// call Close to stop following and retire the model.
+// call Close to stop following and retire the model. A failed initial
+// load is returned as an error.
 func NewLive[M any](ctx context.Context, reg *Registry, loader Loader[M], opts *LiveOptions[M]) (*Live[M], error) {
-	l := &Live[M]{reg: reg, loader: loader, done: make(chan struct{})}
+	l := &Live[M]{
+		reg: reg, loader: loader,
+		done: make(chan struct{}), pubDone: make(chan struct{}),
+		changed: make(chan struct{}), dirty: make(chan struct{}, 1),
+	}
 	if opts != nil {
 		l.opts = *opts
 	}
+	o := &l.opts
+	if o.RetryMin <= 0 {
+		o.RetryMin = DefaultRetryMin
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = DefaultRetryMax
+	}
+	o.RetryMax = max(o.RetryMax, o.RetryMin)
+	if o.PublishInterval == 0 {
+		o.PublishInterval = DefaultPublishInterval
+	}
+	l.name = o.Name
+	if l.name == "" {
+		l.name = defaultLiveName()
+	} else if !validLiveName(l.name) {
+		return nil, fmt.Errorf("new live: %w: %q", ErrLiveName, l.name)
+	}
+	l.st.Name = l.name
 	if err := reg.Sync(ctx); err != nil {
 		return nil, err
 	}
-	model := l.opts.Model
+	model := o.Model
 	if model == "" {
 		reg.mu.RLock()
 		m, err := reg.st.resolveModel("")
@@ -119,16 +185,26 @@ func NewLive[M any](ctx context.Context, reg *Registry, loader Loader[M], opts *
 	}
 	if model != "" {
 		l.model.Store(&model)
+		l.st.Model = model
 	}
 	// Subscribe before the initial load, so no deploy is missed.
+	sub, _ := reg.subscribe(false)
+	if sub == nil {
+		return nil, fmt.Errorf("new live: %w", ErrClosed)
+	}
 	wctx, cancel := context.WithCancel(context.Background())
 	l.cancel = cancel
-	events := reg.Watch(wctx)
 	if err := l.sync(ctx); err != nil {
 		cancel()
+		reg.unsubscribe(sub)
 		return nil, err
 	}
-	go l.follow(wctx, events)
+	go l.follow(wctx, sub)
+	if o.PublishInterval > 0 {
+		go l.publish(wctx)
+	} else {
+		close(l.pubDone)
+	}
 	return l, nil
 }
 
@@ -168,21 +244,40 @@ func (h *handle[M]) release() {
 // Lease is a reference to the model current when it was acquired. The
 // model stays open until the lease is released; release it exactly once.
 type Lease[M any] struct {
-	h *handle[M]
+	r *leaseRef[M]
+}
+
+// leaseRef is one lease's reference, so a second Release of the same
+// lease is told apart from the release of another lease on the model.
+type leaseRef[M any] struct {
+	h        *handle[M]
+	released atomic.Bool
 }
 
 // Model returns the leased model.
-func (l Lease[M]) Model() M { return l.h.model }
+func (l Lease[M]) Model() M { return l.r.h.model }
 
 // Version returns the leased model's version string.
-func (l Lease[M]) Version() string { return l.h.version.Version }
+func (l Lease[M]) Version() string { return l.r.h.version.Version }
 
 // Release ends the lease. The zero Lease's Release does nothing.
+//
+// Release panics when the lease (or a copy of it) was already released:
+// a second release would drop another request's reference and could
+// close the model under it, so it is a programming error, like closing a
+// closed channel, and fails loudly where it happens.
 func (l Lease[M]) Release() {
-	if l.h != nil {
-		l.h.release()
+	if l.r == nil {
+		return
 	}
+	if l.r.released.Swap(true) {
+		panic(errLeaseReleased)
+	}
+	l.r.h.release()
 }
+
+// errLeaseReleased is the value a second [Lease.Release] panics with.
+var errLeaseReleased = errors.New("registry: Lease released twice")
 
 // Acquire returns a lease on the current model. It never blocks; it fails
 // with [ErrNotLoaded] when no model is loaded and [ErrClosed] after Close.
@@ -196,7 +291,7 @@ func (l *Live[M]) Acquire() (Lease[M], error) {
 			return Lease[M]{}, ErrNotLoaded
 		}
 		if h.tryAcquire() {
-			return Lease[M]{h: h}, nil
+			return Lease[M]{r: &leaseRef[M]{h: h}}, nil
 		}
 		// h was retired between Load and tryAcquire: its successor is
 		// already current.
@@ -232,62 +327,106 @@ func (l *Live[M]) Err() error {
 
 // Close stops following the registry and retires the current model (it is
 // closed once its last lease is released). It waits for a load in
-// progress to finish.
+// progress to finish, and removes the state the Live published.
 func (l *Live[M]) Close() error {
 	if l.closed.Swap(true) {
 		return nil
 	}
 	l.cancel()
 	<-l.done
+	<-l.pubDone
 	l.loadMu.Lock()
 	defer l.loadMu.Unlock()
 	if h := l.cur.Swap(nil); h != nil {
 		h.release()
 	}
+	l.update(func(st *ServingState) { st.Version, st.Since = "", time.Time{} })
 	return nil
 }
 
-func (l *Live[M]) follow(ctx context.Context, events <-chan *Event) {
+// follow loads what is deployed whenever the registry applies events,
+// and retries a failed load with backoff. It returns when ctx is done or
+// the registry is closed; a burst of events is one wake-up, so it never
+// spins.
+func (l *Live[M]) follow(ctx context.Context, sub *subscription) {
 	defer close(l.done)
+	defer l.reg.unsubscribe(sub)
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	var (
+		failures int
+		failed   string // the version whose load failed, while a retry waits
+	)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case e, ok := <-events:
-			if !ok {
-				return
+		case <-sub.done:
+			return
+		case <-sub.wake:
+			if failed != "" && l.wanted() == failed {
+				continue // the retry is due later; the target did not change
 			}
-			if !l.relevant(e) {
-				continue
-			}
-			// Coalesce a burst: only the latest deployment matters.
-			for drained := false; !drained; {
-				select {
-				case <-events:
-				default:
-					drained = true
-				}
-			}
-			_ = l.sync(ctx)
+		case <-retry.C:
 		}
+		l.iterations.Add(1)
+		err := l.sync(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			failures, failed = 0, ""
+			retry.Stop()
+			continue
+		}
+		failures++
+		failed = l.wanted()
+		retry.Reset(l.backoff(failures))
 	}
 }
 
-func (l *Live[M]) relevant(e *Event) bool {
-	switch e.Type {
-	case EventDeployed, EventRolledBack, EventImported, EventInvalid:
-	default:
-		return false
+// backoff returns the jittered delay before retry number n (n >= 1).
+func (l *Live[M]) backoff(n int) time.Duration {
+	d := l.opts.RetryMin
+	for i := 1; i < n && d < l.opts.RetryMax; i++ {
+		d *= 2
 	}
+	d = min(d, l.opts.RetryMax)
+	return d/2 + rand.N(d/2+1)
+}
+
+// wanted returns the deployed version of the Live's model ("" when none).
+func (l *Live[M]) wanted() string {
+	p := l.model.Load()
+	if p == nil {
+		return ""
+	}
+	v, err := l.reg.Deployed(*p)
+	if err != nil {
+		return ""
+	}
+	return v.Version
+}
+
+// resolveModel picks the model to follow when none was named: the only
+// model with a deployment.
+func (l *Live[M]) resolveModel() *string {
 	if p := l.model.Load(); p != nil {
-		return e.Model == *p
+		return p
 	}
-	if e.Type == EventDeployed || e.Type == EventRolledBack {
-		m := e.Model
-		l.model.Store(&m)
-		return true
+	l.reg.mu.RLock()
+	var models []string
+	for m := range l.reg.st.Deployed {
+		models = append(models, m)
 	}
-	return false
+	l.reg.mu.RUnlock()
+	if len(models) != 1 {
+		return nil
+	}
+	l.model.Store(&models[0])
+	l.update(func(st *ServingState) { st.Model = models[0] })
+	return &models[0]
 }
 
 // sync loads the deployed version if it is not the one served.
@@ -297,7 +436,7 @@ func (l *Live[M]) sync(ctx context.Context) error {
 	if l.closed.Load() {
 		return ErrClosed
 	}
-	p := l.model.Load()
+	p := l.resolveModel()
 	if p == nil {
 		return nil
 	}
@@ -306,13 +445,15 @@ func (l *Live[M]) sync(ctx context.Context) error {
 		return nil // nothing deployed: keep serving what we have
 	}
 	if err != nil {
-		return l.fail(want, err)
+		return l.fail(nil, err)
 	}
+	l.update(func(st *ServingState) { st.Want = want.Version })
 	if cur := l.cur.Load(); cur != nil && cur.version.Version == want.Version {
 		return nil
 	}
 	if l.opts.Policy == UnloadBeforeLoad {
 		if old := l.cur.Swap(nil); old != nil {
+			l.update(func(st *ServingState) { st.Version, st.Since = "", time.Time{} })
 			old.release()
 			select {
 			case <-old.closed:
@@ -329,6 +470,11 @@ func (l *Live[M]) sync(ctx context.Context) error {
 		old.release()
 	}
 	l.lastErr.Store(nil)
+	now := l.reg.opts.Now().UTC()
+	l.update(func(st *ServingState) {
+		st.Version, st.Since = want.Version, now
+		st.LastError, st.ErrorVersion, st.Failures = "", "", 0
+	})
 	l.reg.notify(Notice{Kind: NoticeLoaded, Version: want.Version, Model: want.Model})
 	return nil
 }
@@ -339,6 +485,14 @@ func (l *Live[M]) fail(v *Version, err error) error {
 	if v != nil {
 		n.Version, n.Model = v.Version, v.Model
 	}
+	now := l.reg.opts.Now().UTC()
+	l.update(func(st *ServingState) {
+		if st.ErrorVersion != n.Version {
+			st.Failures = 0
+		}
+		st.LastError, st.ErrorVersion, st.ErrorTime = err.Error(), n.Version, now
+		st.Failures++
+	})
 	l.reg.notify(n)
 	return err
 }

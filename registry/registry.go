@@ -99,8 +99,7 @@ type Registry struct {
 	appendMu sync.Mutex // serialises this process's appends
 	mu       sync.RWMutex
 	st       *state
-	subs     map[chan struct{}]struct{}
-	closed   bool
+	hub      hub // watchers, Lives and the one poller: see poller.go
 }
 
 // probeKey is where Open probes the store's conditional creates (a random
@@ -114,7 +113,7 @@ const probeKey = registryPrefix + "probe"
 // scans the store for placed packages (see [Registry.Scan]); a scan that
 // finds invalid packages is not an error.
 func Open(ctx context.Context, store storage.Store, opts *Options) (*Registry, error) {
-	r := &Registry{store: store, log: eventLog{store: store}, subs: map[chan struct{}]struct{}{}}
+	r := &Registry{store: store, log: eventLog{store: store}}
 	if opts != nil {
 		r.opts = *opts
 	}
@@ -187,17 +186,10 @@ func (r *Registry) Store() storage.Store { return r.store }
 // Layout returns the package layout the registry enforces.
 func (r *Registry) Layout() *modelpkg.Layout { return r.layout }
 
-// Close stops the registry's watchers. It does not close the store.
+// Close stops the registry's watchers and its poller. It does not close
+// the store.
 func (r *Registry) Close() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.closed {
-		r.closed = true
-		for ch := range r.subs {
-			close(ch)
-		}
-		r.subs = nil
-	}
+	r.hub.close()
 	return nil
 }
 
@@ -208,24 +200,32 @@ func (r *Registry) refresh(ctx context.Context) ([]*Event, error) {
 	seq := r.st.Seq
 	r.mu.RUnlock()
 	var events []loggedEvent
+	var readErr error
 	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if readErr = ctx.Err(); readErr != nil {
+			break
 		}
 		e, hash, err := r.log.read(ctx, seq+1)
 		if errors.Is(err, storage.ErrNotExist) {
 			break
 		}
 		if err != nil {
-			return nil, err
+			readErr = err
+			break
 		}
 		events = append(events, loggedEvent{e, hash})
 		seq++
 	}
 	if len(events) == 0 {
-		return nil, nil
+		return nil, readErr
 	}
-	return r.applyEvents(events)
+	// Fold in what was read even when a later read failed, so that it
+	// is not read again.
+	applied, err := r.applyEvents(events)
+	if err != nil {
+		return applied, err
+	}
+	return applied, readErr
 }
 
 // loggedEvent is an event with the SHA-256 of its stored bytes.
@@ -250,12 +250,7 @@ func (r *Registry) applyEvents(events []loggedEvent) ([]*Event, error) {
 		applied = append(applied, le.e)
 	}
 	if len(applied) > 0 {
-		for ch := range r.subs {
-			select {
-			case ch <- struct{}{}:
-			default:
-			}
-		}
+		r.hub.publish(applied)
 	}
 	r.mu.Unlock()
 	for _, e := range applied {
@@ -477,49 +472,4 @@ func (s *state) resolveModel(model string) (string, error) {
 		return ms[0], nil
 	}
 	return "", fmt.Errorf("%w: the registry holds %d model names %v", ErrAmbiguousModel, len(ms), ms)
-}
-
-// HistoryOptions filters [Registry.History].
-type HistoryOptions struct {
-	// Version keeps events about this version (as Version, From or To).
-	Version string
-	// Model keeps events about this model name.
-	Model string
-	// After keeps events with a sequence number greater than After.
-	After int64
-	// Limit keeps at most the last Limit matching events (0: all).
-	Limit int
-}
-
-// History returns the events of the log in order, read from the store
-// (so it includes every process's events up to now).
-func (r *Registry) History(ctx context.Context, opts *HistoryOptions) ([]*Event, error) {
-	if err := r.Sync(ctx); err != nil {
-		return nil, err
-	}
-	var o HistoryOptions
-	if opts != nil {
-		o = *opts
-	}
-	r.mu.RLock()
-	last := r.st.Seq
-	r.mu.RUnlock()
-	var out []*Event
-	for seq := o.After + 1; seq <= last; seq++ {
-		e, _, err := r.log.read(ctx, seq)
-		if err != nil {
-			return nil, fmt.Errorf("history: %w", err)
-		}
-		if o.Version != "" && e.Version != o.Version && e.From != o.Version && e.To != o.Version {
-			continue
-		}
-		if o.Model != "" && e.Model != o.Model {
-			continue
-		}
-		out = append(out, e)
-		if o.Limit > 0 && len(out) > o.Limit {
-			out = out[1:]
-		}
-	}
-	return out, nil
 }

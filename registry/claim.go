@@ -241,8 +241,24 @@ func (r *Registry) removeAbandoned(ctx context.Context, version, token string) e
 	r.mu.RLock()
 	other := r.st.alias(version)
 	r.mu.RUnlock()
+	remove := !r.imported(version) && other == ""
+	if remove {
+		// Fence the claim in the log first: an import holding it cannot
+		// commit after this event, and one that committed before it
+		// makes it a no-op, which leaves its files alone.
+		e, err := r.appendEvent(ctx, &Caller{Actor: "repair", Reason: "abandoned import claim"}, func(st *state) (*Event, error) {
+			if v := st.Versions[version]; v != nil && v.Valid {
+				return noop(&Event{})
+			}
+			return &Event{Type: EventClaimExpired, Version: version, Claim: token}, nil
+		})
+		if err != nil {
+			return err
+		}
+		remove = !e.NoOp
+	}
 	// A registered alias owns the directory on a case-insensitive store.
-	if !r.imported(version) && other == "" {
+	if remove {
 		if err := storage.DeletePrefix(ctx, r.store, modelpkg.DirName(version)+"/"); err != nil {
 			return err
 		}

@@ -127,17 +127,6 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 		r.mu.RUnlock()
 		return &Event{Type: typ, Version: version, Model: v.Model, From: version, To: version, Seq: seq, NoOp: true}, nil
 	}
-	if check != nil {
-		// A rollback to the previous deployment is never a no-op: its
-		// target is re-checked on the synced state here, and on the
-		// state its event lands on in the build.
-		r.mu.RLock()
-		err := check(r.st)
-		r.mu.RUnlock()
-		if err != nil {
-			return nil, err
-		}
-	}
 	if !v.Valid {
 		return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
 	}

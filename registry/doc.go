@@ -60,7 +60,9 @@
 // before its commit; a claim whose holder was last alive longer than
 // [Options.ClaimLease] ago (by [Options.Now]) is taken over only after
 // re-reading, right before each destructive step, that it is still the
-// claim judged stale.
+// claim judged stale, and after fencing it in the log (a claim_expired
+// event): an import whose claim is fenced cannot commit, and a fence that
+// finds the version imported leaves its files alone.
 //
 // # Errors
 //

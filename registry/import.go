@@ -268,6 +268,9 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		if other := st.alias(version); other != "" {
 			return nil, aliasError(version, other)
 		}
+		if st.Expired[version] == claim.token {
+			return nil, fmt.Errorf("%w: %w", ErrConflict, errClaimLost)
+		}
 		if old := st.Versions[version]; old != nil && old.Valid {
 			return nil, fmt.Errorf("%w: %q was registered meanwhile", ErrVersionExists, version)
 		}

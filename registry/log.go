@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,6 +89,9 @@ type state struct {
 	// event's Prev. Empty before the first event, and after a checkpoint
 	// written before chaining existed (then the next event is not checked).
 	Head string `json:"head,omitempty"`
+	// Expired maps a version to the token of its last claim fenced off by
+	// a repair: an import holding it cannot commit.
+	Expired map[string]string `json:"expired,omitempty"`
 }
 
 func newState() *state {
@@ -96,6 +100,7 @@ func newState() *state {
 		Deployed: map[string]string{},
 		Stack:    map[string][]string{},
 		Deleted:  map[string]int64{},
+		Expired:  map[string]string{},
 	}
 }
 
@@ -107,6 +112,10 @@ func (s *state) clone() *state {
 		Deployed: make(map[string]string, len(s.Deployed)),
 		Stack:    make(map[string][]string, len(s.Stack)),
 		Deleted:  make(map[string]int64, len(s.Deleted)),
+		Expired:  maps.Clone(s.Expired),
+	}
+	if c.Expired == nil {
+		c.Expired = map[string]string{}
 	}
 	for k, v := range s.Versions {
 		c.Versions[k] = v // versions are replaced, never mutated in place
@@ -146,6 +155,7 @@ func (s *state) apply(e *Event, hash string) error {
 		rec.derive()
 		s.Versions[e.Version] = rec
 		delete(s.Deleted, e.Version)
+		delete(s.Expired, e.Version)
 	case EventDeployed, EventRolledBack:
 		v := s.Versions[e.To]
 		if v == nil {
@@ -174,6 +184,8 @@ func (s *state) apply(e *Event, hash string) error {
 		if st := s.Stack[v.Model]; len(st) > 0 {
 			s.Stack[v.Model] = slices.DeleteFunc(slices.Clone(st), func(x string) bool { return x == e.Version })
 		}
+	case EventClaimExpired:
+		s.Expired[e.Version] = e.Claim
 	default:
 		return fmt.Errorf("%w: event %d has type %q", ErrUnknownEvent, e.Seq, e.Type)
 	}
@@ -431,6 +443,9 @@ func decodeCheckpoint(data []byte) (*state, error) {
 	}
 	if st.Deleted == nil {
 		st.Deleted = map[string]int64{}
+	}
+	if st.Expired == nil {
+		st.Expired = map[string]string{}
 	}
 	return st, nil
 }

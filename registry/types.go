@@ -120,6 +120,10 @@ const (
 	EventRolledBack EventType = "rolled_back"
 	// EventDeleted: Version was deleted.
 	EventDeleted EventType = "deleted"
+	// EventClaimExpired: a repair fenced off the import claim Claim of
+	// Version, judged abandoned, before removing its files: an import
+	// holding that claim can no longer commit.
+	EventClaimExpired EventType = "claim_expired"
 )
 
 // Event is one entry of the registry's append-only log.
@@ -156,6 +160,8 @@ type Event struct {
 	// Actor and Reason come from the caller ([Caller]).
 	Actor  string `json:"actor,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Claim is the fenced claim's token, for claim_expired.
+	Claim string `json:"claim,omitempty"`
 	// Record is the version as registered, for imported and invalid.
 	Record *Version `json:"record,omitempty"`
 }

@@ -42,15 +42,6 @@ import (
 // every success has its event in the log, and every client's Live serves
 // the deployed version once the faults stop.
 
-// expectFixed skips a test written against issue #11's fixes until they
-// are merged (MODELVAULT_EXPECT_FIXED=1 runs it).
-func expectFixed(t *testing.T) {
-	t.Helper()
-	if os.Getenv("MODELVAULT_EXPECT_FIXED") == "" {
-		t.Skip("needs the fixes of issue #11; set MODELVAULT_EXPECT_FIXED=1 to run")
-	}
-}
-
 // linVersions are imported from ZIPs; linPlaced are only placed in the
 // store by hand and registered by scans.
 var (
@@ -64,14 +55,14 @@ type linConfig struct {
 	clients   int
 	ops       int // per client
 	rate      int // store faults in percent of calls
-	// clockJumps enables the claim-lease-expiry nemesis. It waits behind
-	// MODELVAULT_EXPECT_FIXED until a takeover is fenced against an
-	// importer that passed its pre-commit check (TestScenario3...).
+	// clockJumps enables the claim-lease-expiry nemesis: the registries'
+	// clock jumps past the claim lease, so imports in progress look
+	// abandoned and are fenced (the claim_expired event).
 	clockJumps bool
 }
 
 func linDefault() linConfig {
-	c := linConfig{histories: 4, clients: 4, ops: 12, rate: 4, clockJumps: os.Getenv("MODELVAULT_EXPECT_FIXED") != ""}
+	c := linConfig{histories: 4, clients: 4, ops: 12, rate: 4, clockJumps: true}
 	if os.Getenv("MODELVAULT_LONG") != "" {
 		c.histories, c.ops = 40, 30
 	}

@@ -154,7 +154,6 @@ func TestScenario2CommittedLogEntryNeverUndone(t *testing.T) {
 }
 
 func TestScenario3ClaimTakeoverIsFenced(t *testing.T) {
-	expectFixed(t)
 	ctx := context.Background()
 	base := memStore()
 	clock := &jumpClock{}

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -68,7 +67,7 @@ func startChild(t testing.TB, mode string, env ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.count=1", "-test.timeout=10m")
 	cmd.Env = append(append(os.Environ(), childEnv+"="+mode), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	newProcessGroup(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +93,7 @@ func startChild(t testing.TB, mode string, env ...string) *child {
 
 // kill SIGKILLs the child's process group and waits for it (bounded).
 func (c *child) kill() {
-	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	killProcessGroup(c.cmd)
 	select {
 	case <-c.done:
 	case <-time.After(10 * time.Second):

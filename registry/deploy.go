@@ -163,6 +163,9 @@ func (r *Registry) loadTest(ctx context.Context, v *Version) error {
 		return r.verifyVersion(ctx, v)
 	}
 	vfs := newVerifyingFS(ctx, r.store, v)
+	if err := r.checkSignature(ctx, vfs, v); err != nil {
+		return err
+	}
 	m, lerr := r.opts.Loader.Load(ctx, r.loadPackage(vfs, v))
 	if c, ok := m.(io.Closer); ok && lerr == nil {
 		_ = c.Close()

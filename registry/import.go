@@ -255,6 +255,7 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		return nil, claimErr(ctx, fmt.Errorf("validate stored files: %w", err))
 	}
 	rec.Findings = report.Findings
+	rec.Signer = report.Signer
 	if err := report.Err(); err != nil {
 		return nil, err
 	}
@@ -340,6 +341,7 @@ func (r *Registry) dryRun(ctx context.Context, version, model string, pkg *model
 	var report validate.Report
 	r.validatorFor(o).Validate(ctx, &validate.Package{FS: pkg, Version: version, Layout: r.layout}, &report)
 	rec.Findings = report.Findings
+	rec.Signer = report.Signer
 	if err := report.Err(); err != nil {
 		rec.Status, rec.Valid = StatusInvalid, false
 		return rec, err

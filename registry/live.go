@@ -501,6 +501,9 @@ func (l *Live[M]) fail(v *Version, err error) error {
 // not read, and warms the model up.
 func (l *Live[M]) load(ctx context.Context, v *Version) (*handle[M], error) {
 	vfs := newVerifyingFS(ctx, l.reg.store, v)
+	if err := l.reg.checkSignature(ctx, vfs, v); err != nil {
+		return nil, fmt.Errorf("load %s: %w", v.Version, err)
+	}
 	m, err := l.loader.Load(ctx, l.reg.loadPackage(vfs, v))
 	closeModel := func() {
 		if c, ok := any(m).(io.Closer); ok {

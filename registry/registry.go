@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/modelvault/modelvault/modelpkg"
+	"github.com/modelvault/modelvault/modelpkg/sshsig"
 	"github.com/modelvault/modelvault/storage"
 	"github.com/modelvault/modelvault/validate"
 )
@@ -72,6 +73,17 @@ type Options struct {
 	Notify func(Notice)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Signers is the trust policy for package signatures (an OpenSSH
+	// allowed_signers file, see modelpkg/sshsig). With it, import and scan
+	// reject an unsigned package (unsigned), one signed by a key the policy
+	// does not trust (untrusted_signer) and a bad signature
+	// (bad_signature), even with ImportOptions.SkipValidation; Deploy and
+	// Live re-verify the signature against the policy before loading, so a
+	// key removed from the policy or past its valid-before stops new
+	// deploys and loads. Without it a signature is verified when present.
+	// The verified signer is recorded in Version.Signer. A Validator given
+	// here should not check signatures itself.
+	Signers *sshsig.AllowedSigners
 }
 
 // Caller says who performs an operation and why; both end up in the
@@ -128,8 +140,12 @@ func Open(ctx context.Context, store storage.Store, opts *Options) (*Registry, e
 	}
 	mopts := &validate.ManifestOptions{AllowUnlisted: o.AllowUnlisted, Limits: r.limits}
 	r.integrity = validate.All(validate.Manifest(mopts), validate.SHA256(mopts))
+	sigOpts := &validate.SignatureOptions{Policy: o.Signers, Now: func() time.Time { return r.opts.Now() }}
+	if o.Signers != nil {
+		r.integrity = validate.All(r.integrity, validate.Signature(sigOpts))
+	}
 	if o.Validator == nil {
-		r.validator = validate.Standard(&validate.Options{Layout: r.layout, Manifest: *mopts})
+		r.validator = validate.Standard(&validate.Options{Layout: r.layout, Manifest: *mopts, Signature: sigOpts})
 	} else {
 		r.validator = validate.All(r.integrity, o.Validator)
 	}

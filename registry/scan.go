@@ -178,6 +178,7 @@ func (r *Registry) scanDir(ctx context.Context, version string, caller *Caller, 
 		ImportedAt:   r.opts.Now().UTC(),
 		Files:        files,
 		Findings:     report.Findings,
+		Signer:       report.Signer,
 	}
 	for _, f := range files {
 		rec.Size += f.Size

@@ -72,6 +72,11 @@ type Version struct {
 	// Findings are the warnings recorded at import, or, for an invalid
 	// version, the errors that made it invalid.
 	Findings []validate.Finding `json:"findings"`
+	// Signer is the package's verified signer (deployment_manifest.json.sig,
+	// see modelpkg/sshsig): the trusting principal when a trust policy is
+	// set (Options.Signers), else only the key's fingerprint. Nil for an
+	// unsigned package.
+	Signer *validate.Signer `json:"signer,omitempty"`
 }
 
 // derive sets Status from Valid and Deployed.
@@ -100,6 +105,10 @@ func (v *Version) clone() *Version {
 	}
 	c.Metadata = append(json.RawMessage(nil), v.Metadata...)
 	c.Findings = append([]validate.Finding(nil), v.Findings...)
+	if v.Signer != nil {
+		s := *v.Signer
+		c.Signer = &s
+	}
 	return &c
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/storage"
+	"github.com/modelvault/modelvault/validate"
 )
 
 // verifyingFS serves a stored version's files and checks each file's size
@@ -202,10 +203,31 @@ func (s sizedInfo) Size() int64 { return s.size }
 // verifyVersion re-reads every file of v and checks it against its record.
 func (r *Registry) verifyVersion(ctx context.Context, v *Version) error {
 	vfs := newVerifyingFS(ctx, r.store, v)
+	if err := r.checkSignature(ctx, vfs, v); err != nil {
+		return err
+	}
 	err := vfs.verifyRest(ctx)
 	if err != nil {
 		r.notify(Notice{Kind: NoticeVerificationFailed, Version: v.Version, Model: v.Model, Err: err})
 		return fmt.Errorf("verify %s: %w", v.Version, err)
+	}
+	return nil
+}
+
+// checkSignature re-verifies a version's signature against the trust
+// policy (Options.Signers), reading the manifest and its signature through
+// fsys, which checks their recorded digests. Without a policy it does
+// nothing: the signature was verified at import.
+func (r *Registry) checkSignature(ctx context.Context, fsys fs.FS, v *Version) error {
+	if r.opts.Signers == nil {
+		return nil
+	}
+	var rep validate.Report
+	validate.Signature(&validate.SignatureOptions{Policy: r.opts.Signers, Now: r.opts.Now}).
+		Validate(ctx, &validate.Package{FS: fsys, Version: v.Version, Layout: r.layout}, &rep)
+	if err := rep.Err(); err != nil {
+		r.notify(Notice{Kind: NoticeVerificationFailed, Version: v.Version, Model: v.Model, Err: err, Findings: rep.Findings})
+		return fmt.Errorf("verify %s: signature: %w", v.Version, err)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/modelvault/modelvault/modelpkg"
+	"github.com/modelvault/modelvault/modelpkg/sshsig"
 	"github.com/modelvault/modelvault/registry"
 	"github.com/modelvault/modelvault/validate"
 )
@@ -46,6 +47,8 @@ type env struct {
 	store  string
 	actor  string
 	reason string
+	// allowedSigners is the trust policy file for package signatures.
+	allowedSigners string
 }
 
 // command is one subcommand.
@@ -62,23 +65,22 @@ type command struct {
 
 // cmdOpts holds every command-specific flag.
 type cmdOpts struct {
-	out            string
-	model          string
-	status         string
-	version        string
-	noValidate     bool
-	dryRun         bool
-	keep           int
-	limit          int
-	addr           string
-	token          string
-	noProgress     bool
-	key            string
-	allowedSigners string
-	modelType      string
-	hosts          string
-	modelFile      string
-	force          bool
+	out        string
+	model      string
+	status     string
+	version    string
+	noValidate bool
+	dryRun     bool
+	keep       int
+	limit      int
+	addr       string
+	token      string
+	noProgress bool
+	key        string
+	modelType  string
+	hosts      string
+	modelFile  string
+	force      bool
 }
 
 func commands() []*command {
@@ -175,6 +177,7 @@ func newFlagSet(name string, e *env, c *command, o *cmdOpts) *flag.FlagSet {
 	fs.BoolVar(&e.json, "json", e.json, "print JSON for scripts")
 	fs.StringVar(&e.actor, "actor", e.actor, "who performs the operation (recorded in history)")
 	fs.StringVar(&e.reason, "reason", e.reason, "why (recorded in history)")
+	fs.StringVar(&e.allowedSigners, "allowed-signers", e.allowedSigners, "trust policy for package signatures (OpenSSH allowed_signers format)")
 	if c != nil && c.flags != nil {
 		c.flags(fs, o)
 	}
@@ -320,6 +323,10 @@ func (e *env) openRegistry(opts *registry.Options) (*registry.Registry, func(), 
 	if opts == nil {
 		opts = &registry.Options{}
 	}
+	if opts.Signers, err = e.trustPolicy(); err != nil {
+		closeStore()
+		return nil, nil, err
+	}
 	opts.SkipOpenScan = true
 	reg, err := registry.Open(e.ctx, store, opts)
 	if err != nil {
@@ -334,6 +341,30 @@ func (e *env) caller() *registry.Caller {
 }
 
 // versionJSON is a version as modelctl --json prints it.
+// trustPolicy parses --allowed-signers, or returns nil without one.
+func (e *env) trustPolicy() (*sshsig.AllowedSigners, error) {
+	if e.allowedSigners == "" {
+		return nil, nil
+	}
+	f, err := os.Open(e.allowedSigners)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return sshsig.ParseAllowedSigners(f)
+}
+
+// signedBy describes a version's signer for people.
+func signedBy(s *validate.Signer) string {
+	switch {
+	case s == nil:
+		return "-"
+	case s.Trusted:
+		return safe(s.Principal)
+	}
+	return s.Fingerprint + " (untrusted)"
+}
+
 func versionJSON(v *registry.Version) *registry.Version {
 	if v.Findings == nil {
 		v.Findings = []validate.Finding{}
@@ -355,10 +386,10 @@ func printVersions(e *env, vs []*registry.Version) {
 		return
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tMODEL\tSTATUS\tIMPORTED\tMETHOD\tSIZE")
+	fmt.Fprintln(tw, "VERSION\tMODEL\tSTATUS\tIMPORTED\tMETHOD\tSIZE\tSIGNED BY")
 	for _, v := range vs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", safe(v.Version), safe(v.Model), v.Status,
-			v.ImportedAt.Local().Format("2006-01-02 15:04:05"), v.ImportMethod, humanBytes(v.Size))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", safe(v.Version), safe(v.Model), v.Status,
+			v.ImportedAt.Local().Format("2006-01-02 15:04:05"), v.ImportMethod, humanBytes(v.Size), signedBy(v.Signer))
 	}
 	tw.Flush()
 }
@@ -369,8 +400,8 @@ func printVersion(e *env, v *registry.Version) {
 		return
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "version\t%s\nmodel\t%s\nstatus\t%s\nimport method\t%s\nimported at\t%s\nsize\t%s\n",
-		safe(v.Version), safe(v.Model), v.Status, v.ImportMethod, v.ImportedAt.Local().Format("2006-01-02 15:04:05 MST"), humanBytes(v.Size))
+	fmt.Fprintf(tw, "version\t%s\nmodel\t%s\nstatus\t%s\nimport method\t%s\nimported at\t%s\nsize\t%s\nsigned by\t%s\n",
+		safe(v.Version), safe(v.Model), v.Status, v.ImportMethod, v.ImportedAt.Local().Format("2006-01-02 15:04:05 MST"), humanBytes(v.Size), signedBy(v.Signer))
 	tw.Flush()
 	fmt.Fprintln(e.stdout, "files:")
 	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)

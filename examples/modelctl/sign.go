@@ -129,26 +129,16 @@ namespaces=, valid-after=, valid-before=) an unsigned package, an untrusted
 signer and a bad signature are rejected (codes unsigned, untrusted_signer,
 bad_signature) and the signer's principal is printed; without it, a
 signature is verified against its own key and only its fingerprint is shown.`,
-		flags: func(fs *flag.FlagSet, o *cmdOpts) {
-			fs.StringVar(&o.allowedSigners, "allowed-signers", "", "trust policy in allowed_signers format")
-		},
 		run: runVerify,
 	}
 }
 
 func runVerify(e *env, o *cmdOpts, args []string) error {
-	so := &validate.SignatureOptions{}
-	if o.allowedSigners != "" {
-		f, err := os.Open(o.allowedSigners)
-		if err != nil {
-			return err
-		}
-		so.Policy, err = sshsig.ParseAllowedSigners(f)
-		f.Close()
-		if err != nil {
-			return err
-		}
+	policy, err := e.trustPolicy()
+	if err != nil {
+		return err
 	}
+	so := &validate.SignatureOptions{Policy: policy}
 	path := args[0]
 	var report validate.Report
 	version, err := modelpkg.ParseFileName(filepath.Base(path))

@@ -50,4 +50,16 @@ func TestSignAndVerify(t *testing.T) {
 	code, _, stderr := ctl(t, "sign", pkg, "--key", key, "-o", copyPath)
 	require.Equal(t, 0, code, stderr)
 	ctlJSON(t, 0, "--json", "verify", copyPath, "--allowed-signers", allowed)
+
+	// A registry with the policy refuses an unsigned package and records
+	// the signer of a signed one.
+	store := filepath.Join(dir, "store")
+	unsigned := packVersion(t, "2.0")
+	res = ctlJSON(t, 1, "--store", store, "--allowed-signers", allowed, "import", unsigned)
+	assert.Equal(t, "unsigned", res["error"].(map[string]any)["findings"].([]any)[0].(map[string]any)["code"])
+	res = ctlJSON(t, 0, "--store", store, "--allowed-signers", allowed, "import", pkg)
+	assert.Equal(t, "release@example.com", res["version"].(map[string]any)["signer"].(map[string]any)["principal"])
+	code, listed, stderr := ctl(t, "--store", store, "list")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, listed, "release@example.com")
 }

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -116,15 +115,6 @@ func buildComparePackage(b *testing.B, dir string, mib int) *comparePackage {
 type cost struct{ wall, cpu time.Duration }
 
 func (c cost) add(d cost) cost { return cost{c.wall + d.wall, c.cpu + d.cpu} }
-
-// selfCPU is the CPU time this process has used so far.
-func selfCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // importModelvault imports the package into a fresh registry on a fresh
 // diskstore at out and returns the cost of the import alone.

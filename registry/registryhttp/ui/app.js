@@ -484,6 +484,8 @@
       add('Status', ver.status);
       add('Imported', when(ver.imported_at) + ' (' + (ver.import_method === 'zip_upload' ? 'upload' : 'placed') + ')');
       add('Size', human(ver.size));
+      const sg = ver.signer;
+      add('Signed by', !sg ? 'not signed' : sg.trusted ? sg.principal + ' (' + sg.fingerprint + ')' : sg.fingerprint + ' (no trust policy)');
       for (const [k, val] of Object.entries(ver.metadata || {})) {
         if (k === 'version') continue;
         add(k, typeof val === 'object' ? JSON.stringify(val) : String(val));

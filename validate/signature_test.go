@@ -120,13 +120,7 @@ func TestSignature(t *testing.T) {
 // and with SignPackage, and checks both through the zip reader and the
 // default validators.
 func TestSignatureByKeygen(t *testing.T) {
-	kg, err := exec.LookPath("ssh-keygen")
-	if err != nil {
-		if os.Getenv("MODELVAULT_REQUIRE_SERVERS") == "1" {
-			t.Fatalf("ssh-keygen is required: %v", err)
-		}
-		t.Skip("ssh-keygen not installed (openssh-client)")
-	}
+	kg := pkgtest.SSHKeygen(t)
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "id")
 	out, err := exec.Command(kg, "-q", "-t", "ed25519", "-N", "", "-f", keyFile).CombinedOutput()

@@ -21,8 +21,9 @@ func cmdInspect() *command {
 		help: `Checks a package the way an import would, without storing anything: its
 file name, the archive's safety (paths, entry types, duplicates, sizes),
 required files, metadata, manifest, the SHA-256 of every file, and a static
-safety scan of the model. Exit 0 when the package is acceptable (warnings
-allowed), 1 when it is rejected.
+safety scan of the model, the test load, and a signature when present (with
+--allowed-signers, a signature by a trusted key is required). Exit 0 when the
+package is acceptable (warnings allowed), 1 when it is rejected.
 
 With --json it prints {"ok": bool, "version": "...", "findings": [...]},
 each finding {"severity", "code", "path", "message"}.`,
@@ -32,23 +33,9 @@ each finding {"severity", "code", "path", "message"}.`,
 
 func runInspect(e *env, o *cmdOpts, args []string) error {
 	path := args[0]
-	var report validate.Report
-	version, err := modelpkg.ParseFileName(filepath.Base(path))
+	report, version, err := checkPackage(e, "inspect", path)
 	if err != nil {
-		report.AddError("", err)
-	}
-	pkg, err := modelpkg.OpenFile(path, nil)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("inspect: %w", err)
-	}
-	if err != nil {
-		report.AddError("", err)
-	} else {
-		defer pkg.Close()
-		for _, w := range pkg.Warnings() {
-			report.Warnf(modelpkg.ErrIgnoredEntry, "", "%s", w)
-		}
-		validate.Default(nil).Validate(e.ctx, &validate.Package{FS: pkg, Version: version}, &report)
+		return err
 	}
 	ok := report.Valid()
 	if e.json {
@@ -69,6 +56,36 @@ func runInspect(e *env, o *cmdOpts, args []string) error {
 		return errRejected
 	}
 	return nil
+}
+
+// checkPackage checks the package file at path as an import would, with
+// the trust policy of --allowed-signers, and returns every finding and
+// the version its name gives. Only a missing file is an error.
+func checkPackage(e *env, op, path string) (*validate.Report, string, error) {
+	policy, err := e.trustPolicy()
+	if err != nil {
+		return nil, "", err
+	}
+	report := &validate.Report{}
+	version, err := modelpkg.ParseFileName(filepath.Base(path))
+	if err != nil {
+		report.AddError("", err)
+	}
+	pkg, err := modelpkg.OpenFile(path, nil)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	if err != nil {
+		report.AddError("", err)
+		return report, version, nil
+	}
+	defer pkg.Close()
+	for _, w := range pkg.Warnings() {
+		report.Warnf(modelpkg.ErrIgnoredEntry, "", "%s", w)
+	}
+	validate.Standard(&validate.Options{Signature: &validate.SignatureOptions{Policy: policy}}).
+		Validate(e.ctx, &validate.Package{FS: pkg, Version: version}, report)
+	return report, version, nil
 }
 
 func cmdPack() *command {

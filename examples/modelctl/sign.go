@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -134,26 +133,10 @@ signature is verified against its own key and only its fingerprint is shown.`,
 }
 
 func runVerify(e *env, o *cmdOpts, args []string) error {
-	policy, err := e.trustPolicy()
+	path := args[0]
+	report, version, err := checkPackage(e, "verify", path)
 	if err != nil {
 		return err
-	}
-	so := &validate.SignatureOptions{Policy: policy}
-	path := args[0]
-	var report validate.Report
-	version, err := modelpkg.ParseFileName(filepath.Base(path))
-	if err != nil {
-		report.AddError("", err)
-	}
-	pkg, err := modelpkg.OpenFile(path, nil)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("verify: %w", err)
-	}
-	if err != nil {
-		report.AddError("", err)
-	} else {
-		defer pkg.Close()
-		validate.Standard(&validate.Options{Signature: so}).Validate(e.ctx, &validate.Package{FS: pkg, Version: version}, &report)
 	}
 	if report.Valid() && report.Signer == nil {
 		report.Errorf(validate.ErrUnsigned, sshsig.SignatureFile, "the package is not signed")

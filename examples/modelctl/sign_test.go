@@ -8,18 +8,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/modelvault/modelvault/internal/pkgtest"
 )
 
 // TestSignAndVerify signs a packed package with a key made by ssh-keygen
 // and checks it against an allowed_signers policy, then tampers with it.
 func TestSignAndVerify(t *testing.T) {
-	kg, err := exec.LookPath("ssh-keygen")
-	if err != nil {
-		if os.Getenv("MODELVAULT_REQUIRE_SERVERS") == "1" {
-			t.Fatalf("ssh-keygen is required: %v", err)
-		}
-		t.Skip("ssh-keygen not installed (openssh-client)")
-	}
+	kg := pkgtest.SSHKeygen(t)
 	dir := t.TempDir()
 	key := filepath.Join(dir, "id_ed25519")
 	out, err := exec.Command(kg, "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput()

@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"maps"
+	"os"
+	"os/exec"
 	"slices"
 	"testing"
 	"testing/fstest"
@@ -95,4 +97,19 @@ func ZipRaw(t testing.TB, files fstest.MapFS) []byte {
 		t.Fatalf("pkgtest.ZipRaw: %v", err)
 	}
 	return buf.Bytes()
+}
+
+// SSHKeygen returns the path of OpenSSH's ssh-keygen for the signature
+// interop tests. Where MODELVAULT_REQUIRE_SERVERS=1 (CI) a missing one
+// fails the test; elsewhere the test is skipped.
+func SSHKeygen(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("ssh-keygen")
+	if err != nil {
+		if os.Getenv("MODELVAULT_REQUIRE_SERVERS") == "1" {
+			t.Fatalf("ssh-keygen is required here (.ci/install-tools.sh installs openssh-client): %v", err)
+		}
+		t.Skip("ssh-keygen not installed (openssh-client)")
+	}
+	return p
 }

@@ -19,24 +19,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/modelvault/modelvault/internal/pkgtest"
 	"github.com/modelvault/modelvault/modelpkg/sshsig"
 )
 
 var manifest = []byte(`{"file_hashes":{"model.joblib":"` + strings.Repeat("ab", 32) + `"}}`)
 
-// sshKeygen returns the path of ssh-keygen. CI requires it
-// (MODELVAULT_REQUIRE_SERVERS=1); elsewhere the interop tests skip.
-func sshKeygen(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("ssh-keygen")
-	if err != nil {
-		if os.Getenv("MODELVAULT_REQUIRE_SERVERS") == "1" {
-			t.Fatalf("ssh-keygen is required (install openssh-client): %v", err)
-		}
-		t.Skip("ssh-keygen not installed (openssh-client)")
-	}
-	return p
-}
+// sshKeygen returns the path of ssh-keygen (required in CI).
+func sshKeygen(t *testing.T) string { return pkgtest.SSHKeygen(t) }
 
 func run(t *testing.T, stdin []byte, name string, args ...string) (string, error) {
 	t.Helper()

@@ -196,22 +196,12 @@ func predictSamples(live *registry.Live[*sklearn.Model], say func(string, ...any
 	})
 }
 
-// waitFor waits until live serves version (a Live follows the registry
-// asynchronously).
+// waitFor waits until live serves version: a Live follows the registry
+// asynchronously, and WaitFor returns once this process serves it.
 func waitFor(ctx context.Context, live *registry.Live[*sklearn.Model], version string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for live.Version() != version {
-		if err := live.Err(); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("live did not switch to %s: %w", version, ctx.Err())
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
-	return nil
+	return live.WaitFor(ctx, version)
 }
 
 func features(x []float64) string {

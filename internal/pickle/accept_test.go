@@ -61,30 +61,16 @@ func TestRealEstimatorsAccepted(t *testing.T) {
 
 // checkArrays walks a loaded graph and checks every array's data size.
 func checkArrays(t *testing.T, v Value, seen map[any]bool) {
-	var kids []Value
-	switch x := v.(type) {
-	case *List:
-		kids = x.Items
-	case *Tuple:
-		kids = x.Items
-	case *Dict:
-		kids = x.Vals
-	case *Set:
-		kids = x.Items
-	case *Object:
-		kids = append(append([]Value(nil), x.Args...), x.State)
-	case *Array:
+	if x, ok := v.(*Array); ok {
 		require.NotNil(t, x.Dtype)
 		if x.Dtype.Kind == 'O' {
 			assert.Len(t, x.Objects, x.Len())
 		} else {
 			assert.Len(t, x.Data, x.Len()*x.Dtype.ItemSize)
 		}
-		kids = x.Objects
-	default:
-		return
 	}
-	if seen[v] {
+	kids, ok := children(v)
+	if !ok || seen[v] {
 		return
 	}
 	seen[v] = true

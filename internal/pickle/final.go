@@ -79,21 +79,8 @@ const maxDepth = 10000
 // limit; nodes on the current path count once (cycles). deep reports a
 // nesting beyond maxDepth.
 func expanded(v Value, memo map[any]int64, limit int64, depth int) (n int64, deep bool) {
-	var kids []Value
-	switch x := v.(type) {
-	case *List:
-		kids = x.Items
-	case *Tuple:
-		kids = x.Items
-	case *Set:
-		kids = x.Items
-	case *Dict:
-		kids = append(append([]Value(nil), x.Keys...), x.Vals...)
-	case *Object:
-		kids = append(append([]Value(nil), x.Args...), x.State)
-	case *Array:
-		kids = x.Objects
-	default:
+	kids, ok := children(v)
+	if !ok {
 		return 1, false
 	}
 	if n, ok := memo[v]; ok {
@@ -117,6 +104,27 @@ func expanded(v Value, memo map[any]int64, limit int64, depth int) (n int64, dee
 	}
 	memo[v] = n
 	return n, false
+}
+
+// children returns the values a container, instance or object array
+// holds (dict keys and values, an instance's arguments and state), and
+// whether v is such a node at all.
+func children(v Value) ([]Value, bool) {
+	switch x := v.(type) {
+	case *List:
+		return x.Items, true
+	case *Tuple:
+		return x.Items, true
+	case *Set:
+		return x.Items, true
+	case *Dict:
+		return append(append([]Value(nil), x.Keys...), x.Vals...), true
+	case *Object:
+		return append(append([]Value(nil), x.Args...), x.State), true
+	case *Array:
+		return x.Objects, true
+	}
+	return nil, false
 }
 
 // checkState checks the value types of an instance's state: plain data,

@@ -27,6 +27,10 @@ const (
 // Options configures [Open]. A nil *Options, and every zero field, means
 // the documented default.
 type Options struct {
+	// Name is the model's name, for hosts that serve several models (see
+	// [OpenModel]): it labels logs, metrics and the model the HTTP API
+	// and the inference protocol address. It is not stored.
+	Name string
 	// Layout names the files a package must hold. Nil means
 	// modelpkg.DefaultLayout().
 	Layout *modelpkg.Layout
@@ -198,6 +202,9 @@ func Open(ctx context.Context, store storage.Store, opts *Options) (*Registry, e
 
 // Store returns the store the registry keeps its state and files in.
 func (r *Registry) Store() storage.Store { return r.store }
+
+// Name returns Options.Name: the model's name, or "" when not given.
+func (r *Registry) Name() string { return r.opts.Name }
 
 // Layout returns the package layout the registry enforces.
 func (r *Registry) Layout() *modelpkg.Layout { return r.layout }

@@ -74,7 +74,17 @@
 //     the handler or registry is closed (unavailable, closed); with
 //     Retry-After.
 //   - 500: anything else, a server fault: logged, answered as "internal"
-//     without details.
+//     without details. A panic in a route, the Authorizer or the Serving
+//     function is one too (logged with its stack); once an answer has
+//     begun it is cut off instead, as net/http does.
+//
+// A path that is not canonical (an empty, "." or ".." segment) is a 404,
+// not the redirect http.ServeMux would answer in HTML. Go's server itself
+// answers, in plain text and before any handler runs, a malformed request
+// line or header (400), headers beyond http.Server.MaxHeaderBytes (431),
+// an unknown Transfer-Encoding (501) and an Expect other than
+// 100-continue (417); "OPTIONS *" too, unless the host sets
+// http.Server.DisableGeneralOptionsHandler. No handler can change those.
 //
 // POST /models/{version}/validate answers 200 with valid=false and the
 // findings when a stored version fails: the request itself succeeded.

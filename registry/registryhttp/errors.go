@@ -32,6 +32,7 @@ var (
 	errNoRoute    = modelpkg.NewError("not_found", "registryhttp: no such endpoint")
 	errMethod     = modelpkg.NewError("method_not_allowed", "registryhttp: method not allowed")
 	errClosed     = modelpkg.NewError("unavailable", "registryhttp: shutting down")
+	errPanic      = errors.New("registryhttp: panic") // answered as a server fault
 )
 
 // statusOf maps an error to its HTTP status. The mapping is documented in
@@ -97,10 +98,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	var verr *validate.Error
 	switch {
 	case status == http.StatusInternalServerError:
-		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, errPanic):
+			// Logged with its stack by recoverPanic.
+		case r.Context().Err() != nil && errors.Is(err, context.Canceled):
 			// The client went away; nobody reads this answer.
 			h.log.Debug("registryhttp: request canceled", "method", r.Method, "path", r.URL.Path)
-		} else {
+		default:
 			h.log.Error("registryhttp: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
 		d.Code, d.Message = "internal", "internal server error"

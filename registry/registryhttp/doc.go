@@ -62,7 +62,8 @@
 //   - 421: the Host header is not one of Options.AllowedHosts
 //     (misdirected_host).
 //   - 409: version_exists, in_use, conflict, invalid_version (deploying an
-//     invalid version), no_previous.
+//     invalid version), no_previous, token_in_use (a staged upload that
+//     another request is importing).
 //   - 413: the upload exceeds MaxUploadSize (too_large).
 //   - 422: the package was rejected. validation_failed carries every
 //     finding; a package error found before validation (invalid_archive,
@@ -95,7 +96,10 @@
 // changes (see the registry package). Each upload is spooled to its own
 // temporary file, removed before the request ends, except a dry run's,
 // which is staged for its confirmation (POST /staged/{token}) until
-// Options.StageTTL passes, then removed; staged files a previous process
+// Options.StageTTL passes, then removed. A confirmation uses the token up
+// only on a definite outcome: the import committed, or refused the
+// package (422); after a conflict, a store fault or a cancelled request
+// the token stays valid for another try, and the staged file with it; staged files a previous process
 // left are removed at start-up once older than StageTTL. GET /events streams
 // run until the client leaves, the registry is closed, or [Handler.Close]
 // is called; register Close with http.Server.RegisterOnShutdown so that a

@@ -57,7 +57,7 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, registry.ErrVersionExists), errors.Is(err, registry.ErrInUse),
 		errors.Is(err, registry.ErrConflict), errors.Is(err, registry.ErrInvalid),
-		errors.Is(err, registry.ErrNoPrevious):
+		errors.Is(err, registry.ErrNoPrevious), errors.Is(err, errTokenInUse):
 		return http.StatusConflict
 	case errors.Is(err, modelpkg.ErrInvalidArchive), errors.Is(err, modelpkg.ErrUnsafePath),
 		errors.Is(err, modelpkg.ErrUnsafeEntryType), errors.Is(err, modelpkg.ErrDuplicateEntry),

@@ -142,7 +142,7 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	h.log.Debug("registryhttp: upload spooled", "name", name, "size", size, "took", time.Since(started))
 	if !opts.DryRun {
-		h.importSpooled(w, r, f, name, size, opts)
+		_ = h.importSpooled(w, r, f, name, size, opts)
 		return 0
 	}
 	v, err := h.reg.ImportReaderAt(r.Context(), name, f, size, opts)
@@ -167,19 +167,20 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 	return kept
 }
 
-// importSpooled imports a spooled package and answers with the version.
-func (h *Handler) importSpooled(w http.ResponseWriter, r *http.Request, f *os.File, name string, size int64, opts *registry.ImportOptions) {
+// importSpooled imports a spooled package and answers with the version;
+// it returns the import's error, already answered.
+func (h *Handler) importSpooled(w http.ResponseWriter, r *http.Request, f *os.File, name string, size int64, opts *registry.ImportOptions) error {
 	version, err := modelpkg.ParseFileName(name)
 	if err != nil {
 		h.writeError(w, r, err)
-		return
+		return err
 	}
 	old, err := h.reg.Get(version)
 	existed := err == nil && old.Valid
 	v, err := h.reg.ImportReaderAt(r.Context(), name, f, size, opts)
 	if err != nil {
 		h.writeError(w, r, err)
-		return
+		return err
 	}
 	if ow, ok := w.(*observedWriter); ok {
 		ow.size = size
@@ -192,6 +193,7 @@ func (h *Handler) importSpooled(w http.ResponseWriter, r *http.Request, f *os.Fi
 		h.log.Info("registryhttp: imported", "version", v.Version, "model", v.Model, "size", size, "actor", opts.Actor)
 	}
 	writeJSON(w, status, versionResponse{Version: versionJSON(v)})
+	return nil
 }
 
 // uploadBufferSize is the size of the read and write buffers an upload

@@ -30,6 +30,8 @@ var (
 		"registryhttp: no staged upload has this token (it was used, replaced, or never issued); upload the package again")
 	errTokenExpired = modelpkg.NewError("token_expired",
 		"registryhttp: the staged upload expired; upload the package again")
+	errTokenInUse = modelpkg.NewError("token_in_use",
+		"registryhttp: the staged upload is being imported by another request; retry to learn its outcome")
 )
 
 // File name patterns in TempDir.
@@ -48,6 +50,7 @@ type staged struct {
 	validate bool
 	expires  time.Time
 	timer    *time.Timer
+	busy     bool // a confirmation is importing it
 }
 
 // stager keeps staged packages, bounded in number and age.
@@ -85,9 +88,12 @@ func (st *stager) add(s *staged) string {
 	for len(st.entries) >= st.max {
 		var oldest string
 		for t, e := range st.entries {
-			if oldest == "" || e.expires.Before(st.entries[oldest].expires) {
+			if !e.busy && (oldest == "" || e.expires.Before(st.entries[oldest].expires)) {
 				oldest = t
 			}
+		}
+		if oldest == "" {
+			break // all are being imported; they go when that ends
 		}
 		st.dropLocked(oldest, false)
 	}
@@ -101,8 +107,9 @@ func (st *stager) add(s *staged) string {
 	return tok
 }
 
-// take removes and returns the entry of tok for actor; the caller owns
-// its file and its gate bytes afterwards.
+// take returns the entry of tok for actor and marks it busy: it stays
+// staged (neither expired nor replaced) until [stager.done] says whether
+// the import consumed it. A second take meanwhile is errTokenInUse.
 func (st *stager) take(tok, actor string) (*staged, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -117,16 +124,40 @@ func (st *stager) take(tok, actor string) (*staged, error) {
 	if s.actor != actor {
 		return nil, errUnknownToken
 	}
-	delete(st.entries, tok)
-	s.timer.Stop()
+	if s.busy {
+		return nil, errTokenInUse
+	}
+	s.busy = true
 	return s, nil
 }
 
-// sweepLocked drops expired entries and old tombstones.
+// done ends the import of tok's entry that take started. A consumed
+// entry (the import committed, or refused the package for good) goes with
+// its file and gate bytes; any other stays staged under the same token
+// until it expires, so that the client can confirm again without a new
+// upload. An entry that expired or was closed meanwhile goes now.
+func (st *stager) done(tok string, consumed bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s, ok := st.entries[tok]
+	if !ok {
+		return // removed by closeAll
+	}
+	s.busy = false
+	switch {
+	case consumed:
+		st.dropLocked(tok, false)
+	case !time.Now().Before(s.expires):
+		st.dropLocked(tok, true)
+	}
+}
+
+// sweepLocked drops expired entries and old tombstones. An entry being
+// imported stays until the import ends ([stager.done]).
 func (st *stager) sweepLocked() {
 	now := time.Now()
 	for tok, s := range st.entries {
-		if !now.Before(s.expires) {
+		if !s.busy && !now.Before(s.expires) {
 			st.dropLocked(tok, true)
 		}
 	}
@@ -194,19 +225,27 @@ func (h *Handler) serveCommit(rw http.ResponseWriter, r *http.Request, actor str
 		h.writeError(w, r, err)
 		return
 	}
-	defer h.gate.releaseBytes(s.size)
-	defer os.Remove(s.path)
 	f, err := os.Open(s.path)
 	if err != nil {
+		h.stage.done(tok, true) // the file is gone: nothing to retry
 		h.writeError(w, r, err)
 		return
 	}
-	defer f.Close()
 	opts := &registry.ImportOptions{
 		Caller:         caller(r, actor),
 		Model:          s.model,
 		SkipValidation: !s.validate,
 		TempDir:        h.opts.TempDir,
 	}
-	h.importSpooled(w, r, f, s.name, s.size, opts)
+	err = h.importSpooled(w, r, f, s.name, s.size, opts)
+	f.Close()
+	h.stage.done(tok, consumes(err))
+}
+
+// consumes reports whether an import's outcome uses up its staged
+// package: it committed (err is nil), or the package itself was refused,
+// which a retry cannot change. A conflict, a store fault, a closed
+// registry or a cancelled request leave the token valid for a retry.
+func consumes(err error) bool {
+	return err == nil || statusOf(err) == http.StatusUnprocessableEntity
 }

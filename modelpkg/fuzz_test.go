@@ -97,6 +97,9 @@ func FuzzParseMetadata(f *testing.F) {
 		}
 		require.NotNil(t, md.Raw)
 		require.LessOrEqual(t, len(md.Missing), 4)
+		// What every interface shows on one line is plain text.
+		require.NoError(t, modelpkg.CheckText(md.ModelType, modelpkg.MaxModelTypeLen))
+		require.NoError(t, modelpkg.CheckText(md.Version, modelpkg.MaxVersionLen))
 	})
 }
 

@@ -2,6 +2,7 @@ package modelpkg_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,72 @@ func TestParseMetadataRejects(t *testing.T) {
 			require.ErrorIs(t, err, tc.want)
 		})
 	}
+}
+
+// TestMetadataTextBounds: model_type and version are shown on one line
+// by every interface; hostile ones are invalid metadata, and the error
+// quotes them escaped and cut.
+func TestMetadataTextBounds(t *testing.T) {
+	huge := strings.Repeat("A", 1<<20-64)
+	tests := map[string]struct {
+		in, want string
+	}{
+		"model_type of 1 MB":     {`{"model_type": "` + huge + `"}`, "is 1048512 bytes long, more than 256"},
+		"model_type one over":    {`{"model_type": "` + strings.Repeat("A", modelpkg.MaxModelTypeLen+1) + `"}`, "more than 256"},
+		"escape sequence":        {`{"model_type": "RF\u001b]0;pwned\u0007"}`, "a control character (U+001B at byte 2)"},
+		"newline":                {`{"model_type": "RF\nINFO deployed 9.9"}`, "a line break (U+000A at byte 2)"},
+		"carriage return":        {`{"model_type": "RF\rX"}`, "a line break"},
+		"unicode line separator": {`{"model_type": "RF\u2028X"}`, "a line break"},
+		"C1 control":             {`{"model_type": "RF\u009bX"}`, "a control character"},
+		"bidi override":          {`{"model_type": "RF\u202eRLT"}`, "an invisible formatting character (U+202E at byte 2)"},
+		"bidi isolate":           {`{"model_type": "\u2067RF"}`, "an invisible formatting character"},
+		"zero-width space":       {`{"model_type": "Random\u200bForest"}`, "an invisible formatting character"},
+		"NUL":                    {`{"model_type": "RF\u0000"}`, "a control character"},
+		"invalid UTF-8":          {"{\"model_type\": \"RF\xff\"}", "not valid UTF-8"},
+		"version with escape":    {`{"version": "1.0\u001b[2J"}`, "a control character"},
+		"version too long":       {`{"version": "` + strings.Repeat("1", modelpkg.MaxVersionLen+1) + `"}`, "more than 128"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := modelpkg.ParseMetadata(strings.NewReader(tc.in), nil)
+			require.ErrorIs(t, err, modelpkg.ErrInvalidMetadata)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Less(t, len(err.Error()), 300, "the error never carries the value")
+			assert.NotContains(t, err.Error(), "\x1b")
+			assert.NotContains(t, err.Error(), "\u202e")
+		})
+	}
+	t.Run("class names pass", func(t *testing.T) {
+		for _, mt := range []string{"RandomForestClassifier", "sklearn.pipeline.Pipeline", "Modèle à la carte", "模型", strings.Repeat("A", modelpkg.MaxModelTypeLen)} {
+			md, err := modelpkg.ParseMetadata(strings.NewReader(`{"model_type": "`+mt+`"}`), nil)
+			require.NoError(t, err, mt)
+			assert.Equal(t, mt, md.ModelType)
+		}
+	})
+	t.Run("long created_at is cut in the message", func(t *testing.T) {
+		_, err := modelpkg.ParseMetadata(strings.NewReader(`{"created_at": "2024-01-01T00:00:00`+huge+`"}`), nil)
+		require.ErrorIs(t, err, modelpkg.ErrInvalidMetadata)
+		assert.Less(t, len(err.Error()), 300)
+	})
+	t.Run("version mismatch is cut in the message", func(t *testing.T) {
+		md := &modelpkg.Metadata{Version: strings.Repeat("9", 100) + "\x1b[2J"}
+		err := modelpkg.CheckVersion("1.0", md)
+		require.ErrorIs(t, err, modelpkg.ErrInvalidMetadata)
+		assert.NotContains(t, err.Error(), "\x1b")
+		assert.Contains(t, err.Error(), "(104 bytes)")
+	})
+}
+
+func TestCheckText(t *testing.T) {
+	require.NoError(t, modelpkg.CheckText("plain text, with ünïcödé", 0))
+	require.NoError(t, modelpkg.CheckText("", 1))
+	require.Error(t, modelpkg.CheckText("ab", 1))
+	require.Error(t, modelpkg.CheckText("a\tb", 0), "a tab is a control character")
+	require.Error(t, modelpkg.CheckText("\ufeffBOM", 0))
+	assert.Equal(t, `"a\x1b"`, modelpkg.Excerpt("a\x1b"))
+	long := strings.Repeat("é", 40) // 80 bytes: cut at a rune boundary
+	ex := modelpkg.Excerpt(long)
+	assert.Equal(t, strconv.Quote(strings.Repeat("é", 32))+"... (80 bytes)", ex)
 }
 
 func TestParseISOTime(t *testing.T) {

@@ -2,11 +2,14 @@ package modelpkg
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Metadata field names.
@@ -16,6 +19,12 @@ const (
 	fieldCreatedAt    = "created_at"
 	fieldTrainingInfo = "training_info"
 )
+
+// MaxModelTypeLen bounds metadata.model_type, in bytes. It names the
+// model's class (type(model).__name__), which registries, logs, the web
+// UI and the CLI show on one line; real class names, even qualified ones,
+// are far shorter.
+const MaxModelTypeLen = 256
 
 // metadataFields lists the fields the specification expects, in the order
 // Missing reports them.
@@ -49,7 +58,12 @@ type Metadata struct {
 // with another type, or null, is an error wrapping [ErrInvalidMetadata].
 // created_at must parse as ISO 8601 as Python's datetime.isoformat()
 // writes it (see [ParseISOTime]). Absent fields are listed in
-// Metadata.Missing. Limit violations wrap [ErrResourceLimit].
+// Metadata.Missing. model_type and version are shown as one line of text
+// wherever a version is listed, so each must pass [CheckText]: at most
+// [MaxModelTypeLen] and [MaxVersionLen] bytes of valid UTF-8 without
+// control, line-break or invisible formatting characters; otherwise the
+// error wraps [ErrInvalidMetadata] and quotes only an escaped excerpt.
+// Limit violations wrap [ErrResourceLimit].
 func ParseMetadata(r io.Reader, lim *Limits) (*Metadata, error) {
 	l := lim.resolve()
 	data, err := readCapped(r, l.MaxMetadataSize, DefaultMetadataFile)
@@ -81,8 +95,14 @@ func ParseMetadata(r io.Reader, lim *Limits) (*Metadata, error) {
 		switch f {
 		case fieldModelType:
 			err = str(f, &md.ModelType)
+			if err == nil {
+				err = checkField(f, md.ModelType, members[f], MaxModelTypeLen)
+			}
 		case fieldVersion:
 			err = str(f, &md.Version)
+			if err == nil {
+				err = checkField(f, md.Version, members[f], MaxVersionLen)
+			}
 		case fieldCreatedAt:
 			err = str(f, &created)
 			if err == nil && created != "" {
@@ -112,6 +132,71 @@ func ParseMetadata(r io.Reader, lim *Limits) (*Metadata, error) {
 	return md, nil
 }
 
+// checkField applies [CheckText] to a decoded string field; raw is its
+// JSON, whose bytes must be valid UTF-8 too (the decoder replaces invalid
+// bytes with U+FFFD, which would hide them).
+func checkField(field, s string, raw json.RawMessage, max int) error {
+	err := CheckText(s, max)
+	if err == nil && raw != nil && !utf8.Valid(raw) {
+		err = errors.New("is not valid UTF-8")
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s: %q %v", ErrInvalidMetadata, DefaultMetadataFile, field, err)
+	}
+	return nil
+}
+
+// CheckText reports whether s can be shown as one line of text as it is:
+// nil when it can; otherwise an error saying why (it does not quote s):
+// longer than max bytes (when max > 0), not valid UTF-8, or holding a
+// control character (escape sequences drive terminals), a line break, or
+// an invisible formatting character such as a bidirectional override
+// (text that reads as other text). The error does not wrap a sentinel;
+// callers wrap their own.
+func CheckText(s string, max int) error {
+	if max > 0 && len(s) > max {
+		return fmt.Errorf("is %d bytes long, more than %d", len(s), max)
+	}
+	if !utf8.ValidString(s) {
+		return errors.New("is not valid UTF-8")
+	}
+	for i, r := range s {
+		if what := unprintable(r); what != "" {
+			return fmt.Errorf("holds %s (%U at byte %d)", what, r, i)
+		}
+	}
+	return nil
+}
+
+// unprintable says what kind of character r is when it must not be shown
+// as it is, and "" when it may.
+func unprintable(r rune) string {
+	switch {
+	case r == '\n' || r == '\r' || r == '\u0085' || r == '\u2028' || r == '\u2029':
+		return "a line break"
+	case unicode.IsControl(r):
+		return "a control character"
+	case unicode.Is(unicode.Cf, r):
+		return "an invisible formatting character"
+	}
+	return ""
+}
+
+// Excerpt returns s quoted for a message: escaped as Go quotes it (so no
+// control or formatting character is shown raw), and cut after 64 bytes
+// with its length, so that a hostile value cannot flood a log line.
+func Excerpt(s string) string {
+	const n = 64
+	if len(s) <= n {
+		return strconv.Quote(s)
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + fmt.Sprintf("... (%d bytes)", len(s))
+}
+
 // CheckVersion reports whether the version in a package's file name
 // agrees with its metadata. A metadata file without a version passes
 // (the absence is a warning, see Metadata.Missing); a different version is
@@ -126,10 +211,15 @@ func CheckVersion(fileVersion string, md *Metadata) error {
 		return nil
 	}
 	if md.Version != fileVersion {
-		return fmt.Errorf("%w: %s: version %q does not match %q from the file name", ErrInvalidMetadata, DefaultMetadataFile, md.Version, fileVersion)
+		return fmt.Errorf("%w: %s: version %s does not match %s from the file name", ErrInvalidMetadata, DefaultMetadataFile, Excerpt(md.Version), Excerpt(fileVersion))
 	}
 	return nil
 }
+
+// maxISOTimeLen bounds a date-time before it is matched; the longest the
+// pattern takes ("2024-05-01T12:30:00.123456789+02:00:00.123456") is 45
+// bytes.
+const maxISOTimeLen = 64
 
 var isoTimeRE = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})` +
 	`(?:[T ](\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?` +
@@ -142,9 +232,12 @@ var isoTimeRE = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})` +
 // hours:minutes only (timespec="hours"/"minutes"), or a date alone. A time
 // without an offset is taken to be UTC.
 func ParseISOTime(s string) (time.Time, error) {
-	m := isoTimeRE.FindStringSubmatch(s)
+	var m []string
+	if len(s) <= maxISOTimeLen {
+		m = isoTimeRE.FindStringSubmatch(s)
+	}
 	if m == nil {
-		return time.Time{}, fmt.Errorf("%q is not an ISO 8601 date-time", s)
+		return time.Time{}, fmt.Errorf("%s is not an ISO 8601 date-time", Excerpt(s))
 	}
 	num := func(i int) int {
 		if m[i] == "" {

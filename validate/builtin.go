@@ -1,15 +1,19 @@
 package validate
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"maps"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/modelvault/modelvault/internal/ctxio"
 	"github.com/modelvault/modelvault/modelpkg"
@@ -33,6 +37,12 @@ var (
 	// ErrModelTypeMismatch is the code of the warning for a
 	// metadata.model_type that is not the loaded model's class.
 	ErrModelTypeMismatch = modelpkg.NewError("model_type_mismatch", "validate: model_type disagrees with the model")
+	// ErrUnsafeMetadataText is the code of the warning for a metadata
+	// field (other than model_type and version, which must be plain text
+	// or the metadata is invalid) whose name or text holds control,
+	// formatting or bidirectional-override characters: interfaces show
+	// such text escaped, and the warning says it is there.
+	ErrUnsafeMetadataText = modelpkg.NewError("unsafe_metadata_text", "validate: metadata text with control or formatting characters")
 	// ErrScriptFailed: the package's validation script failed.
 	ErrScriptFailed = modelpkg.NewError("script_failed", "validate: validation script failed")
 )
@@ -82,10 +92,15 @@ type MetadataOptions struct {
 }
 
 // Metadata parses the layout's metadata file: malformed JSON, a field of
-// the wrong type or null, and a bad created_at are errors
+// the wrong type or null, a bad created_at, and a model_type or version
+// that is not one line of plain text (see modelpkg.CheckText: too long,
+// control, line-break or bidirectional-override characters) are errors
 // (invalid_metadata); a missing field is a warning
-// (missing_metadata_field), as the specification asks. A missing file is
-// left to [RequiredFiles].
+// (missing_metadata_field), as the specification asks. Any other field
+// whose name, or any string within it, holds such characters (tabs and
+// line breaks are fine inside strings) is a warning
+// (unsafe_metadata_text), one per field. A missing file is left to
+// [RequiredFiles].
 func Metadata(opts *MetadataOptions) Validator {
 	var lim *modelpkg.Limits
 	if opts != nil {
@@ -104,7 +119,51 @@ func Metadata(opts *MetadataOptions) Validator {
 		for _, field := range md.Missing {
 			r.Warnf(ErrMissingMetadataField, name, "%s has no %q field", name, field)
 		}
+		for _, field := range slices.Sorted(maps.Keys(md.Raw)) {
+			if field == "model_type" || field == "version" {
+				continue // checked by modelpkg.ParseMetadata
+			}
+			if err := unsafeText(field, md.Raw[field]); err != nil {
+				r.Warnf(ErrUnsafeMetadataText, name, "%s: field %s %v; it is shown escaped", name, modelpkg.Excerpt(field), err)
+			}
+		}
 	})
+}
+
+// maxFieldName bounds a metadata field's name, which the UI shows as a
+// label.
+const maxFieldName = 256
+
+// unsafeText checks a top-level metadata field's name and every string in
+// its value (object keys included), and returns the first problem.
+func unsafeText(field string, raw json.RawMessage) error {
+	if err := modelpkg.CheckText(field, maxFieldName); err != nil {
+		return fmt.Errorf("has a name that %v", err)
+	}
+	if !utf8.Valid(raw) {
+		return errors.New("is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF; the file parsed as JSON already
+		}
+		str, ok := tok.(string)
+		if !ok {
+			continue
+		}
+		// Multi-line text (a description) is fine; escapes are not.
+		plain := strings.Map(func(r rune) rune {
+			if r == '\n' || r == '\r' || r == '\t' {
+				return ' '
+			}
+			return r
+		}, str)
+		if err := modelpkg.CheckText(plain, 0); err != nil {
+			return fmt.Errorf("has a string that %v", err)
+		}
+	}
 }
 
 func readMetadata(pkg *Package, name string, lim *modelpkg.Limits) (*modelpkg.Metadata, error) {

@@ -13,8 +13,11 @@
 //
 //   - [RequiredFiles]: the layout's files are present (missing_file).
 //   - [Metadata]: metadata.json parses, fields have the right JSON types,
-//     created_at is ISO 8601 (invalid_metadata); a missing field is a
-//     warning (missing_metadata_field), as the specification asks.
+//     created_at is ISO 8601, model_type and version are one line of plain
+//     text (invalid_metadata); a missing field is a warning
+//     (missing_metadata_field), as the specification asks, and so is
+//     other text holding control or bidirectional-override characters
+//     (unsafe_metadata_text).
 //   - [VersionMatch]: the file name's version equals metadata.version.
 //   - [Manifest]: the manifest lists exactly the package's files, with
 //     canonical paths (invalid_manifest, missing_file, unlisted_file).

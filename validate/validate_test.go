@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -101,6 +102,44 @@ func TestMetadataTypesAndVersion(t *testing.T) {
 	t.Run("version mismatch", func(t *testing.T) {
 		assert.Equal(t, []string{"error:invalid_metadata:metadata.json"}, codes(run(validate.VersionMatch(), pkgtest.Files("1.0"), "2.0")))
 		assert.Empty(t, codes(run(validate.VersionMatch(), pkgtest.Files("1.0"), "")), "an unknown file-name version passes")
+	})
+}
+
+func TestMetadataText(t *testing.T) {
+	const base = `"version": "1.0", "created_at": "2024-01-01T00:00:00"`
+	tests := []struct {
+		name string
+		md   string
+		want []string
+	}{
+		{"escape sequence in model_type", `{"model_type": "RF\u001b[2J", ` + base + `, "training_info": {}}`, []string{"error:invalid_metadata:metadata.json"}},
+		{"newline in model_type", `{"model_type": "RF\nforged log line", ` + base + `, "training_info": {}}`, []string{"error:invalid_metadata:metadata.json"}},
+		{"bidi override in model_type", `{"model_type": "\u202eRF", ` + base + `, "training_info": {}}`, []string{"error:invalid_metadata:metadata.json"}},
+		{"1 MB model_type", `{"model_type": "` + strings.Repeat("X", 1<<20-100) + `", ` + base + `, "training_info": {}}`, []string{"error:invalid_metadata:metadata.json"}},
+		{"escape in another field warns", `{"model_type": "RF", ` + base + `, "training_info": {}, "author": "eve\u001b]0;owned\u0007"}`, []string{"warning:unsafe_metadata_text:metadata.json"}},
+		{"bidi deep in training_info warns once", `{"model_type": "RF", ` + base + `, "training_info": {"a": ["\u202e", {"b": "\u2066"}]}}`, []string{"warning:unsafe_metadata_text:metadata.json"}},
+		{"bidi in a field name warns", `{"model_type": "RF", ` + base + `, "training_info": {}, "note\u202e": 1}`, []string{"warning:unsafe_metadata_text:metadata.json"}},
+		{"multi-line description is fine", `{"model_type": "RF", ` + base + `, "training_info": {"notes": "line one\nline two\ttabbed"}, "description": "a\r\nb"}`, nil},
+		{"non-ASCII text is fine", `{"model_type": "Modèle", ` + base + `, "training_info": {"auteur": "Zoë 张伟"}}`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := fstest.MapFS{"metadata.json": {Data: []byte(tt.md)}}
+			r := run(validate.Metadata(nil), files, "1.0")
+			assert.Equal(t, tt.want, codes(r))
+			for _, f := range r.Findings {
+				assert.Less(t, len(f.Message), 400, "a finding never carries the value")
+				assert.False(t, strings.ContainsAny(f.Message, "\x1b\u202e\u2066\n"), "a finding's message is escaped: %q", f.Message)
+			}
+		})
+	}
+	t.Run("the standard validators agree", func(t *testing.T) {
+		files := pkgtest.Files("1.0")
+		files["metadata.json"].Data = []byte(`{"model_type": "RandomForestClassifier\u001b[31m", ` + base + `, "training_info": {}}`)
+		r := run(validate.Default(nil), files, "1.0")
+		assert.False(t, r.Valid())
+		assert.Contains(t, codes(r), "error:invalid_metadata:metadata.json")
+		assert.NotContains(t, codes(r), "warning:model_type_mismatch:metadata.json", "an invalid model_type is not compared")
 	})
 }
 

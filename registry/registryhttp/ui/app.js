@@ -8,6 +8,20 @@
   const NAME_RE = /^model_[A-Za-z0-9][A-Za-z0-9._+-]{0,127}_deployment\.zip$/;
   const $ = (id) => document.getElementById(id);
 
+  // printable shows control, line-break and invisible formatting
+  // characters (bidirectional overrides) escaped, as Go quotes them, so
+  // that free text from a package's metadata cannot pass for other text.
+  const UNPRINTABLE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+  function printable(s) {
+    return String(s).replace(UNPRINTABLE, (c) => {
+      const n = c.codePointAt(0);
+      const hex = n.toString(16);
+      if (n < 0x100) return '\\x' + hex.padStart(2, '0');
+      if (n < 0x10000) return '\\u' + hex.padStart(4, '0');
+      return '\\U' + hex.padStart(8, '0');
+    });
+  }
+
   // ---- token -------------------------------------------------------------
 
   function token() { return sessionStorage.getItem(TOKEN_KEY); }
@@ -231,9 +245,9 @@
     dl.replaceChildren();
     const add = (k, val) => {
       const dt = document.createElement('dt');
-      dt.textContent = k;
+      dt.textContent = printable(k);
       const dd = document.createElement('dd');
-      dd.textContent = val;
+      dd.textContent = printable(val);
       dl.append(dt, dd);
     };
     add('Version', v.version);
@@ -475,9 +489,9 @@
       dl.replaceChildren();
       const add = (k, val) => {
         const dt = document.createElement('dt');
-        dt.textContent = k;
+        dt.textContent = printable(k);
         const dd = document.createElement('dd');
-        dd.textContent = val;
+        dd.textContent = printable(val);
         dl.append(dt, dd);
       };
       add('Model', ver.model);

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -30,10 +32,11 @@ const (
 	defaultMaxConns = 512
 )
 
-// newHTTPServer returns the server with its timeouts.
+// newHTTPServer returns the server with its timeouts, answering every
+// error in JSON (see jsonErrors).
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           jsonErrors(h, logger),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -135,6 +138,84 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = w.Write(append(data, '\n'))
 }
+
+// registryMount is where the registry API and UI are mounted (with a
+// trailing slash).
+const registryMount = "/registry"
+
+// jsonErrors keeps Go's own plain-text and HTML answers out of the
+// service: a path that is not canonical (an empty, "." or ".." segment,
+// or no leading slash, such as CONNECT's host:port) is a JSON 404 where
+// http.ServeMux would redirect with an HTML body; the UI's mount without
+// its slash is redirected with no body; and a panic is logged with its
+// stack and answered with the JSON 500 (or, once the answer has begun,
+// cut off as net/http does).
+func jsonErrors(next http.Handler, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w := &trackedWriter{ResponseWriter: rw}
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			logger.Error("panic serving a request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			if w.wrote {
+				panic(http.ErrAbortHandler)
+			}
+			writeError(w, r, http.StatusInternalServerError, "internal", "internal server error")
+		}()
+		p := r.URL.EscapedPath()
+		if p == registryMount && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			u := *r.URL
+			u.Path, u.RawPath = registryMount+"/", ""
+			w.Header().Set("Location", u.RequestURI())
+			w.WriteHeader(http.StatusPermanentRedirect)
+			return
+		}
+		if !canonicalPath(p) {
+			writeError(w, r, http.StatusNotFound, "not_found", "no such endpoint (the path must be canonical: no empty, \".\" or \"..\" segments)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// canonicalPath reports whether p (an escaped URL path) is one
+// http.ServeMux serves without redirecting to a cleaned form.
+func canonicalPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
+}
+
+// trackedWriter records whether the answer's header was written.
+type trackedWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (t *trackedWriter) WriteHeader(status int) {
+	if status >= 200 {
+		t.wrote = true
+	}
+	t.ResponseWriter.WriteHeader(status)
+}
+
+func (t *trackedWriter) Write(p []byte) (int, error) {
+	t.wrote = true
+	return t.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (t *trackedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // notFound answers every path nothing else serves, in JSON.
 func notFound(w http.ResponseWriter, r *http.Request) {

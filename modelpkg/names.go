@@ -27,13 +27,13 @@ const (
 // otherwise.
 func ValidateVersion(v string) error {
 	if v == "" || len(v) > MaxVersionLen {
-		return fmt.Errorf("%w: version %q must be 1-%d characters matching %s", ErrInvalidName, v, MaxVersionLen, versionPattern)
+		return fmt.Errorf("%w: version %s must be 1-%d characters matching %s", ErrInvalidName, Excerpt(v), MaxVersionLen, versionPattern)
 	}
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 		if i == 0 && !alnum || !alnum && c != '.' && c != '_' && c != '+' && c != '-' {
-			return fmt.Errorf("%w: version %q does not match %s", ErrInvalidName, v, versionPattern)
+			return fmt.Errorf("%w: version %s does not match %s", ErrInvalidName, Excerpt(v), versionPattern)
 		}
 	}
 	return nil
@@ -46,14 +46,14 @@ func ValidateVersion(v string) error {
 // [ErrInvalidName] and show the expected pattern.
 func ParseFileName(name string) (version string, err error) {
 	if strings.ContainsAny(name, `/\`) {
-		return "", fmt.Errorf("%w: %q is a path, want a base name %s", ErrInvalidName, name, fileNamePattern)
+		return "", fmt.Errorf("%w: %s is a path, want a base name %s", ErrInvalidName, Excerpt(name), fileNamePattern)
 	}
 	v, ok := strings.CutPrefix(name, filePrefix)
 	if ok {
 		v, ok = strings.CutSuffix(v, fileSuffix)
 	}
 	if !ok || ValidateVersion(v) != nil {
-		return "", fmt.Errorf("%w: %q does not match %s", ErrInvalidName, name, fileNamePattern)
+		return "", fmt.Errorf("%w: %s does not match %s", ErrInvalidName, Excerpt(name), fileNamePattern)
 	}
 	return v, nil
 }
@@ -72,7 +72,7 @@ func DirName(version string) string { return dirPrefix + version }
 func ParseDirName(name string) (version string, err error) {
 	v, ok := strings.CutPrefix(name, dirPrefix)
 	if !ok || strings.ContainsAny(name, `/\`) || ValidateVersion(v) != nil {
-		return "", fmt.Errorf("%w: %q does not match %s", ErrInvalidName, name, dirNamePattern)
+		return "", fmt.Errorf("%w: %s does not match %s", ErrInvalidName, Excerpt(name), dirNamePattern)
 	}
 	return v, nil
 }

@@ -85,3 +85,22 @@ func TestCompareVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestNameErrorsAreCut: a hostile name (a 1 MB upload file name, an
+// escape sequence in a URL) is quoted escaped and cut in the error, which
+// the HTTP API returns and hosts log.
+func TestNameErrorsAreCut(t *testing.T) {
+	huge := strings.Repeat("9", 1<<20)
+	for name, err := range map[string]error{
+		"version":   modelpkg.ValidateVersion(huge),
+		"bad char":  modelpkg.ValidateVersion("1\x1b[2J" + huge),
+		"file name": func() error { _, err := modelpkg.ParseFileName("model_" + huge + "\x1b[2J_deployment.zip"); return err }(),
+		"path":      func() error { _, err := modelpkg.ParseFileName("../" + huge); return err }(),
+		"dir name":  func() error { _, err := modelpkg.ParseDirName("model_\u202e" + huge); return err }(),
+	} {
+		require.ErrorIs(t, err, modelpkg.ErrInvalidName, name)
+		assert.Less(t, len(err.Error()), 300, name)
+		assert.NotContains(t, err.Error(), "\x1b", name)
+		assert.NotContains(t, err.Error(), "\u202e", name)
+	}
+}

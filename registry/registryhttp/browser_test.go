@@ -451,6 +451,20 @@ func TestBrowser(t *testing.T) {
 		p.wait("the app", visible("#upload-form"))
 		p.wait("the stale message gone", `document.getElementById('toast').hidden`)
 	})
+	t.Run("metadata text is shown escaped", func(t *testing.T) {
+		p := p0.on(t)
+		files := pkgFiles("3.0", "")
+		files["metadata.json"].Data = []byte(`{"model_type": "RandomForestClassifier", "version": "3.0", "created_at": "2024-01-01T00:00:00",` +
+			` "training_info": {"dataset": "iris"}, "author": "eve\u202e\u001b[31m"}`)
+		_, err := reg.Import(context.Background(), "model_3.0_deployment.zip", strings.NewReader(string(zipOf(t, files))), nil)
+		require.NoError(t, err, "other text with control characters is a warning")
+		p.do("open its page", chromedp.Navigate(srv.URL+"/registry/#/versions/3.0"))
+		p.wait("the version page", `document.body.dataset.page === 'version:3.0'`)
+		meta := p.text("#vp-meta")
+		assert.Contains(t, meta, `eve\u202e\x1b[31m`)
+		assert.NotContains(t, meta, "\u202e", "no bidirectional override reaches the page")
+		assert.NotContains(t, meta, "\x1b")
+	})
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -178,6 +178,16 @@ func TestStagedTokenSurvivesRetryableFailures(t *testing.T) {
 	})
 }
 
+func TestStagedTokenDocumented(t *testing.T) {
+	e := newEnv(t, nil)
+	resp, body := e.call("GET", "/openapi.json")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	desc := string(extract(t, body, "paths", "/staged/{token}", "post", "description"))
+	assert.Contains(t, desc, "token_in_use")
+	assert.Contains(t, desc, "stays valid")
+	assert.Contains(t, string(extract(t, body, "components", "responses", "Conflict", "description")), "token_in_use")
+}
+
 func TestStagedTokenUsedUpByRefusal(t *testing.T) {
 	e := newStageEnv(t)
 	tok := e.stage("1.0", validZip(t, "1.0"))

@@ -130,7 +130,7 @@ func TestEventsClientThatNeverReads(t *testing.T) {
 	e := newEnv(t, &registryhttp.Options{
 		Authorizer:      registryhttp.BearerTokens(testToken),
 		MaxEventStreams: 2,
-		WriteTimeout:    100 * time.Millisecond,
+		WriteTimeout:    500 * time.Millisecond,
 		Heartbeat:       time.Hour, // only events write
 	})
 	e.mustImport("1.0")
@@ -159,11 +159,17 @@ func TestEventsClientThatNeverReads(t *testing.T) {
 	busy, body := e.call("GET", "/events")
 	require.Equal(t, http.StatusServiceUnavailable, busy.StatusCode, "%s", body)
 
-	// An event: the reader gets it; the write to the stalled client
-	// blocks until its deadline ends that stream.
+	// An event: the write to the stalled client blocks until its
+	// deadline ends that stream. Meanwhile the reader gets it, and the
+	// poller still feeds the reader: a change made by another registry
+	// on the same store reaches it too.
 	_, err = e.reg.Deploy(context.Background(), "1.0", nil)
 	require.NoError(t, err)
+	other := openReg(t, e.store)
+	_, err = other.Import(context.Background(), modelpkg.FileName("2.0"), bytes.NewReader(validZip(t, "2.0")), nil)
+	require.NoError(t, err)
 	assert.Equal(t, "deployed", nextEvent(t, reader, "deployed").typ)
+	assert.Contains(t, nextEvent(t, reader, "imported").data, `"2.0"`)
 
 	// The write deadline ends the stalled stream and frees its slot: a
 	// new stream opens. (The stalled client has read nothing meanwhile;
@@ -179,13 +185,10 @@ func TestEventsClientThatNeverReads(t *testing.T) {
 	_, err = io.Copy(io.Discard, sbr)
 	require.NoError(t, err, "the server closes the stalled connection")
 
-	// The poller still feeds the reader: a change made by another
-	// registry on the same store reaches it.
-	other := openReg(t, e.store)
-	_, err = other.Import(context.Background(), modelpkg.FileName("2.0"), bytes.NewReader(validZip(t, "2.0")), nil)
+	// And the reader still follows.
+	_, err = e.reg.Deploy(context.Background(), "2.0", nil)
 	require.NoError(t, err)
-	ev := nextEvent(t, reader, "imported")
-	assert.Contains(t, ev.data, `"2.0"`)
+	assert.Contains(t, nextEvent(t, reader, "deployed").data, `"2.0"`)
 }
 
 // eventsStatus opens GET /events, closes it at once and returns the

@@ -319,6 +319,19 @@ func (t *trackedWriter) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (t *trackedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
+// unwrap returns the server's own ResponseWriter under w's wrappers:
+// http.MaxBytesReader tells it (through an unexported method no wrapper
+// has) that the body was cut off, so that it closes the connection.
+func unwrap(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
+}
+
 // recoverPanic turns a panic in a route (or in the host's Authorizer or
 // Serving function) into a logged fault answered with the JSON 500, when
 // nothing was written yet; otherwise the answer is cut off, as net/http

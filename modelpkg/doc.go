@@ -98,6 +98,14 @@
 // header. Deflate data is inflated with github.com/klauspost/compress,
 // registered per reader, never globally.
 //
+// Text a package carries that every interface shows on one line,
+// metadata.model_type (at most [MaxModelTypeLen] bytes) and
+// metadata.version, must be plain text ([CheckText]: valid UTF-8 without
+// control, line-break or invisible formatting characters such as
+// bidirectional overrides), or the metadata is invalid. Errors quote
+// names and values escaped and cut ([Excerpt]), so a hostile value never
+// reaches a log or a terminal raw, nor floods one.
+//
 // [DirDestination] writes through os.OpenRoot, creates files exclusively
 // (never overwriting), and on Abort removes exactly what it created.
 // Extract hands a file's final io.EOF to the destination only after its

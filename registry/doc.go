@@ -71,7 +71,7 @@
 // (versions are immutable), [ErrInUse] (deleting the deployed version),
 // [ErrConflict] (another writer kept winning, or an import of the same
 // version is in progress), [ErrInvalid] (deploying an invalid version),
-// [ErrNoPrevious], [ErrAmbiguousModel], [ErrUnknownEvent] (a log written
+// [ErrNoPrevious], [ErrLegacyLayout], [ErrUnknownEvent] (a log written
 // by a newer library) and [ErrCorruptLog]. Package rejections wrap
 // modelpkg's sentinels (modelpkg.ErrUnsafePath, modelpkg.ErrHashMismatch,
 // ...); validation failures are a *validate.Error carrying every finding.

@@ -124,8 +124,8 @@ func newState() *state {
 
 func (s *state) clone() *state {
 	c := &state{
-		Seq:      s.Seq,
-		Head:     s.Head,
+		Seq:       s.Seq,
+		Head:      s.Head,
 		Versions:  make(map[string]*Version, len(s.Versions)),
 		Current:   s.Current,
 		Rollbacks: slices.Clone(s.Rollbacks),

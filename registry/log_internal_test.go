@@ -39,6 +39,8 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	assert.ErrorIs(t, err, ErrCorruptLog)
 	_, err = decodeCheckpoint([]byte(`{"seq":7}`))
 	assert.ErrorIs(t, err, ErrCorruptLog)
+	_, err = decodeCheckpoint(append([]byte("modelvault-checkpoint-v2\n"), data[len(checkpointMagic):]...))
+	assert.ErrorIs(t, err, ErrCorruptLog, "a checkpoint of the grouping layout is skipped (the log is replayed)")
 }
 
 func TestTornCheckpointFallsBack(t *testing.T) {

@@ -179,7 +179,7 @@ func runReplicas(t *testing.T, srv *testservers.Server) {
 	if err := reg.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	dep, err := reg.Deployed("")
+	dep, err := reg.Deployed()
 	if err != nil {
 		t.Fatal(err)
 	}

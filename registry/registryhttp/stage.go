@@ -46,7 +46,6 @@ type staged struct {
 	name     string
 	size     int64
 	actor    string
-	model    string
 	validate bool
 	expires  time.Time
 	timer    *time.Timer
@@ -233,7 +232,6 @@ func (h *Handler) serveCommit(rw http.ResponseWriter, r *http.Request, actor str
 	}
 	opts := &registry.ImportOptions{
 		Caller:         caller(r, actor),
-		Model:          s.model,
 		SkipValidation: !s.validate,
 		TempDir:        h.opts.TempDir,
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/modelpkg/sshsig"
 	"github.com/modelvault/modelvault/registry"
+	"github.com/modelvault/modelvault/storage"
 	"github.com/modelvault/modelvault/validate"
 )
 
@@ -49,6 +50,9 @@ type env struct {
 	reason string
 	// allowedSigners is the trust policy file for package signatures.
 	allowedSigners string
+	// model names the model of a store that holds several (its registry
+	// under models/NAME/); "" is the store's own registry.
+	model string
 }
 
 // command is one subcommand.
@@ -80,11 +84,12 @@ type cmdOpts struct {
 	hosts      string
 	modelFile  string
 	force      bool
+	allModels  bool
 }
 
 func commands() []*command {
 	return []*command{
-		cmdInit(), cmdInspect(), cmdPack(), cmdImport(), cmdScan(), cmdList(), cmdShow(),
+		cmdInit(), cmdInspect(), cmdPack(), cmdImport(), cmdScan(), cmdModels(), cmdList(), cmdShow(),
 		cmdValidate(), cmdDeploy(), cmdRollback(), cmdHistory(), cmdDelete(), cmdPrune(), cmdServe(),
 		cmdSign(), cmdVerify(), cmdPredict(), cmdExport(), cmdMigrate(),
 	}
@@ -106,6 +111,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if s := os.Getenv("MODELVAULT_STORE"); s != "" {
 		e.store = s
 	}
+	e.model = os.Getenv("MODELVAULT_MODEL")
 	e.actor = defaultActor()
 
 	// Global flags may come before the command...
@@ -152,6 +158,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if strings.TrimSpace(e.actor) == "" {
 		e.actor = defaultActor() // --actor "" does not blank the history
 	}
+	if e.model != "" {
+		if err := registry.ValidateModelName(e.model); err != nil {
+			return usageFail(e, usagef("--model: %v", err))
+		}
+	}
 	if err := c.run(e, &o, positional); err != nil {
 		var ue *usageError
 		if errors.As(err, &ue) {
@@ -180,8 +191,16 @@ func newFlagSet(name string, e *env, c *command, o *cmdOpts) *flag.FlagSet {
 	if c != nil && c.flags != nil {
 		c.flags(fs, o)
 	}
+	// After the command's flags: 'init --model FILE' keeps its meaning
+	// (init touches no registry).
+	if fs.Lookup("model") == nil {
+		fs.StringVar(&e.model, "model", e.model, modelUsage)
+	}
 	return fs
 }
+
+// modelUsage is the global --model flag's usage.
+const modelUsage = "the model, in a store that holds several (its registry under models/NAME/)"
 
 // parseInterleaved parses flags that may appear anywhere among the
 // positional arguments; "--" ends flag parsing.
@@ -265,7 +284,7 @@ func printHelp(w io.Writer) {
 modelvault registry kept in a store.
 
 Usage:
-  modelctl [--store URL|DIR] [--json] COMMAND [ARGS]
+  modelctl [--store URL|DIR] [--model NAME] [--json] COMMAND [ARGS]
 
 Commands:
 `)
@@ -279,6 +298,9 @@ Global flags (before or after the command):
   --store URL|DIR  where packages and registry state live (default %s, or
                    $MODELVAULT_STORE): a directory, or mem://, s3://BUCKET?...,
                    gs://BUCKET, azblob://CONTAINER?... (see the README)
+  --model NAME     the model, in a store that holds several: its registry
+                   under models/NAME/ (default $MODELVAULT_MODEL); an import
+                   into a new name creates it ('modelctl models' lists them)
   --json           print one JSON document on standard output
   --actor NAME     who performs the operation (default $USER, else the OS user), kept in history
   --reason TEXT    why, kept in history
@@ -294,8 +316,9 @@ func printCommandHelp(w io.Writer, c *command) {
 	fs := newFlagSet(c.name, &env{}, c, &o)
 	var lines []string
 	fs.VisitAll(func(f *flag.Flag) {
-		switch f.Name {
-		case "store", "json", "actor", "reason":
+		switch {
+		case f.Name == "store", f.Name == "json", f.Name == "actor", f.Name == "reason",
+			f.Name == "model" && f.Usage == modelUsage:
 			return
 		}
 		lines = append(lines, fmt.Sprintf("  --%s\t%s", f.Name, f.Usage))
@@ -309,7 +332,7 @@ func printCommandHelp(w io.Writer, c *command) {
 		}
 		tw.Flush()
 	}
-	fmt.Fprintln(w, "\nGlobal flags: --store URL|DIR, --json, --actor NAME, --reason TEXT (see 'modelctl help').")
+	fmt.Fprintln(w, "\nGlobal flags: --store URL|DIR, --model NAME, --json, --actor NAME, --reason TEXT (see 'modelctl help').")
 }
 
 // openRegistry opens the store and the registry on it. Commands that only
@@ -319,20 +342,40 @@ func (e *env) openRegistry(opts *registry.Options) (*registry.Registry, func(), 
 	if err != nil {
 		return nil, nil, err
 	}
-	if opts == nil {
-		opts = &registry.Options{}
-	}
-	if opts.Signers, err = e.trustPolicy(); err != nil {
-		closeStore()
-		return nil, nil, err
-	}
-	opts.SkipOpenScan = true
-	reg, err := registry.Open(e.ctx, store, opts)
+	reg, err := e.openRegistryIn(store, opts)
 	if err != nil {
 		closeStore()
 		return nil, nil, err
 	}
 	return reg, func() { reg.Close(); closeStore() }, nil
+}
+
+// openRegistryIn opens the registry --model names in store (the store's
+// own without --model), without a scan.
+func (e *env) openRegistryIn(store storage.Store, opts *registry.Options) (*registry.Registry, error) {
+	if opts == nil {
+		opts = &registry.Options{}
+	}
+	var err error
+	if opts.Signers, err = e.trustPolicy(); err != nil {
+		return nil, err
+	}
+	opts.SkipOpenScan = true
+	if e.model != "" {
+		return registry.OpenModel(e.ctx, store, e.model, opts)
+	}
+	reg, err := registry.Open(e.ctx, store, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(reg.List(nil)) == 0 {
+		// An empty registry at the root of a store of several models
+		// is most likely a forgotten --model.
+		if names, err := registry.Models(e.ctx, store); err == nil && len(names) > 0 {
+			fmt.Fprintf(e.stderr, "modelctl: the store holds models under models/ (%s): pass --model NAME to address one\n", safe(strings.Join(names, ", ")))
+		}
+	}
+	return reg, nil
 }
 
 func (e *env) caller() *registry.Caller {

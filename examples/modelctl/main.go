@@ -6,8 +6,11 @@
 //
 // Usage:
 //
-//	modelctl [--store URL|DIR] [--json] COMMAND [ARGS]
+//	modelctl [--store URL|DIR] [--model NAME] [--json] COMMAND [ARGS]
 //
+// A store that holds several models keeps each under models/NAME/:
+// --model NAME (or $MODELVAULT_MODEL) addresses one, "modelctl models"
+// lists them, and "modelctl serve" serves them all (registryhttp.NewModels).
 // Run "modelctl help" for the commands. Exit codes: 0 done, 1 refused or
 // failed, 2 usage error. With --json every command prints one JSON
 // document on standard output; its field names are stable.

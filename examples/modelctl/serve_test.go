@@ -29,11 +29,17 @@ type served struct {
 // (and a generated token) from its output.
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
+	return startServeStore(t, t.TempDir(), args...)
+}
+
+// startServeStore is startServe on store.
+func startServeStore(t *testing.T, store string, args ...string) *served {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	exit := make(chan int, 1)
 	go func() {
-		code := run(ctx, append([]string{"--store", t.TempDir(), "serve", "--addr", "127.0.0.1:0"}, args...), strings.NewReader(""), pw, io.Discard)
+		code := run(ctx, append([]string{"--store", store, "serve", "--addr", "127.0.0.1:0"}, args...), strings.NewReader(""), pw, io.Discard)
 		pw.Close()
 		exit <- code
 	}()
@@ -145,4 +151,50 @@ func TestServeBadAddr(t *testing.T) {
 	code, _, errs := ctl(t, "--store", t.TempDir(), "serve", "--addr", "256.0.0.1:bad")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errs, "serve")
+}
+
+// TestServeModels serves a store of several models: the model list, each
+// model under /m/NAME/; --model serves one at the root; --all-models an
+// empty store.
+func TestServeModels(t *testing.T) {
+	store := t.TempDir()
+	ctlJSON(t, 0, "--store", store, "--model", "fraud", "import", packVersion(t, "1.0"))
+	ctlJSON(t, 0, "--store", store, "--model", "fraud", "deploy", "1.0")
+
+	t.Run("a store with models/ is served whole", func(t *testing.T) {
+		s := startServeStore(t, store, "--token", "tok")
+		code, body := s.do(t, "GET", "/models-index", "tok", nil, "")
+		require.Equal(t, 200, code, body)
+		assert.Contains(t, body, `"deployed": "1.0"`)
+		code, body = s.do(t, "GET", "/m/fraud/models/1.0", "tok", nil, "")
+		assert.Equal(t, 200, code, body)
+		code, body = s.do(t, "GET", "/m/churn/models", "tok", nil, "")
+		assert.Equal(t, 404, code, body)
+		assert.Contains(t, body, "unknown_model")
+		code, body = s.do(t, "GET", "/m/fraud/models", "", nil, "")
+		assert.Equal(t, 401, code, body)
+		code, page := s.do(t, "GET", "/", "", nil, "")
+		assert.Equal(t, 200, code)
+		assert.Contains(t, page, "models.js")
+		assert.Equal(t, 0, s.stop())
+	})
+	t.Run("--model serves one model at the root", func(t *testing.T) {
+		s := startServeStore(t, store, "--token", "tok", "--model", "fraud")
+		code, body := s.do(t, "GET", "/models/1.0", "tok", nil, "")
+		assert.Equal(t, 200, code, body)
+		code, _ = s.do(t, "GET", "/models-index", "tok", nil, "")
+		assert.Equal(t, 404, code)
+		assert.Equal(t, 0, s.stop())
+	})
+	t.Run("--all-models on an empty store", func(t *testing.T) {
+		s := startServe(t, "--token", "tok", "--all-models")
+		code, body := s.do(t, "GET", "/models-index", "tok", nil, "")
+		require.Equal(t, 200, code, body)
+		assert.Contains(t, body, `"models": []`)
+		assert.Equal(t, 0, s.stop())
+	})
+	t.Run("not both", func(t *testing.T) {
+		code, _, errs := ctl(t, "--store", store, "--model", "fraud", "serve", "--all-models")
+		assert.Equal(t, 2, code, errs)
+	})
 }

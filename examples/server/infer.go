@@ -43,25 +43,38 @@ func loadModel(ctx context.Context, pkg *registry.Package) (*servedModel, error)
 	return &servedModel{Model: m, name: pkg.Version.ModelType, version: pkg.Version.Version}, nil
 }
 
+// modelLoader loads the models of model name. The model of a store of
+// one model has no name (""): the protocol calls it by its estimator
+// class, metadata.model_type, as loadModel does.
+func modelLoader(name string) registry.LoaderFunc[*servedModel] {
+	return func(ctx context.Context, pkg *registry.Package) (*servedModel, error) {
+		m, err := loadModel(ctx, pkg)
+		if err == nil && name != "" {
+			m.name = name
+		}
+		return m, err
+	}
+}
+
 // registerInference adds the prediction endpoints to mux.
-func registerInference(mux *http.ServeMux, live *registry.Live[*servedModel], wrap func(http.HandlerFunc) http.HandlerFunc) {
-	mux.HandleFunc("POST /predict", wrap(predictHandler(live)))
+func registerInference(mux *http.ServeMux, f *fleet, wrap func(http.HandlerFunc) http.HandlerFunc) {
+	mux.HandleFunc("POST /predict", wrap(predictHandler(f)))
 	mux.HandleFunc("GET /v2/health/live", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"live": true})
 	})
 	mux.HandleFunc("GET /v2/health/ready", func(w http.ResponseWriter, r *http.Request) {
-		ready := live.Version() != ""
+		ready := f.Version() != ""
 		writeJSON(w, readyStatus(ready), map[string]bool{"ready": ready})
 	})
 	mux.HandleFunc("GET /v2", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"name": "modelvault", "version": "1", "extensions": []string{}})
 	})
 	for _, prefix := range []string{"/v2/models/{name}", "/v2/models/{name}/versions/{version}"} {
-		mux.HandleFunc("GET "+prefix, v2Handler(live, v2Metadata))
-		mux.HandleFunc("GET "+prefix+"/ready", v2Handler(live, func(w http.ResponseWriter, r *http.Request, m *servedModel) {
+		mux.HandleFunc("GET "+prefix, v2Handler(f, v2Metadata))
+		mux.HandleFunc("GET "+prefix+"/ready", v2Handler(f, func(w http.ResponseWriter, r *http.Request, m *servedModel) {
 			writeJSON(w, http.StatusOK, map[string]any{"name": m.name, "ready": true})
 		}))
-		mux.HandleFunc("POST "+prefix+"/infer", wrap(v2Handler(live, v2Infer)))
+		mux.HandleFunc("POST "+prefix+"/infer", wrap(v2Handler(f, v2Infer)))
 	}
 }
 
@@ -77,17 +90,33 @@ func v2Error(w http.ResponseWriter, status int, format string, args ...any) {
 	writeJSON(w, status, map[string]string{"error": fmt.Sprintf(format, args...)})
 }
 
-// v2Handler resolves {name} (and {version}) to the served model.
-func v2Handler(live *registry.Live[*servedModel], h func(http.ResponseWriter, *http.Request, *servedModel)) http.HandlerFunc {
+// v2Handler resolves {name} (and {version}) to the served model: in a
+// store of several models, the model of that name; in a store of one,
+// the one model, whose name must match.
+func v2Handler(f *fleet, h func(http.ResponseWriter, *http.Request, *servedModel)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		lease, err := live.Acquire()
+		name := r.PathValue("name")
+		key := ""
+		if f.multi {
+			key = name
+		}
+		e, err := f.get(r.Context(), key, false)
+		if errors.Is(err, errUnknownModel) {
+			v2Error(w, http.StatusNotFound, "model %q is not served", name)
+			return
+		}
 		if err != nil {
-			v2Error(w, http.StatusServiceUnavailable, "no model deployed: %v", err)
+			v2Error(w, http.StatusServiceUnavailable, "model %q is not available: %v", name, err)
+			return
+		}
+		lease, err := e.live.Acquire()
+		if err != nil {
+			v2Error(w, http.StatusServiceUnavailable, "no version of %q deployed: %v", name, err)
 			return
 		}
 		defer lease.Release()
 		m := lease.Model()
-		if name := r.PathValue("name"); name != m.name {
+		if name != m.name {
 			v2Error(w, http.StatusNotFound, "model %q is not served (serving %q)", name, m.name)
 			return
 		}
@@ -375,8 +404,10 @@ type predictResponse struct {
 }
 
 // predictHandler answers with the model current when the request arrived;
-// a deploy during the request does not disturb it.
-func predictHandler(live *registry.Live[*servedModel]) http.HandlerFunc {
+// a deploy during the request does not disturb it. In a store of several
+// models ?model=NAME names the model (it may be left out while the
+// process serves only one).
+func predictHandler(f *fleet) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req predictRequest
 		if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&req); err != nil || len(req.Features) == 0 {
@@ -385,6 +416,10 @@ func predictHandler(live *registry.Live[*servedModel]) http.HandlerFunc {
 		}
 		if err := checkFinite(req.Features); err != nil {
 			writeError(w, r, http.StatusBadRequest, "bad_request", err.Error())
+			return
+		}
+		live, ok := predictLive(w, r, f)
+		if !ok {
 			return
 		}
 		lease, err := live.Acquire()
@@ -456,4 +491,43 @@ func checkFinite(features json.RawMessage) error {
 		}
 	}
 	return nil
+}
+
+// predictLive returns the Live POST /predict asks for, or answers the
+// request itself.
+func predictLive(w http.ResponseWriter, r *http.Request, f *fleet) (*registry.Live[*servedModel], bool) {
+	name := r.URL.Query().Get("model")
+	if !f.multi {
+		if name != "" {
+			writeError(w, r, http.StatusBadRequest, "bad_request", "this server serves a store of one model: leave out ?model=")
+			return nil, false
+		}
+	} else if name == "" {
+		var open []*servedEntry
+		for _, e := range f.opened() {
+			if len(e.reg.List(nil)) > 0 { // not a model whose creation failed
+				open = append(open, e)
+			}
+		}
+		switch len(open) {
+		case 0:
+			writeError(w, r, http.StatusServiceUnavailable, "unavailable", "no model deployed: the store holds no model yet")
+			return nil, false
+		case 1:
+		default:
+			writeError(w, r, http.StatusBadRequest, "bad_request", "this server serves several models: name one with POST /predict?model=NAME")
+			return nil, false
+		}
+		name = open[0].name
+	}
+	e, err := f.get(r.Context(), name, false)
+	switch {
+	case errors.Is(err, errUnknownModel):
+		writeError(w, r, http.StatusNotFound, "unknown_model", fmt.Sprintf("model %q is not served", name))
+		return nil, false
+	case err != nil:
+		writeError(w, r, http.StatusServiceUnavailable, "unavailable", fmt.Sprintf("model %q is not available: %v", name, err))
+		return nil, false
+	}
+	return e.live, true
 }

@@ -43,11 +43,11 @@ func inferServer(t *testing.T, model []byte, modelType string) *httptest.Server 
 	require.NoError(t, err)
 	_, err = reg.Deploy(ctx, "1.0", nil)
 	require.NoError(t, err)
-	live, err := registry.NewLive(ctx, reg, registry.LoaderFunc[*servedModel](loadModel), nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { live.Close() })
+	f := &fleet{store: store, regOpt: func(string) *registry.Options { return nil }, loader: func(name string) registry.Loader[*servedModel] { return modelLoader(name) }}
+	require.NoError(t, openFleet(ctx, f))
+	t.Cleanup(f.close)
 	mux := http.NewServeMux()
-	registerInference(mux, live, func(h http.HandlerFunc) http.HandlerFunc { return h })
+	registerInference(mux, f, func(h http.HandlerFunc) http.HandlerFunc { return h })
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv

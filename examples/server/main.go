@@ -15,9 +15,22 @@
 //	curl -d '{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP64","data":[5.1,3.5,1.4,0.2]}]}' \
 //	  http://127.0.0.1:8080/v2/models/LogisticRegression/infer
 //
+// A store that holds several models, each under models/NAME/ (see
+// registry.OpenModel; -all-models serves a store so before it holds any),
+// gets one registry and one Live per model: the registry API serves them
+// all (registryhttp.NewModels: the model list at /registry/, each model
+// under /registry/m/NAME/, an import into a new name creating it), the
+// Open Inference Protocol addresses each by its name
+// (/v2/models/NAME/infer), and POST /predict?model=NAME picks one (the
+// parameter may be left out while one model is served). A model another
+// process creates is opened on its first request. For a store of one
+// model, /v2/models/{name} is called by the estimator class
+// (metadata.model_type), as above.
+//
 // GET /metrics serves Prometheus metrics (registry/registrymetrics).
 // GET /healthz answers while the process is up; GET /readyz answers 200
-// once a deployed model is loaded (503 before, with the last load error).
+// once a deployed model is loaded (503 before, with the last load error;
+// with several models, once every model's deployed version is loaded).
 // Without -token, a token is generated into -token-file (mode 0600; the
 // token is never logged).
 //
@@ -65,6 +78,7 @@ func main() {
 	tokenFile := flag.String("token-file", filepath.Join(os.TempDir(), "modelvault-server.token"), "where a generated token is written (mode 0600)")
 	hosts := flag.String("allowed-hosts", "", "comma-separated Host names to answer (default: the listen address's, and localhost for a loopback one)")
 	maxConns := flag.Int("max-conns", defaultMaxConns, "connections served at once")
+	allModels := flag.Bool("all-models", false, "serve the store as one of several models (models/NAME/) even while it holds none")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -86,7 +100,7 @@ func main() {
 		os.Exit(1)
 	}
 	logger.Info("serving", "ui", "http://"+ln.Addr().String()+"/registry/", "predict", "POST http://"+ln.Addr().String()+"/predict")
-	cfg := &config{store: *store, token: *token, hosts: allowedHosts(*hosts, ln.Addr()), maxConns: *maxConns, logger: logger}
+	cfg := &config{store: *store, token: *token, hosts: allowedHosts(*hosts, ln.Addr()), maxConns: *maxConns, allModels: *allModels, logger: logger}
 	if err := run(ctx, ln, cfg); err != nil {
 		logger.Error("server", "err", err)
 		os.Exit(1)
@@ -109,6 +123,10 @@ type config struct {
 	maxConns int           // connections served at once; 0: defaultMaxConns
 	idle     time.Duration // idle keep-alive timeout; 0: idleTimeout
 	logger   *slog.Logger
+	// allModels serves the store as one of several models (each under
+	// models/NAME/) even before it holds any; a store that holds some
+	// is served so anyway.
+	allModels bool
 }
 
 // serve runs the service on ln until ctx is done, with the default limits.
@@ -127,52 +145,82 @@ func run(ctx context.Context, ln net.Listener, cfg *config) error {
 		return err
 	}
 	defer store.Close()
-	// Open replays the log, repairs what a crash left, and registers
-	// packages placed in the store by hand. It deploys nothing.
 	metrics, err := registrymetrics.New(nil)
 	if err != nil {
 		return err
 	}
-	loader := registrymetrics.Loader[*servedModel](metrics, registry.LoaderFunc[*servedModel](loadModel))
-	regOpts := &registry.Options{
-		Logger: logger,
-		Loader: registry.AnyLoader[*servedModel](loader),
-		Notify: func(n registry.Notice) {
-			if n.Kind != registry.NoticeEvent {
-				logger.Info("registry", "notice", n.Kind, "version", n.Version, "err", n.Err)
-			}
+	// A store that holds models under models/NAME/ (or any store with
+	// -all-models) is served as a store of several models.
+	multi := cfg.allModels
+	if !multi {
+		names, err := registry.Models(ctx, store)
+		if err != nil {
+			return err
+		}
+		multi = len(names) > 0
+	}
+	models := &fleet{
+		store:  store,
+		multi:  multi,
+		logger: logger,
+		loader: func(name string) registry.Loader[*servedModel] {
+			return registrymetrics.Loader[*servedModel](metrics, modelLoader(name))
 		},
 	}
-	metrics.Instrument(regOpts)
-	reg, err := registry.Open(ctx, store, regOpts)
-	if err != nil {
+	models.regOpt = func(name string) *registry.Options {
+		opts := &registry.Options{
+			Logger: logger,
+			Loader: registry.AnyLoader[*servedModel](models.loader(name)),
+			Notify: func(n registry.Notice) {
+				if n.Kind != registry.NoticeEvent {
+					logger.Info("registry", "model", name, "notice", n.Kind, "version", n.Version, "err", n.Err)
+				}
+			},
+		}
+		metrics.Instrument(opts)
+		return opts
+	}
+	// Opening a registry replays its log, repairs what a crash left, and
+	// registers packages placed in the store by hand; it deploys nothing.
+	// Each model's deployed version, if any, is loaded now (the
+	// specification's start-up behaviour) and every later deploy is
+	// followed.
+	if err := openFleet(ctx, models); err != nil {
 		return err
 	}
-	defer reg.Close()
-	// The deployed version, if any, is loaded now (the specification's
-	// start-up behaviour) and every later deploy is followed.
-	live, err := registry.NewLive(ctx, reg, loader, nil)
-	if err != nil {
-		return err
-	}
-	defer live.Close()
+	defer models.close()
 
-	api := registryhttp.New(reg, &registryhttp.Options{
+	apiOpts := registryhttp.Options{
 		Authorizer:   registryhttp.BearerTokens(cfg.token),
 		AllowedHosts: cfg.hosts,
 		Observer:     metrics,
 		Logger:       logger,
-	})
+	}
+	var api interface {
+		http.Handler
+		Close() error
+	}
+	if multi {
+		// The API opens a model through the fleet, so that a model
+		// created by an import is served at once.
+		api = registryhttp.NewModels(store, &registryhttp.ModelsOptions{Options: apiOpts, Open: models.registry})
+	} else {
+		e, err := models.get(ctx, "", false)
+		if err != nil {
+			return err
+		}
+		api = registryhttp.New(e.reg, &apiOpts)
+	}
 	defer api.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/registry/", http.StripPrefix("/registry", api))
 	// POST /predict and the KServe v2 protocol (infer.go), each request
 	// with a read deadline and counted as a lease in flight.
-	registerInference(mux, live, func(h http.HandlerFunc) http.HandlerFunc {
+	registerInference(mux, models, func(h http.HandlerFunc) http.HandlerFunc {
 		return withReadDeadline(predictTimeout, countLeases(metrics, h))
 	})
 	mux.Handle("GET /metrics", metrics)
-	healthz, readyz := healthHandlers(live)
+	healthz, readyz := healthHandlers(models)
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", readyz)
 	mux.HandleFunc("/", notFound)

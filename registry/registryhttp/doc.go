@@ -26,6 +26,24 @@
 //	GET    /events                    server-sent events; Last-Event-ID or ?after= resumes
 //	GET    /serving                   what each running process serves (Registry.Serving, or Options.Serving)
 //
+// # Several models
+//
+// A store that holds several models keeps each one's registry under
+// models/{name}/ (registry.OpenModel). [NewModels] serves all of them from
+// one handler: model name's API and UI, every route above, under
+// /m/{name}/; the model list at / (a page linking to each model's, whose
+// header then switches between models) and as JSON at GET /models-index
+// (each model's versions, deployed version and model_type). Registries
+// are opened on first use, at most ModelsOptions.MaxOpen at once (the
+// least recently used idle one is closed), and closed by [Models.Close].
+// A request for a model the store does not hold is answered 404
+// unknown_model after the authorisation its method needs; an import into
+// a new name (POST /m/{name}/models/import, or the confirmation of its dry
+// run) creates the model. Names are checked by registry.ValidateModelName
+// (400 invalid_model_name). One [Options] applies to every model: the
+// same authorizer, cross-origin and Host checks, one upload budget and
+// one cap on event streams.
+//
 // Every change accepts ?reason=, recorded in the registry's history with
 // the actor: the one the [Authorizer] reports (for [BearerTokens],
 // "token:" and 8 hex digits of the token's SHA-256), preceded by the

@@ -127,7 +127,7 @@ type Handler struct {
 	mux       *http.ServeMux
 	csrf      *http.CrossOriginProtection
 	hosts     map[string]struct{}
-	gate      spoolGate
+	gate      *spoolGate    // shared by the models of a Models handler
 	streams   chan struct{} // one token per open GET /events stream
 	stage     *stager
 
@@ -210,11 +210,11 @@ func New(reg *registry.Registry, opts *Options) *Handler {
 	setDefault(&o.MaxEventStreams, DefaultMaxEventStreams)
 	setDefault(&o.MaxResume, DefaultMaxResume)
 	setDefault(&o.WriteTimeout, DefaultWriteTimeout)
-	h.gate = spoolGate{maxUploads: o.MaxUploads, maxBytes: max(o.MaxSpoolBytes, h.maxUpload)}
+	h.gate = &spoolGate{maxUploads: o.MaxUploads, maxBytes: max(o.MaxSpoolBytes, h.maxUpload)}
 	h.streams = make(chan struct{}, o.MaxEventStreams)
 	setDefault(&o.StageTTL, DefaultStageTTL)
 	setDefault(&o.MaxStaged, DefaultMaxStaged)
-	h.stage = &stager{entries: map[string]*staged{}, expired: map[string]time.Time{}, ttl: o.StageTTL, max: o.MaxStaged, gate: &h.gate}
+	h.stage = &stager{entries: map[string]*staged{}, expired: map[string]time.Time{}, ttl: o.StageTTL, max: o.MaxStaged, gate: h.gate}
 	removeLeftovers(o.TempDir, o.StageTTL)
 	if len(o.AllowedHosts) > 0 {
 		h.hosts = make(map[string]struct{}, len(o.AllowedHosts))

@@ -36,6 +36,19 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 		fromRoutes = append(fromRoutes, rt.method+" "+rt.path)
 	}
+	// The Models handler's own routes: the model list and its UI; what
+	// lives under /m/{name}/ is the routes above (the document's second
+	// server).
+	m := NewModels(nil, &ModelsOptions{Options: Options{AllowUnauthenticated: true}})
+	for _, rt := range m.routeTable() {
+		path := concrete.ReplaceAllString(strings.TrimSuffix(rt.path, "{$}"), "x")
+		_, pattern := m.front.mux.Handler(httptest.NewRequest(rt.method, path, nil))
+		require.Equal(t, rt.pattern(), pattern, "route %s is not what the mux serves", rt.pattern())
+		if rt.ui || strings.HasPrefix(rt.path, "/m/") || slices.Contains(fromRoutes, rt.pattern()) {
+			continue
+		}
+		fromRoutes = append(fromRoutes, rt.pattern())
+	}
 	var fromDoc []string
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
@@ -60,4 +73,26 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 		"hash_mismatch", "unsafe_path", "load_failed", "internal"} {
 		assert.Contains(t, desc, code)
 	}
+}
+
+// TestOpenAPIModels checks that the document describes the Models
+// handler: the server of one model of several, and its error codes.
+func TestOpenAPIModels(t *testing.T) {
+	var doc struct {
+		Servers []struct {
+			URL         string `json:"url"`
+			Description string `json:"description"`
+		} `json:"servers"`
+	}
+	require.NoError(t, json.Unmarshal(openAPI, &doc))
+	var urls []string
+	for _, s := range doc.Servers {
+		urls = append(urls, s.URL)
+		if s.URL == "/m/{name}" {
+			for _, code := range []string{"unknown_model", "invalid_model_name"} {
+				assert.Contains(t, s.Description, code)
+			}
+		}
+	}
+	assert.Equal(t, []string{"/", "/m/{name}"}, urls)
 }

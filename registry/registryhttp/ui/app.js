@@ -444,7 +444,17 @@
         if (hkey !== shown.history) { shown.history = hkey; renderHistory(hist.events); }
         document.body.dataset.loaded = String(Date.now());
       } catch (err) {
-        fail(err);
+        if (MODEL && err instanceof ApiError && err.code === 'unknown_model') {
+          // A model of a multi-model store that does not exist yet: its
+          // first import creates it.
+          shown.versions = shown.history = '[]';
+          renderVersions([]);
+          renderHistory([]);
+          $('versions-empty').textContent = 'Model ' + MODEL + ' does not exist yet: import a package to create it.';
+          document.body.dataset.loaded = String(Date.now());
+        } else {
+          fail(err);
+        }
       } finally {
         refreshing = null;
         if (again) { again = false; refresh(); }
@@ -672,6 +682,42 @@
     }
   }
 
+  // ---- model switcher ----------------------------------------------------
+
+  // MODEL is set when the page is one model's of a store holding several
+  // (registryhttp.Models serves it at m/NAME/ with data-model): the
+  // header then switches between the store's models.
+  const MODEL = document.body ? document.body.dataset.model : undefined;
+
+  async function loadSwitcher() {
+    if (!MODEL) return;
+    document.title = MODEL + ' · Model registry · modelvault';
+    document.querySelector('.bar h1').textContent = 'Model registry: ' + MODEL;
+    let models = [];
+    try {
+      models = (await api('GET', '../../models-index')).models || [];
+    } catch (_) { models = []; }
+    const sel = $('model-switch');
+    sel.replaceChildren();
+    const names = models.map((m) => m.name);
+    if (!names.includes(MODEL)) names.push(MODEL);
+    names.sort();
+    for (const name of names) {
+      const m = models.find((x) => x.name === name);
+      const opt = document.createElement('option');
+      opt.value = name;
+      opt.textContent = m && m.deployed ? name + ' (' + m.deployed + ')' : name;
+      opt.selected = name === MODEL;
+      sel.append(opt);
+    }
+    $('switcher').hidden = false;
+  }
+
+  function onSwitch() {
+    const name = $('model-switch').value;
+    if (name && name !== MODEL) window.location.href = '../' + encodeURIComponent(name) + '/';
+  }
+
   // ---- wiring ------------------------------------------------------------
 
   document.addEventListener('DOMContentLoaded', () => {
@@ -681,6 +727,7 @@
       if ($('toast').dataset.kind === 'error') $('toast').hidden = true; // a stale "invalid credentials"
       showApp();
       route();
+      loadSwitcher();
     });
     $('signout').addEventListener('click', () => showSignin());
     $('file').addEventListener('change', onFileChange);
@@ -694,6 +741,8 @@
     $('action-cancel').addEventListener('click', () => $('action-dialog').close(''));
     $('action-form').addEventListener('submit', (ev) => { ev.preventDefault(); $('action-dialog').close('ok'); });
     window.addEventListener('hashchange', route);
+    $('model-switch').addEventListener('change', onSwitch);
+    if (MODEL && token() !== null) loadSwitcher();
     if (token() === null) showSignin(); else { showApp(); route(); }
     document.body.dataset.ready = 'true';
   });

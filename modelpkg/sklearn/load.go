@@ -100,7 +100,7 @@ var supported = []string{
 	"GaussianNB", "GradientBoostingClassifier", "GradientBoostingRegressor",
 	"HistGradientBoostingClassifier", "HistGradientBoostingRegressor", "KNeighborsClassifier",
 	"KNeighborsRegressor", "Lasso", "LinearRegression", "LinearSVC", "LinearSVR",
-	"LogisticRegression", "MLPClassifier", "MLPRegressor", "MaxAbsScaler", "MinMaxScaler",
+	"LogisticRegression", "MLPClassifier", "MLPRegressor", "MaxAbsScaler", "MinMaxScaler", "MissingIndicator",
 	"OneHotEncoder", "PCA", "Perceptron", "Pipeline", "PolynomialFeatures", "RandomForestClassifier",
 	"RandomForestRegressor", "Ridge", "RidgeClassifier", "RobustScaler", "SGDClassifier",
 	"SGDRegressor", "SVC", "SVR", "SimpleImputer", "StandardScaler",
@@ -155,6 +155,8 @@ func decodeValue(v pickle.Value, what string, depth int) (any, error) {
 		return decodeScaler(o)
 	case "SimpleImputer":
 		return decodeImputer(o)
+	case "MissingIndicator":
+		return decodeMissingIndicator(o)
 	case "PolynomialFeatures":
 		return decodePoly(o)
 	case "PCA":
@@ -269,6 +271,13 @@ func (m *Model) build(root *obj) error {
 			m.final = e
 		default:
 			return fmt.Errorf("%w: %s ends in a transformer, not a predictor", ErrUnsupported, root.name)
+		}
+		m.nOutputs = 1
+		if mo, ok := d.(multiOutput); ok && mo.outputs() > 1 {
+			m.nOutputs = mo.outputs()
+			if mc, ok := d.(multiClassifier); ok {
+				m.outClasses = mc.outputLabels()
+			}
 		}
 	}
 	if m.nFeatures <= 0 {

@@ -120,6 +120,8 @@ type Model struct {
 	classes      []any
 	nFeatures    int
 	featureNames []string
+	nOutputs     int     // 1, or the outputs of a multi-output estimator
+	outClasses   [][]any // a multi-output classifier's classes per output
 }
 
 // ClassName returns the Python class name of the loaded estimator (the
@@ -136,6 +138,75 @@ func (m *Model) Classes() []any { return slices.Clone(m.classes) }
 
 // NFeatures returns the number of input features the model expects.
 func (m *Model) NFeatures() int { return m.nFeatures }
+
+// NOutputs returns the number of outputs: 1, or the number of targets a
+// multi-output estimator was fitted on (the columns of a 2-D y:
+// scikit-learn's n_outputs_, or the labels of a multilabel
+// MLPClassifier). With several outputs, Predict returns one []any (a
+// classifier's labels) or []float64 (a regressor's values) per row,
+// PredictFloats NOutputs values per row, and a classifier's class
+// probabilities come from PredictProbaOutputs (or, for a multilabel
+// MLPClassifier, PredictProba: one probability per label).
+func (m *Model) NOutputs() int { return m.nOutputs }
+
+// OutputClasses returns the class labels of output k of a classifier
+// (scikit-learn's classes_[k] for a multi-output classifier; 0 and 1 for
+// each label of a multilabel MLPClassifier; Classes for output 0 of a
+// single-output one), or nil.
+func (m *Model) OutputClasses(k int) []any {
+	if m.outClasses != nil {
+		if k < 0 || k >= len(m.outClasses) {
+			return nil
+		}
+		return slices.Clone(m.outClasses[k])
+	}
+	if k == 0 {
+		return m.Classes()
+	}
+	return nil
+}
+
+// PredictProbaOutputs returns a multi-output classifier's predict_proba:
+// one matrix per output (scikit-learn's list of arrays), each with one
+// row of probabilities (in the order of OutputClasses(k)) per input row.
+// It fails with ErrNotAvailable for other models (see PredictProba).
+func (m *Model) PredictProbaOutputs(X [][]float64) ([][][]float64, error) {
+	t, err := m.numericTable(X)
+	if err != nil {
+		return nil, err
+	}
+	return m.predictProbaOutputs(t)
+}
+
+// PredictProbaOutputsRows is PredictProbaOutputs for rows as in
+// PredictRows.
+func (m *Model) PredictProbaOutputsRows(rows [][]any) ([][][]float64, error) {
+	t, err := m.anyTable(rows)
+	if err != nil {
+		return nil, err
+	}
+	return m.predictProbaOutputs(t)
+}
+
+func (m *Model) predictProbaOutputs(t *table) ([][][]float64, error) {
+	p, ok := m.final.(multiProbaer)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s has no multi-output predict_proba", ErrNotAvailable, m.className)
+	}
+	t, err := m.pre(t)
+	if err != nil {
+		return nil, err
+	}
+	v, err := p.probaOutputs(t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][][]float64, len(v))
+	for k, pk := range v {
+		out[k] = split(pk, t.n, len(m.outClasses[k]))
+	}
+	return out, nil
+}
 
 // FeatureNames returns the input feature names when the model was fitted
 // on named columns (a pandas DataFrame), else nil.
@@ -167,7 +238,8 @@ func (m *Model) PredictRows(rows [][]any) ([]any, error) {
 	return m.predict(t)
 }
 
-// PredictFloats returns a regressor's predictions as float64s.
+// PredictFloats returns a regressor's predictions as float64s: len(X) x
+// NOutputs values, row-major.
 func (m *Model) PredictFloats(X [][]float64) ([]float64, error) {
 	r, ok := m.final.(regressor)
 	if !ok {
@@ -177,14 +249,15 @@ func (m *Model) PredictFloats(X [][]float64) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float64, t.n)
+	k := m.nOutputs
+	out := make([]float64, t.n*k)
 	err = inChunks(t, func(lo int, sub *table) error {
 		sub, err := m.pre(sub)
 		if err != nil {
 			return err
 		}
 		v, err := r.predictValues(sub)
-		copy(out[lo:], v)
+		copy(out[lo*k:], v)
 		return err
 	})
 	if err != nil {
@@ -324,6 +397,9 @@ func (m *Model) predictChunk(t *table) ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if m.outClasses != nil {
+			return m.outputLabels(idx, t.n)
+		}
 		out := make([]any, len(idx))
 		for i, k := range idx {
 			if k < 0 || k >= len(m.classes) {
@@ -337,6 +413,13 @@ func (m *Model) predictChunk(t *table) ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if k := m.nOutputs; k > 1 {
+			out := make([]any, t.n)
+			for i := range out {
+				out[i] = v[i*k : (i+1)*k : (i+1)*k]
+			}
+			return out, nil
+		}
 		out := make([]any, len(v))
 		for i, x := range v {
 			out[i] = x
@@ -346,9 +429,33 @@ func (m *Model) predictChunk(t *table) ([]any, error) {
 	return nil, fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.className)
 }
 
+// outputLabels turns a multi-output classifier's class indices (n x
+// NOutputs) into one []any of labels per row.
+func (m *Model) outputLabels(idx []int, n int) ([]any, error) {
+	k := len(m.outClasses)
+	if len(idx) != n*k {
+		return nil, fmt.Errorf("%w: %d class indices for %d rows of %d outputs", ErrInvalidModel, len(idx), n, k)
+	}
+	out := make([]any, n)
+	for i := range out {
+		row := make([]any, k)
+		for o, c := range idx[i*k : (i+1)*k] {
+			if c < 0 || c >= len(m.outClasses[o]) {
+				return nil, fmt.Errorf("%w: output %d: class index %d of %d", ErrInvalidModel, o, c, len(m.outClasses[o]))
+			}
+			row[o] = m.outClasses[o][c]
+		}
+		out[i] = row
+	}
+	return out, nil
+}
+
 func (m *Model) predictProba(t *table) ([][]float64, error) {
 	p, ok := m.final.(probaer)
 	if !ok {
+		if _, multi := m.final.(multiProbaer); multi {
+			return nil, fmt.Errorf("%w: %s has %d outputs: use PredictProbaOutputs", ErrNotAvailable, m.className, m.nOutputs)
+		}
 		return nil, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.className)
 	}
 	k := len(m.classes)

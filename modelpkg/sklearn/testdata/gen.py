@@ -446,6 +446,24 @@ def main():
         bc_nan, bc_y, bc_nan_S, "breast_cancer, 10 features; MissingIndicator(features='all') "
         "in a ColumnTransformer")
 
+    # MissingIndicator with its defaults (features="missing-only",
+    # error_on_new=True) on a column without missing values at fit time:
+    # the rows keep that column complete (scikit-learn raises otherwise).
+    bc_nan_S0 = bc_nan_S.copy()
+    bc_nan_S0[:, 0] = bc_S[:, 0]
+    fit("missing_indicator_only",
+        make_pipeline(ColumnTransformer([("impute", SimpleImputer(), list(range(10))),
+                                         ("flags", MissingIndicator(), [0, 1, 7])]),
+                      LogisticRegression(max_iter=3000)),
+        bc_nan, bc_y, bc_nan_S0, "breast_cancer, 10 features; MissingIndicator() of columns 0 "
+        "(complete at fit time), 1 and 7")
+    bc_neg = np.where(np.isnan(bc_nan), -1.0, bc_nan)
+    bc_neg_S = np.where(np.isnan(bc_nan_S0), -1.0, bc_nan_S0)
+    fit("imputer_indicator_numeric",
+        make_pipeline(SimpleImputer(missing_values=-1.0, strategy="median", add_indicator=True),
+                      DecisionTreeClassifier(random_state=0, max_depth=5)),
+        bc_neg, bc_y, bc_neg_S, "breast_cancer, 10 features, missing values written as -1")
+
     # Infrequent categories: iris with a str column of 7 petal-length bins,
     # some rare, and a numeric one.
     def with_rare(X):

@@ -63,7 +63,7 @@ func TestCoverageBadInput(t *testing.T) {
 		_, err = m.Predict([][]float64{x[1:]})
 		require.ErrorIs(t, err, sklearn.ErrFeatureCount)
 		// Any number is a category or missing, as in scikit-learn.
-		for _, v := range []float64{math.Inf(1), math.Inf(-1), math.MaxFloat64, -0.0, 1e300} {
+		for _, v := range []float64{math.Inf(1), math.Inf(-1), math.MaxFloat64, math.Copysign(0, -1), 1e300} {
 			x[0] = v
 			_, err = m.Predict([][]float64{x})
 			require.NoError(t, err, "%v", v)

@@ -205,15 +205,14 @@ func decodeHGB(o *obj) (any, error) {
 	return &hgbClassifier{h}, nil
 }
 
-func (h *histGradientBoosting) raw(t *table) ([]float64, error) {
+func (h *histGradientBoosting) raw(t *table, out []float64) error {
 	// check_array(force_all_finite=False): NaN and infinities are fine.
 	if t.d != h.nFeatures {
-		return nil, fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, h.name, h.nFeatures, t.d)
+		return fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, h.name, h.nFeatures, t.d)
 	}
 	if err := t.numeric(h.name); err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]float64, t.n*h.k)
 	for i := 0; i < t.n; i++ {
 		x := t.row(i)
 		r := out[i*h.k : (i+1)*h.k]
@@ -224,45 +223,50 @@ func (h *histGradientBoosting) raw(t *table) ([]float64, error) {
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
-func (r *hgbRegressor) predictValues(t *table) ([]float64, error) { return r.raw(t) }
+func (r *hgbRegressor) nOut() int { return 1 }
 
-func (c *hgbClassifier) decision(t *table) ([]float64, int, error) {
-	v, err := c.raw(t)
-	return v, c.k, err
-}
+func (r *hgbRegressor) predictValues(t *table, out []float64) error { return r.raw(t, out) }
 
-func (c *hgbClassifier) proba(t *table) ([]float64, error) {
-	raw, err := c.raw(t)
-	if err != nil {
-		return nil, err
-	}
+func (c *hgbClassifier) nDecision() int { return c.k }
+
+func (c *hgbClassifier) decision(t *table, out []float64) error { return c.raw(t, out) }
+
+func (c *hgbClassifier) proba(t *table, out []float64) error {
 	nc := len(c.classes)
-	out := make([]float64, t.n*nc)
-	for i := 0; i < t.n; i++ {
-		r := out[i*nc : (i+1)*nc]
-		if c.k == 1 {
-			p := expit(raw[i])
-			r[0], r[1] = 1-p, p
-			continue
+	if c.k != 1 {
+		// The raw values are the probabilities' input, in place.
+		if err := c.raw(t, out); err != nil {
+			return err
 		}
-		copy(r, raw[i*nc:(i+1)*nc])
-		softmaxInPlace(r)
+		for i := 0; i < t.n; i++ {
+			softmaxInPlace(out[i*nc : (i+1)*nc])
+		}
+		return nil
 	}
-	return out, nil
+	// One raw value per row, in out's first t.n values; row i's two
+	// probabilities go to out[2i:2i+2], from the last row down, so no
+	// raw value is overwritten before it is read.
+	if err := c.raw(t, out[:t.n]); err != nil {
+		return err
+	}
+	for i := t.n - 1; i >= 0; i-- {
+		p := expit(out[i])
+		out[2*i], out[2*i+1] = 1-p, p
+	}
+	return nil
 }
 
-func (c *hgbClassifier) predictIdx(t *table) ([]int, error) {
-	p, err := c.proba(t)
-	if err != nil {
-		return nil, err
-	}
+func (c *hgbClassifier) predictIdx(t *table, out []int) error {
 	nc := len(c.classes)
-	out := make([]int, t.n)
+	p := make([]float64, t.n*nc)
+	if err := c.proba(t, p); err != nil {
+		return err
+	}
 	for i := range out {
 		out[i] = argmax(p[i*nc : (i+1)*nc])
 	}
-	return out, nil
+	return nil
 }

@@ -9,6 +9,7 @@ type linearModel struct {
 	coef      []float64
 	k, d      int
 	intercept []float64
+	name      string
 }
 
 func (l *linearModel) nIn() int { return l.d }
@@ -35,52 +36,105 @@ func decodeLinear(o *obj) (*linearModel, error) {
 			return nil, o.errf("intercept_", "%d values for %d outputs", len(f), k)
 		}
 	}
-	return &linearModel{coef: coef, k: k, d: d, intercept: icept}, nil
+	return &linearModel{coef: coef, k: k, d: d, intercept: icept, name: o.name}, nil
 }
 
-// scores returns X @ coef_.T + intercept_ (n x k).
-func (l *linearModel) scores(t *table, who string) ([]float64, error) {
-	if err := checkInput(t, l.d, who, false); err != nil {
-		return nil, err
+// affine stores x·w + b for rows lo..hi-1 of t in out[(i-lo)*stride].
+// Four rows go at once: each w[j] is loaded once for the four, and the
+// four sums are independent chains the CPU runs side by side. Each row's
+// sum runs over j in order, as a serial dot product does.
+func affine(t *table, lo, hi int, w []float64, b float64, out []float64, stride int) {
+	d := len(w)
+	o := 0
+	i := lo
+	for ; i+4 <= hi; i += 4 {
+		x0, x1, x2, x3 := t.row(i)[:d], t.row(i + 1)[:d], t.row(i + 2)[:d], t.row(i + 3)[:d]
+		var s0, s1, s2, s3 float64
+		for j, wj := range w {
+			s0 += x0[j] * wj
+			s1 += x1[j] * wj
+			s2 += x2[j] * wj
+			s3 += x3[j] * wj
+		}
+		out[o] = s0 + b
+		out[o+stride] = s1 + b
+		out[o+2*stride] = s2 + b
+		out[o+3*stride] = s3 + b
+		o += 4 * stride
 	}
-	out := make([]float64, t.n*l.k)
-	for i := 0; i < t.n; i++ {
-		x := t.row(i)
-		for j := 0; j < l.k; j++ {
-			out[i*l.k+j] = dot(x, l.coef[j*l.d:(j+1)*l.d]) + l.intercept[j]
+	for ; i < hi; i++ {
+		out[o] = dot(t.row(i)[:d], w) + b
+		o += stride
+	}
+}
+
+// check checks a table's width and that it holds no strings. NaN and
+// infinities are found from the scores (see badRow).
+func (l *linearModel) check(t *table) error {
+	if t.d != l.d {
+		return fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, l.name, l.d, t.d)
+	}
+	return t.numeric(l.name)
+}
+
+// block stores X @ coef_.T + intercept_ for rows lo..hi-1 of t in out
+// ((hi-lo) x k, row-major).
+func (l *linearModel) block(t *table, lo, hi int, out []float64) {
+	d := l.d
+	for j := 0; j < l.k; j++ {
+		affine(t, lo, hi, l.coef[j*d:(j+1)*d], l.intercept[j], out[j:], l.k)
+	}
+}
+
+// badRow returns the error for row i of t, whose scores are not finite:
+// a NaN or an infinity in a row makes its scores NaN or infinite (x*w is
+// NaN or infinite, and so is any sum holding it), so only such rows are
+// searched for one. It returns nil when the row is finite (the scores
+// overflowed, as they do in scikit-learn).
+func (l *linearModel) badRow(t *table, i int) error {
+	return t.finiteRow(i, l.name, false)
+}
+
+// checkScores returns the error for the first row among lo..hi-1 (whose
+// scores, k per row, are s) that holds a NaN or an infinity.
+func (l *linearModel) checkScores(t *table, lo int, s []float64) error {
+	for i, v := range s {
+		if v-v != 0 { // NaN or infinite
+			if err := l.badRow(t, lo+i/l.k); err != nil {
+				return err
+			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
-// checkInput checks a table's width and values for an estimator.
-func checkInput(t *table, d int, who string, allowNaN bool) error {
-	if t.d != d {
-		return fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, who, d, t.d)
+// scores stores X @ coef_.T + intercept_ (t.n x k) in out, checking the
+// input.
+func (l *linearModel) scores(t *table, out []float64) error {
+	if err := l.check(t); err != nil {
+		return err
 	}
-	return t.finite(who, allowNaN)
+	out = out[:t.n*l.k]
+	l.block(t, 0, t.n, out)
+	return l.checkScores(t, 0, out)
 }
 
-// linearRegressor: LinearRegression, Ridge, Lasso, ElasticNet,
-// SGDRegressor, LinearSVR.
-type linearRegressor struct {
-	*linearModel
-	name string
-}
+// linearRegressor: LinearRegression, Ridge, Lasso, ElasticNet (with one
+// output or several), SGDRegressor, LinearSVR.
+type linearRegressor struct{ *linearModel }
 
 func decodeLinearRegressor(o *obj) (any, error) {
 	l, err := decodeLinear(o)
 	if err != nil {
 		return nil, err
 	}
-	if l.k != 1 {
-		return nil, fmt.Errorf("%w: %s with %d outputs (only single-output regression is supported)", ErrUnsupported, o.name, l.k)
-	}
-	return &linearRegressor{linearModel: l, name: o.name}, nil
+	return &linearRegressor{l}, nil
 }
 
-func (r *linearRegressor) predictValues(t *table) ([]float64, error) {
-	return r.scores(t, r.name)
+func (r *linearRegressor) nOut() int { return r.k }
+
+func (r *linearRegressor) predictValues(t *table, out []float64) error {
+	return r.scores(t, out)
 }
 
 // probaMode says how a linear classifier turns decision values into
@@ -97,7 +151,6 @@ const (
 // LinearSVC, Perceptron.
 type linearClassifier struct {
 	*linearModel
-	name    string
 	classes []any
 	mode    probaMode
 }
@@ -117,7 +170,7 @@ func decodeLinearClassifier(o *obj) (any, error) {
 	if (len(classes) == 2 && l.k != 1) || (len(classes) > 2 && l.k != len(classes)) || len(classes) < 2 {
 		return nil, o.errf("coef_", "%d rows for %d classes", l.k, len(classes))
 	}
-	c := &linearClassifier{linearModel: l, name: o.name, classes: classes}
+	c := &linearClassifier{linearModel: l, classes: classes}
 	switch o.name {
 	case "LogisticRegression":
 		mc, err := o.strOr("multi_class", "auto")
@@ -178,49 +231,76 @@ func classesOf(o *obj) ([]any, error) {
 
 func (c *linearClassifier) labels() []any { return c.classes }
 
-func (c *linearClassifier) decision(t *table) ([]float64, int, error) {
-	s, err := c.scores(t, c.name)
-	return s, c.k, err
+func (c *linearClassifier) nDecision() int { return c.k }
+
+func (c *linearClassifier) decision(t *table, out []float64) error {
+	return c.scores(t, out)
 }
 
-func (c *linearClassifier) predictIdx(t *table) ([]int, error) {
-	s, err := c.scores(t, c.name)
-	if err != nil {
-		return nil, err
+// blockRows is how many rows predictIdx scores at a time, in a buffer
+// that stays in the L1 cache.
+const blockRows = 256
+
+func (c *linearClassifier) predictIdx(t *table, out []int) error {
+	if err := c.check(t); err != nil {
+		return err
 	}
-	out := make([]int, t.n)
-	for i := range out {
-		if c.k == 1 {
-			if s[i] > 0 {
-				out[i] = 1
-			}
-		} else {
-			out[i] = argmax(s[i*c.k : (i+1)*c.k])
+	k := c.k
+	var buf [blockRows]float64
+	s := buf[:]
+	step := max(1, blockRows/k)
+	if k > blockRows {
+		s = make([]float64, k)
+	}
+	for lo := 0; lo < t.n; lo += step {
+		hi := min(lo+step, t.n)
+		sc := s[:(hi-lo)*k]
+		c.block(t, lo, hi, sc)
+		if err := c.checkScores(t, lo, sc); err != nil {
+			return err
 		}
-	}
-	return out, nil
-}
-
-func (c *linearClassifierProba) proba(t *table) ([]float64, error) {
-	s, err := c.scores(t, c.name)
-	if err != nil {
-		return nil, err
-	}
-	nc := len(c.classes)
-	out := make([]float64, t.n*nc)
-	for i := 0; i < t.n; i++ {
-		r := out[i*nc : (i+1)*nc]
-		if c.k == 1 {
-			if c.mode == ovrProba {
-				p := expit(s[i])
-				r[0], r[1] = 1-p, p
-			} else {
-				r[0], r[1] = -s[i], s[i]
-				softmaxInPlace(r)
+		if k == 1 {
+			for i, v := range sc {
+				if v > 0 {
+					out[lo+i] = 1
+				}
 			}
 			continue
 		}
-		copy(r, s[i*c.k:(i+1)*c.k])
+		for i := lo; i < hi; i++ {
+			out[i] = argmax(sc[(i-lo)*k : (i-lo+1)*k])
+		}
+	}
+	return nil
+}
+
+func (c *linearClassifierProba) proba(t *table, out []float64) error {
+	nc := len(c.classes)
+	if c.k == 1 {
+		// The scores go to out's first t.n values; row i's two
+		// probabilities then go to out[2i:2i+2], from the last row
+		// down, so no score is overwritten before it is read.
+		if err := c.scores(t, out[:t.n]); err != nil {
+			return err
+		}
+		for i := t.n - 1; i >= 0; i-- {
+			s := out[i]
+			r := out[2*i : 2*i+2]
+			if c.mode == ovrProba {
+				p := expit(s)
+				r[0], r[1] = 1-p, p
+			} else {
+				r[0], r[1] = -s, s
+				softmaxInPlace(r)
+			}
+		}
+		return nil
+	}
+	if err := c.scores(t, out); err != nil {
+		return err
+	}
+	for i := 0; i < t.n; i++ {
+		r := out[i*nc : (i+1)*nc]
 		if c.mode == ovrProba {
 			for j := range r {
 				r[j] = expit(r[j])
@@ -233,5 +313,5 @@ func (c *linearClassifierProba) proba(t *table) ([]float64, error) {
 			softmaxInPlace(r)
 		}
 	}
-	return out, nil
+	return nil
 }

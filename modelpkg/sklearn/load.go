@@ -273,11 +273,11 @@ func (m *Model) build(root *obj) error {
 			return fmt.Errorf("%w: %s ends in a transformer, not a predictor", ErrUnsupported, root.name)
 		}
 		m.nOutputs = 1
-		if mo, ok := d.(multiOutput); ok && mo.outputs() > 1 {
-			m.nOutputs = mo.outputs()
-			if mc, ok := d.(multiClassifier); ok {
-				m.outClasses = mc.outputLabels()
-			}
+		if r, ok := d.(regressor); ok {
+			m.nOutputs = r.nOut()
+		}
+		if mc, ok := d.(multiClassifier); ok && mc.outputs() > 1 {
+			m.nOutputs, m.outClasses = mc.outputs(), mc.outputLabels()
 		}
 	}
 	if m.nFeatures <= 0 {

@@ -37,23 +37,50 @@ var (
 	ErrNotAvailable = errors.New("sklearn: method not available for this model")
 )
 
-// table is the input of a transformer or estimator: n rows of d cells,
-// row-major. A cell is numeric (v) unless str is non-nil and str[i] is
-// set, then it is the string s[i].
+// table is the input of a transformer or estimator: n rows of d cells.
+// The rows are either the caller's own ([][]float64, each of length d,
+// read in place) or one row-major slice v. A cell is numeric unless str
+// is non-nil and str[i] is set, then it is the string s[i] (string cells
+// come only in dense tables, from PredictRows and its siblings).
+//
+// off is the index of row 0 in the caller's batch (a chunk of a large
+// batch starts at off > 0), so error messages name the caller's row.
 type table struct {
 	n, d int
 	v    []float64
+	rows [][]float64
+	off  int
 	str  []bool
 	s    []string
 }
 
-func (t *table) row(i int) []float64 { return t.v[i*t.d : (i+1)*t.d] }
+// row returns row i (its cells, read in place: never write to it).
+func (t *table) row(i int) []float64 {
+	if t.rows != nil {
+		return t.rows[i]
+	}
+	return t.v[i*t.d : (i+1)*t.d : (i+1)*t.d]
+}
+
+// slice returns rows lo..hi-1 as a table that shares t's storage.
+func (t *table) slice(lo, hi int) *table {
+	s := &table{n: hi - lo, d: t.d, off: t.off + lo}
+	if t.rows != nil {
+		s.rows = t.rows[lo:hi]
+	} else {
+		s.v = t.v[lo*t.d : hi*t.d]
+	}
+	if t.str != nil {
+		s.str, s.s = t.str[lo*t.d:hi*t.d], t.s[lo*t.d:hi*t.d]
+	}
+	return s
+}
 
 // numeric returns an error if any cell is a string.
 func (t *table) numeric(who string) error {
 	for i, isStr := range t.str {
 		if isStr {
-			return fmt.Errorf("%w: %s: row %d column %d is the string %q", ErrNotNumber, who, i/t.d, i%t.d, t.s[i])
+			return fmt.Errorf("%w: %s: row %d column %d is the string %q", ErrNotNumber, who, t.off+i/t.d, i%t.d, t.s[i])
 		}
 	}
 	return nil
@@ -65,16 +92,37 @@ func (t *table) finite(who string, allowNaN bool) error {
 	if err := t.numeric(who); err != nil {
 		return err
 	}
-	for i, x := range t.v {
-		if math.IsNaN(x) {
-			if !allowNaN {
-				return fmt.Errorf("%w: %s: row %d column %d is NaN", ErrMissingValue, who, i/t.d, i%t.d)
-			}
-		} else if math.IsInf(x, 0) {
-			return fmt.Errorf("%w: %s: row %d column %d is infinite", ErrNotNumber, who, i/t.d, i%t.d)
+	for i := 0; i < t.n; i++ {
+		if err := t.finiteRow(i, who, allowNaN); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// finiteRow is finite for row i.
+func (t *table) finiteRow(i int, who string, allowNaN bool) error {
+	for j, x := range t.row(i) {
+		if x-x == 0 { // finite
+			continue
+		}
+		if math.IsNaN(x) {
+			if !allowNaN {
+				return fmt.Errorf("%w: %s: row %d column %d is NaN", ErrMissingValue, who, t.off+i, j)
+			}
+		} else {
+			return fmt.Errorf("%w: %s: row %d column %d is infinite", ErrNotNumber, who, t.off+i, j)
+		}
+	}
+	return nil
+}
+
+// checkInput checks a table's width and values for an estimator.
+func checkInput(t *table, d int, who string, allowNaN bool) error {
+	if t.d != d {
+		return fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, who, d, t.d)
+	}
+	return t.finite(who, allowNaN)
 }
 
 // transformer is a fitted preprocessing step.
@@ -83,6 +131,10 @@ type transformer interface {
 }
 
 // estimator is a fitted final step: a classifier or a regressor.
+//
+// The prediction methods below write into out, which the caller has
+// sized for t.n rows and zeroed; they check their input (width, NaN,
+// infinities, strings) and return a named error for bad input.
 type estimator interface {
 	// nIn is the number of input features, -1 when unknown.
 	nIn() int
@@ -92,24 +144,63 @@ type classifier interface {
 	estimator
 	// labels returns classes_.
 	labels() []any
-	// predictIdx returns the index into classes for each row.
-	predictIdx(t *table) ([]int, error)
+	// predictIdx stores the index into classes of each row in out
+	// (t.n values).
+	predictIdx(t *table, out []int) error
 }
 
 type regressor interface {
 	estimator
-	predictValues(t *table) ([]float64, error)
+	// nOut is the number of outputs per row: 1, or the width of the
+	// 2-D y the estimator was fitted on.
+	nOut() int
+	// predictValues stores t.n x nOut values in out, row-major.
+	predictValues(t *table, out []float64) error
 }
 
 type probaer interface {
-	proba(t *table) ([]float64, error) // n x len(classes), row-major
+	// proba stores t.n x len(classes) probabilities in out, row-major.
+	proba(t *table, out []float64) error
 }
 
 type decider interface {
-	// decision returns n x k values, row-major, and k (1 for a binary
-	// classifier, whose decision function is one column).
-	decision(t *table) ([]float64, int, error)
+	// nDecision is the number of decision values per row (1 for a
+	// binary classifier, whose decision function is one column).
+	nDecision() int
+	// decision stores t.n x nDecision values in out, row-major.
+	decision(t *table, out []float64) error
 }
+
+// The estimators' methods, checked at compile time (a type switch on a
+// method set that drifted would otherwise skip an estimator silently).
+var (
+	_ classifier = (*linearClassifier)(nil)
+	_ decider    = (*linearClassifier)(nil)
+	_ probaer    = (*linearClassifierProba)(nil)
+	_ regressor  = (*linearRegressor)(nil)
+	_ classifier = (*treeClassifier)(nil)
+	_ probaer    = (*treeClassifier)(nil)
+	_ regressor  = (*treeRegressor)(nil)
+	_ classifier = (*gbClassifier)(nil)
+	_ probaer    = (*gbClassifier)(nil)
+	_ decider    = (*gbClassifier)(nil)
+	_ regressor  = (*gbRegressor)(nil)
+	_ classifier = (*hgbClassifier)(nil)
+	_ probaer    = (*hgbClassifier)(nil)
+	_ decider    = (*hgbClassifier)(nil)
+	_ regressor  = (*hgbRegressor)(nil)
+	_ classifier = (*knnClassifier)(nil)
+	_ probaer    = (*knnClassifier)(nil)
+	_ regressor  = (*knnRegressor)(nil)
+	_ classifier = (*gaussianNB)(nil)
+	_ probaer    = (*gaussianNB)(nil)
+	_ classifier = (*svc)(nil)
+	_ decider    = (*svc)(nil)
+	_ regressor  = (*svr)(nil)
+	_ classifier = (*mlpClassifier)(nil)
+	_ probaer    = (*mlpClassifier)(nil)
+	_ regressor  = (*mlpRegressor)(nil)
+)
 
 // Model is a loaded scikit-learn estimator (a single estimator or a
 // Pipeline ending in one). It is immutable and safe for concurrent use.
@@ -122,6 +213,15 @@ type Model struct {
 	featureNames []string
 	nOutputs     int     // 1, or the outputs of a multi-output estimator
 	outClasses   [][]any // a multi-output classifier's classes per output
+}
+
+// Matrix is a batch of rows in one row-major slice: row i is
+// Data[i*Cols : (i+1)*Cols], and len(Data) is Rows*Cols. It is the
+// fastest input form: the model reads it in place, nothing is copied or
+// converted first (the [][]float64 methods read their rows in place too).
+type Matrix struct {
+	Rows, Cols int
+	Data       []float64
 }
 
 // ClassName returns the Python class name of the loaded estimator (the
@@ -171,7 +271,7 @@ func (m *Model) OutputClasses(k int) []any {
 // row of probabilities (in the order of OutputClasses(k)) per input row.
 // It fails with ErrNotAvailable for other models (see PredictProba).
 func (m *Model) PredictProbaOutputs(X [][]float64) ([][][]float64, error) {
-	t, err := m.numericTable(X)
+	t, err := m.rowsTable(X)
 	if err != nil {
 		return nil, err
 	}
@@ -219,9 +319,12 @@ func (m *Model) HasPredictProba() bool { _, ok := m.final.(probaer); return ok }
 func (m *Model) HasDecisionFunction() bool { _, ok := m.final.(decider); return ok }
 
 // Predict returns scikit-learn's predict for each row of X: a class
-// label (one of Classes) for a classifier, a float64 for a regressor.
+// label (one of Classes) for a classifier, a float64 for a regressor (a
+// []float64 of NOutputs values for a multi-output regressor). A
+// regressor's values are boxed one by one; PredictFloats and
+// AppendPredictFloats return them unboxed.
 func (m *Model) Predict(X [][]float64) ([]any, error) {
-	t, err := m.numericTable(X)
+	t, err := m.rowsTable(X)
 	if err != nil {
 		return nil, err
 	}
@@ -239,38 +342,65 @@ func (m *Model) PredictRows(rows [][]any) ([]any, error) {
 }
 
 // PredictFloats returns a regressor's predictions as float64s: len(X) x
-// NOutputs values, row-major.
+// NOutputs values, row-major. It fails with ErrNotAvailable on a
+// classifier.
 func (m *Model) PredictFloats(X [][]float64) ([]float64, error) {
-	r, ok := m.final.(regressor)
-	if !ok {
-		return nil, fmt.Errorf("%w: PredictFloats on classifier %s", ErrNotAvailable, m.className)
-	}
-	t, err := m.numericTable(X)
+	t, err := m.rowsTable(X)
 	if err != nil {
 		return nil, err
 	}
-	k := m.nOutputs
-	out := make([]float64, t.n*k)
-	err = inChunks(t, func(lo int, sub *table) error {
-		sub, err := m.pre(sub)
-		if err != nil {
-			return err
-		}
-		v, err := r.predictValues(sub)
-		copy(out[lo*k:], v)
-		return err
-	})
+	return m.appendFloats(nil, t)
+}
+
+// AppendPredictFloats appends a regressor's predictions for the rows of
+// X to dst (X.Rows x NOutputs values, row-major) and returns the
+// extended slice; pass dst[:0] to reuse a buffer. It fails with
+// ErrNotAvailable on a classifier. On error the returned slice has dst's
+// length.
+func (m *Model) AppendPredictFloats(dst []float64, X Matrix) ([]float64, error) {
+	t, err := m.matrixTable(X)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	return out, nil
+	return m.appendFloats(dst, t)
+}
+
+// AppendPredictClasses appends, for each row of X, the index into
+// Classes of the class a classifier predicts, and returns the extended
+// slice. It fails with ErrNotAvailable on a regressor. On error the
+// returned slice has dst's length.
+func (m *Model) AppendPredictClasses(dst []int, X Matrix) ([]int, error) {
+	t, err := m.matrixTable(X)
+	if err != nil {
+		return dst, err
+	}
+	if _, ok := m.final.(classifier); !ok {
+		return dst, fmt.Errorf("%w: class indices from regressor %s", ErrNotAvailable, m.className)
+	}
+	dst, out := grow(dst, t.n)
+	if err := m.classify(t, out); err != nil {
+		return dst, err
+	}
+	return dst[:len(dst)+t.n], nil
+}
+
+// AppendPredictProba appends predict_proba for the rows of X to dst
+// (X.Rows x len(Classes) values, row-major) and returns the extended
+// slice. It fails with ErrNotAvailable when the estimator has no
+// predict_proba. On error the returned slice has dst's length.
+func (m *Model) AppendPredictProba(dst []float64, X Matrix) ([]float64, error) {
+	t, err := m.matrixTable(X)
+	if err != nil {
+		return dst, err
+	}
+	return m.appendProba(dst, t)
 }
 
 // PredictProba returns scikit-learn's predict_proba: one row of class
 // probabilities (in the order of Classes) per input row. It fails with
 // ErrNotAvailable when the estimator has no predict_proba.
 func (m *Model) PredictProba(X [][]float64) ([][]float64, error) {
-	t, err := m.numericTable(X)
+	t, err := m.rowsTable(X)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +421,7 @@ func (m *Model) PredictProbaRows(rows [][]any) ([][]float64, error) {
 // pair of classes, as scikit-learn does) otherwise. It fails with
 // ErrNotAvailable when the estimator has no decision_function.
 func (m *Model) DecisionFunction(X [][]float64) ([][]float64, error) {
-	t, err := m.numericTable(X)
+	t, err := m.rowsTable(X)
 	if err != nil {
 		return nil, err
 	}
@@ -331,102 +461,101 @@ func (m *Model) Row(named map[string]any) ([]any, error) {
 	return row, nil
 }
 
+// grow extends dst's capacity by n and returns it with the n zeroed
+// elements after its length.
+func grow[T any](dst []T, n int) ([]T, []T) {
+	dst = slices.Grow(dst, n)
+	out := dst[len(dst) : len(dst)+n]
+	clear(out)
+	return dst, out
+}
+
 func (m *Model) predict(t *table) ([]any, error) {
 	out := make([]any, t.n)
-	err := inChunks(t, func(lo int, sub *table) error {
-		p, err := m.predictChunk(sub)
-		copy(out[lo:], p)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	switch f := m.final.(type) {
+	case classifier:
+		if m.outClasses != nil {
+			idx := make([]int, t.n*m.nOutputs)
+			if err := runChunks(m, t, m.nOutputs, idx, f.predictIdx); err != nil {
+				return nil, err
+			}
+			return m.outputLabels(idx, t.n)
+		}
+		idx := make([]int, t.n)
+		if err := m.classify(t, idx); err != nil {
+			return nil, err
+		}
+		for i, k := range idx {
+			out[i] = m.classes[k]
+		}
+	case regressor:
+		k := f.nOut()
+		v := make([]float64, t.n*k)
+		if err := runChunks(m, t, k, v, f.predictValues); err != nil {
+			return nil, err
+		}
+		for i := range out {
+			if k == 1 {
+				out[i] = v[i]
+			} else {
+				out[i] = v[i*k : (i+1)*k : (i+1)*k]
+			}
+		}
+	default:
+		return nil, fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.className)
 	}
 	return out, nil
 }
 
-// parallelRows is the batch size from which rows are predicted on
-// several goroutines (GOMAXPROCS), in contiguous chunks.
-const parallelRows = 2048
-
-// inChunks runs fn on row ranges of t, concurrently for large batches;
-// it returns the error of the first failing chunk (in row order).
-func inChunks(t *table, fn func(lo int, sub *table) error) error {
-	workers := runtime.GOMAXPROCS(0)
-	if t.n < parallelRows || workers < 2 {
-		return fn(0, t)
+// classify stores the class index of each row in out, checked against
+// the classes.
+func (m *Model) classify(t *table, out []int) error {
+	c, ok := m.final.(classifier)
+	if !ok {
+		return fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.className)
 	}
-	size := (t.n + workers - 1) / workers
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*size, min((w+1)*size, t.n)
-		if lo >= hi {
-			break
-		}
-		sub := &table{n: hi - lo, d: t.d, v: t.v[lo*t.d : hi*t.d]}
-		if t.str != nil {
-			sub.str, sub.s = t.str[lo*t.d:hi*t.d], t.s[lo*t.d:hi*t.d]
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = fn(lo, sub)
-		}()
+	if m.outClasses != nil {
+		return fmt.Errorf("%w: %s has %d outputs: use Predict", ErrNotAvailable, m.className, m.nOutputs)
 	}
-	wg.Wait()
-	return firstErr(errs)
-}
-
-func firstErr(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
+	if err := runChunks(m, t, 1, out, c.predictIdx); err != nil {
+		return err
+	}
+	nc := len(m.classes)
+	for _, k := range out {
+		if uint(k) >= uint(nc) {
+			return fmt.Errorf("%w: class index %d of %d", ErrInvalidModel, k, nc)
 		}
 	}
 	return nil
 }
 
-func (m *Model) predictChunk(t *table) ([]any, error) {
-	t, err := m.pre(t)
-	if err != nil {
-		return nil, err
+func (m *Model) appendFloats(dst []float64, t *table) ([]float64, error) {
+	r, ok := m.final.(regressor)
+	if !ok {
+		return dst, fmt.Errorf("%w: PredictFloats on classifier %s", ErrNotAvailable, m.className)
 	}
-	switch f := m.final.(type) {
-	case classifier:
-		idx, err := f.predictIdx(t)
-		if err != nil {
-			return nil, err
-		}
-		if m.outClasses != nil {
-			return m.outputLabels(idx, t.n)
-		}
-		out := make([]any, len(idx))
-		for i, k := range idx {
-			if k < 0 || k >= len(m.classes) {
-				return nil, fmt.Errorf("%w: class index %d of %d", ErrInvalidModel, k, len(m.classes))
-			}
-			out[i] = m.classes[k]
-		}
-		return out, nil
-	case regressor:
-		v, err := f.predictValues(t)
-		if err != nil {
-			return nil, err
-		}
-		if k := m.nOutputs; k > 1 {
-			out := make([]any, t.n)
-			for i := range out {
-				out[i] = v[i*k : (i+1)*k : (i+1)*k]
-			}
-			return out, nil
-		}
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = x
-		}
-		return out, nil
+	k := r.nOut()
+	dst, out := grow(dst, t.n*k)
+	if err := runChunks(m, t, k, out, r.predictValues); err != nil {
+		return dst, err
 	}
-	return nil, fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.className)
+	return dst[:len(dst)+len(out)], nil
+}
+
+func (m *Model) appendProba(dst []float64, t *table) ([]float64, error) {
+	p, ok := m.final.(probaer)
+	if !ok {
+		if _, multi := m.final.(multiProbaer); multi {
+			return dst, fmt.Errorf("%w: %s has %d outputs: use PredictProbaOutputs", ErrNotAvailable, m.className, m.nOutputs)
+		}
+		return dst, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.className)
+	}
+	k := len(m.classes)
+	dst, out := grow(dst, t.n*k)
+	if err := runChunks(m, t, k, out, p.proba); err != nil {
+		return dst, err
+	}
+	return dst[:len(dst)+len(out)], nil
 }
 
 // outputLabels turns a multi-output classifier's class indices (n x
@@ -451,28 +580,11 @@ func (m *Model) outputLabels(idx []int, n int) ([]any, error) {
 }
 
 func (m *Model) predictProba(t *table) ([][]float64, error) {
-	p, ok := m.final.(probaer)
-	if !ok {
-		if _, multi := m.final.(multiProbaer); multi {
-			return nil, fmt.Errorf("%w: %s has %d outputs: use PredictProbaOutputs", ErrNotAvailable, m.className, m.nOutputs)
-		}
-		return nil, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.className)
-	}
-	k := len(m.classes)
-	out := make([]float64, t.n*k)
-	err := inChunks(t, func(lo int, sub *table) error {
-		sub, err := m.pre(sub)
-		if err != nil {
-			return err
-		}
-		v, err := p.proba(sub)
-		copy(out[lo*k:], v)
-		return err
-	})
+	v, err := m.appendProba(nil, t)
 	if err != nil {
 		return nil, err
 	}
-	return split(out, t.n, k), nil
+	return split(v, t.n, len(m.classes)), nil
 }
 
 func (m *Model) decisionFunction(t *table) ([][]float64, error) {
@@ -480,12 +592,9 @@ func (m *Model) decisionFunction(t *table) ([][]float64, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s has no decision_function", ErrNotAvailable, m.className)
 	}
-	t, err := m.pre(t)
-	if err != nil {
-		return nil, err
-	}
-	v, k, err := d.decision(t)
-	if err != nil {
+	k := d.nDecision()
+	v := make([]float64, t.n*k)
+	if err := runChunks(m, t, k, v, d.decision); err != nil {
 		return nil, err
 	}
 	return split(v, t.n, k), nil
@@ -499,27 +608,92 @@ func split(v []float64, n, k int) [][]float64 {
 	return out
 }
 
-// pre runs the pipeline's transformers.
+// parallelRows is the batch size from which rows are predicted on
+// several goroutines (GOMAXPROCS), in contiguous chunks.
+const parallelRows = 2048
+
+// runChunks runs the pipeline's transformers and then fn on t, whose
+// results (width per row) go to out; a large batch is cut into
+// contiguous chunks run on GOMAXPROCS goroutines, each writing its own
+// part of out. It returns the error of the first failing chunk (in row
+// order), so the error names the first bad row as a serial run would.
+func runChunks[T any](m *Model, t *table, width int, out []T, fn func(*table, []T) error) error {
+	run := func(sub *table, out []T) error {
+		sub, err := m.pre(sub)
+		if err != nil {
+			return err
+		}
+		return fn(sub, out)
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if t.n < parallelRows || workers < 2 {
+		return run(t, out)
+	}
+	size := (t.n + workers - 1) / workers
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		lo, hi := w*size, min((w+1)*size, t.n)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = run(t.slice(lo, hi), out[lo*width:hi*width])
+		}()
+	}
+	// The first chunk runs on the calling goroutine.
+	errs[0] = run(t.slice(0, size), out[:size*width])
+	wg.Wait()
+	return firstErr(errs)
+}
+
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pre runs the pipeline's transformers; the result keeps t's row offset
+// for error messages.
 func (m *Model) pre(t *table) (*table, error) {
+	off := t.off
 	var err error
 	for _, s := range m.steps {
 		if t, err = s.transform(t); err != nil {
 			return nil, err
 		}
+		t.off = off
 	}
 	return t, nil
 }
 
-func (m *Model) numericTable(X [][]float64) (*table, error) {
+// rowsTable wraps the caller's rows (read in place) after checking their
+// width.
+func (m *Model) rowsTable(X [][]float64) (*table, error) {
 	d := m.nFeatures
-	t := &table{n: len(X), d: d, v: make([]float64, len(X)*d)}
 	for i, row := range X {
 		if len(row) != d {
 			return nil, fmt.Errorf("%w: row %d has %d, the model expects %d", ErrFeatureCount, i, len(row), d)
 		}
-		copy(t.v[i*d:], row)
 	}
-	return t, nil
+	return &table{n: len(X), d: d, rows: X}, nil
+}
+
+// matrixTable wraps a Matrix (read in place) after checking its shape.
+func (m *Model) matrixTable(X Matrix) (*table, error) {
+	d := m.nFeatures
+	if X.Cols != d {
+		return nil, fmt.Errorf("%w: rows have %d, the model expects %d", ErrFeatureCount, X.Cols, d)
+	}
+	if X.Rows < 0 || X.Rows > len(X.Data)/d || len(X.Data) != X.Rows*d {
+		return nil, fmt.Errorf("%w: a %d x %d Matrix holds %d values", ErrFeatureCount, X.Rows, X.Cols, len(X.Data))
+	}
+	return &table{n: X.Rows, d: d, v: X.Data}, nil
 }
 
 func (m *Model) anyTable(rows [][]any) (*table, error) {

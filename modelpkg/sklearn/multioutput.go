@@ -1,6 +1,9 @@
 package sklearn
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Multi-output estimators: fitted on a 2-D y (scikit-learn's n_outputs_ >
 // 1). Decision trees, forests and extra trees (classifiers and
@@ -8,9 +11,9 @@ import "math"
 // predict several targets per row; MLPClassifier fitted on a label
 // indicator matrix predicts several 0/1 labels (multilabel).
 
-// multiOutput is an estimator with several outputs: its predictIdx (a
-// classifier) or predictValues (a regressor) returns t.n x outputs()
-// values, row-major.
+// multiOutput is a classifier with several outputs: its predictIdx
+// stores t.n x outputs() class indices, row-major (a regressor says its
+// outputs with nOut).
 type multiOutput interface {
 	outputs() int
 }
@@ -53,20 +56,20 @@ func outputClassesOf(o *obj, n int) ([][]any, error) {
 // treeMulti is a tree ensemble with several outputs.
 type treeMulti struct {
 	*treeEnsemble
-	nOut    int
+	outs    int
 	classes [][]any // per output (classifiers)
 }
 
 type treeMultiClassifier struct{ *treeMulti }
 type treeMultiRegressor struct{ *treeMulti }
 
-func (e *treeMulti) outputs() int            { return e.nOut }
+func (e *treeMulti) outputs() int            { return e.outs }
 func (e *treeMulti) outputLabels() [][]any   { return e.classes }
 func (c *treeMultiClassifier) labels() []any { return nil }
 
 // decodeTreeMulti finishes decodeTreeModel for trees of nOut > 1 outputs.
 func decodeTreeMulti(o *obj, e *treeEnsemble, isClf bool, nOut int) (any, error) {
-	m := &treeMulti{treeEnsemble: e, nOut: nOut}
+	m := &treeMulti{treeEnsemble: e, outs: nOut}
 	for _, t := range e.trees {
 		if t.nOut != nOut {
 			return nil, o.errf("estimators_", "a tree of %d outputs in a model of %d", t.nOut, nOut)
@@ -111,11 +114,11 @@ func decodeTreeMulti(o *obj, e *treeEnsemble, isClf bool, nOut int) (any, error)
 	return &treeMultiClassifier{m}, nil
 }
 
-func (r *treeMultiRegressor) predictValues(t *table) ([]float64, error) {
+func (r *treeMultiRegressor) values(t *table) ([]float64, error) {
 	if err := checkTreeInput(t, r.nFeatures, r.name); err != nil {
 		return nil, err
 	}
-	k := r.nOut
+	k := r.outs
 	out := make([]float64, t.n*k)
 	for i := 0; i < t.n; i++ {
 		x, o := t.row(i), out[i*k:(i+1)*k]
@@ -138,7 +141,7 @@ func (c *treeMultiClassifier) probaOutputs(t *table) ([][]float64, error) {
 	if err := checkTreeInput(t, c.nFeatures, c.name); err != nil {
 		return nil, err
 	}
-	out := make([][]float64, c.nOut)
+	out := make([][]float64, c.outs)
 	for k, cs := range c.classes {
 		out[k] = make([]float64, t.n*len(cs))
 	}
@@ -148,7 +151,7 @@ func (c *treeMultiClassifier) probaOutputs(t *table) ([][]float64, error) {
 		for _, tr := range c.trees {
 			leaf := tr.leaf(x)
 			for k, cs := range c.classes {
-				base := (leaf*c.nOut + k) * s
+				base := (leaf*c.outs + k) * s
 				r := out[k][i*len(cs) : (i+1)*len(cs)]
 				for j, p := range tr.prob[base : base+len(cs)] {
 					r[j] += p
@@ -166,8 +169,8 @@ func (c *treeMultiClassifier) probaOutputs(t *table) ([][]float64, error) {
 	return out, nil
 }
 
-func (c *treeMultiClassifier) predictIdx(t *table) ([]int, error) {
-	k := c.nOut
+func (c *treeMultiClassifier) indices(t *table) ([]int, error) {
+	k := c.outs
 	out := make([]int, t.n*k)
 	if len(c.trees) == 1 {
 		// DecisionTreeClassifier.predict: the argmax of each output's raw
@@ -202,14 +205,14 @@ func (c *treeMultiClassifier) predictIdx(t *table) ([]int, error) {
 // nOut targets or class indices.
 type knnMulti struct {
 	*kneighbors
-	nOut    int
+	outs    int
 	classes [][]any
 }
 
 type knnMultiClassifier struct{ *knnMulti }
 type knnMultiRegressor struct{ *knnMulti }
 
-func (m *knnMulti) outputs() int            { return m.nOut }
+func (m *knnMulti) outputs() int            { return m.outs }
 func (m *knnMulti) outputLabels() [][]any   { return m.classes }
 func (c *knnMultiClassifier) labels() []any { return nil }
 
@@ -221,23 +224,23 @@ func decodeKNNMulti(o *obj, m *kneighbors) (any, error) {
 	if len(shape) != 2 || shape[0] != m.n || shape[1] < 1 {
 		return nil, o.errf("_y", "shape %v for %d samples", shape, m.n)
 	}
-	mm := &knnMulti{kneighbors: m, nOut: shape[1]}
+	mm := &knnMulti{kneighbors: m, outs: shape[1]}
 	m.y = y
 	if o.name == "KNeighborsRegressor" {
-		if mm.nOut == 1 {
+		if mm.outs == 1 {
 			return &knnRegressor{m}, nil // a column y predicts one value per row
 		}
 		return &knnMultiRegressor{mm}, nil
 	}
-	if mm.classes, err = outputClassesOf(o, mm.nOut); err != nil {
+	if mm.classes, err = outputClassesOf(o, mm.outs); err != nil {
 		return nil, err
 	}
-	if mm.nOut == 1 {
+	if mm.outs == 1 {
 		m.classes = mm.classes[0]
 		return m.asClassifier(o)
 	}
 	for i, c := range y {
-		if c < 0 || c >= float64(len(mm.classes[i%mm.nOut])) || c != math.Trunc(c) {
+		if c < 0 || c >= float64(len(mm.classes[i%mm.outs])) || c != math.Trunc(c) {
 			return nil, o.errf("_y", "class index %v", c)
 		}
 	}
@@ -251,7 +254,7 @@ func (c *knnMultiClassifier) votes(idx []int, ws []float64, o int, r []float64) 
 		if ws != nil {
 			wj = ws[j]
 		}
-		r[int(c.y[n*c.nOut+o])] += wj
+		r[int(c.y[n*c.outs+o])] += wj
 	}
 }
 
@@ -259,7 +262,7 @@ func (c *knnMultiClassifier) probaOutputs(t *table) ([][]float64, error) {
 	if err := checkInput(t, c.d, c.name, false); err != nil {
 		return nil, err
 	}
-	out := make([][]float64, c.nOut)
+	out := make([][]float64, c.outs)
 	for o, cs := range c.classes {
 		out[o] = make([]float64, t.n*len(cs))
 	}
@@ -282,11 +285,11 @@ func (c *knnMultiClassifier) probaOutputs(t *table) ([][]float64, error) {
 	return out, nil
 }
 
-func (c *knnMultiClassifier) predictIdx(t *table) ([]int, error) {
+func (c *knnMultiClassifier) indices(t *table) ([]int, error) {
 	if err := checkInput(t, c.d, c.name, false); err != nil {
 		return nil, err
 	}
-	out := make([]int, t.n*c.nOut)
+	out := make([]int, t.n*c.outs)
 	idx, dist, w := make([]int, 0, c.k), make([]float64, 0, c.k), make([]float64, 0, c.k)
 	var votes []float64
 	for i := 0; i < t.n; i++ {
@@ -295,34 +298,34 @@ func (c *knnMultiClassifier) predictIdx(t *table) ([]int, error) {
 		for o, cs := range c.classes {
 			votes = append(votes[:0], make([]float64, len(cs))...)
 			c.votes(idx, ws, o, votes)
-			out[i*c.nOut+o] = argmax(votes) // ties: the smallest class, as scipy's mode
+			out[i*c.outs+o] = argmax(votes) // ties: the smallest class, as scipy's mode
 		}
 	}
 	return out, nil
 }
 
-func (r *knnMultiRegressor) predictValues(t *table) ([]float64, error) {
+func (r *knnMultiRegressor) values(t *table) ([]float64, error) {
 	if err := checkInput(t, r.d, r.name, false); err != nil {
 		return nil, err
 	}
-	out := make([]float64, t.n*r.nOut)
+	out := make([]float64, t.n*r.outs)
 	idx, dist, w := make([]int, 0, r.k), make([]float64, 0, r.k), make([]float64, 0, r.k)
 	ys := make([]float64, r.k)
 	for i := 0; i < t.n; i++ {
 		idx, dist = r.neighbors(t.row(i), idx, dist)
 		ws := r.weights(dist, w)
-		for o := 0; o < r.nOut; o++ {
+		for o := 0; o < r.outs; o++ {
 			for j, n := range idx {
-				ys[j] = r.y[n*r.nOut+o]
+				ys[j] = r.y[n*r.outs+o]
 			}
 			if ws == nil {
-				out[i*r.nOut+o] = pairwiseSum(ys) / float64(r.k)
+				out[i*r.outs+o] = pairwiseSum(ys) / float64(r.k)
 				continue
 			}
 			for j := range ys {
 				ys[j] *= ws[j]
 			}
-			out[i*r.nOut+o] = pairwiseSum(ys) / pairwiseSum(ws)
+			out[i*r.outs+o] = pairwiseSum(ys) / pairwiseSum(ws)
 		}
 	}
 	return out, nil
@@ -331,12 +334,10 @@ func (r *knnMultiRegressor) predictValues(t *table) ([]float64, error) {
 // mlpMultiRegressor is MLPRegressor fitted on a 2-D y.
 type mlpMultiRegressor struct {
 	*mlp
-	nOut int
+	n int // outputs
 }
 
-func (r *mlpMultiRegressor) outputs() int { return r.nOut }
-
-func (r *mlpMultiRegressor) predictValues(t *table) ([]float64, error) {
+func (r *mlpMultiRegressor) values(t *table) ([]float64, error) {
 	v, _, err := r.forward(t)
 	return v, err
 }
@@ -358,12 +359,12 @@ func (c *mlpMultilabel) outputLabels() [][]any {
 	return out
 }
 
-func (c *mlpMultilabel) proba(t *table) ([]float64, error) {
+func (c *mlpMultilabel) probs(t *table) ([]float64, error) {
 	v, _, err := c.forward(t)
 	return v, err
 }
 
-func (c *mlpMultilabel) predictIdx(t *table) ([]int, error) {
+func (c *mlpMultilabel) indices(t *table) ([]int, error) {
 	v, _, err := c.forward(t)
 	if err != nil {
 		return nil, err
@@ -387,3 +388,52 @@ func isMultilabel(o *obj) bool {
 	s, err := lo.strOr("y_type_", "")
 	return err == nil && s == "multilabel-indicator"
 }
+
+// The prediction methods of the estimators above, on the Model's
+// output slices (sized t.n x width and zeroed).
+
+func (r *treeMultiRegressor) nOut() int { return r.treeMulti.outs }
+func (r *knnMultiRegressor) nOut() int  { return r.knnMulti.outs }
+func (r *mlpMultiRegressor) nOut() int  { return r.n }
+
+func (r *treeMultiRegressor) predictValues(t *table, out []float64) error {
+	return fill(out, r.values, t)
+}
+func (r *knnMultiRegressor) predictValues(t *table, out []float64) error {
+	return fill(out, r.values, t)
+}
+func (r *mlpMultiRegressor) predictValues(t *table, out []float64) error {
+	return fill(out, r.values, t)
+}
+func (c *treeMultiClassifier) predictIdx(t *table, out []int) error { return fill(out, c.indices, t) }
+func (c *knnMultiClassifier) predictIdx(t *table, out []int) error  { return fill(out, c.indices, t) }
+func (c *mlpMultilabel) predictIdx(t *table, out []int) error       { return fill(out, c.indices, t) }
+func (c *mlpMultilabel) proba(t *table, out []float64) error        { return fill(out, c.probs, t) }
+
+// fill stores fn(t) in out, which must be as long.
+func fill[T any](out []T, fn func(*table) ([]T, error), t *table) error {
+	v, err := fn(t)
+	if err != nil {
+		return err
+	}
+	if len(v) != len(out) {
+		return fmt.Errorf("%w: %d results for %d", ErrInvalidModel, len(v), len(out))
+	}
+	copy(out, v)
+	return nil
+}
+
+var (
+	_ multiClassifier = (*treeMultiClassifier)(nil)
+	_ multiProbaer    = (*treeMultiClassifier)(nil)
+	_ regressor       = (*treeMultiRegressor)(nil)
+	_ multiClassifier = (*knnMultiClassifier)(nil)
+	_ multiProbaer    = (*knnMultiClassifier)(nil)
+	_ regressor       = (*knnMultiRegressor)(nil)
+	_ regressor       = (*mlpMultiRegressor)(nil)
+	_ multiClassifier = (*mlpMultilabel)(nil)
+	_ probaer         = (*mlpMultilabel)(nil)
+	_ probaer         = (*svcProba)(nil)
+	_ classifier      = (*svcProba)(nil)
+	_ decider         = (*svcProba)(nil)
+)

@@ -79,10 +79,10 @@ func (e *elementwise) transform(t *table) (*table, error) {
 	if err := t.finite(e.name, true); err != nil {
 		return nil, err
 	}
-	out := &table{n: t.n, d: t.d, v: make([]float64, len(t.v))}
-	copy(out.v, t.v)
+	out := &table{n: t.n, d: t.d, v: make([]float64, t.n*t.d)}
 	for i := 0; i < t.n; i++ {
 		r := out.row(i)
+		copy(r, t.row(i))
 		if e.sub != nil {
 			for j := range r {
 				r[j] -= e.sub[j]
@@ -272,7 +272,7 @@ func (p *polynomial) expand(t *table) (*table, error) {
 		for j := 0; j < d; j++ {
 			c := make([]float64, n)
 			for i := range c {
-				c[i] = t.v[i*t.d+j]
+				c[i] = t.row(i)[j]
 			}
 			index = append(index, len(cols))
 			cols = append(cols, c)
@@ -299,7 +299,7 @@ func (p *polynomial) expand(t *table) (*table, error) {
 					src := col(s)
 					c := make([]float64, n)
 					for i := range c {
-						c[i] = src[i] * t.v[i*t.d+j]
+						c[i] = src[i] * t.row(i)[j]
 					}
 					cols = append(cols, c)
 				}
@@ -605,14 +605,14 @@ func (m *oneHot) transform(t *table) (*table, error) {
 	for i := 0; i < t.n; i++ {
 		r := out.row(i)
 		for j, cs := range m.cats {
-			k := i*t.d + j
+			k, x := i*t.d+j, t.row(i)[j]
 			isStr := t.str != nil && t.str[k]
 			found := -1
 			for c, cat := range cs {
 				if cat.isStr != isStr {
 					continue
 				}
-				if isStr && cat.s == t.s[k] || !isStr && (cat.f == t.v[k] || math.IsNaN(cat.f) && math.IsNaN(t.v[k])) {
+				if isStr && cat.s == t.s[k] || !isStr && (cat.f == x || math.IsNaN(cat.f) && math.IsNaN(x)) {
 					found = c
 					break
 				}
@@ -623,10 +623,10 @@ func (m *oneHot) transform(t *table) (*table, error) {
 					if isStr {
 						return nil, fmt.Errorf("%w: %q in column %d of row %d", ErrUnknownCategory, t.s[k], j, i)
 					}
-					if math.IsNaN(t.v[k]) {
+					if math.IsNaN(x) {
 						return nil, fmt.Errorf("%w: OneHotEncoder: row %d column %d is missing", ErrMissingValue, i, j)
 					}
-					return nil, fmt.Errorf("%w: %v in column %d of row %d", ErrUnknownCategory, t.v[k], j, i)
+					return nil, fmt.Errorf("%w: %v in column %d of row %d", ErrUnknownCategory, x, j, i)
 				}
 				idx = 0
 			}
@@ -840,7 +840,7 @@ func (m *columnTransformer) transform(t *table) (*table, error) {
 		for i := 0; i < t.n; i++ {
 			for k, c := range p.cols {
 				src := i*t.d + c
-				sub.v[i*sub.d+k] = t.v[src]
+				sub.v[i*sub.d+k] = t.row(i)[c]
 				if t.str != nil && t.str[src] {
 					if sub.str == nil {
 						sub.str = make([]bool, len(sub.v))

@@ -46,16 +46,15 @@ func sigmoidPredict(dec, a, b float64) float64 {
 	return 1.0 / (1 + math.Exp(fApB))
 }
 
-func (s *svcProba) proba(t *table) ([]float64, error) {
+func (s *svcProba) proba(t *table, out []float64) error {
 	if err := checkInput(t, s.d, s.name, false); err != nil {
-		return nil, err
+		return err
 	}
 	nc := len(s.classes)
 	np := nc * (nc - 1) / 2
 	k, dec, votes := make([]float64, s.nSV), make([]float64, np), make([]int, nc)
 	r := make([]float64, nc*nc) // pairwise_prob, row-major
 	c := newCoupling(nc)
-	out := make([]float64, t.n*nc)
 	const minProb = 1e-7
 	for i := 0; i < t.n; i++ {
 		s.libsvmDecision(t.row(i), k, dec, votes)
@@ -71,7 +70,7 @@ func (s *svcProba) proba(t *table) ([]float64, error) {
 		// takes the pairwise probabilities as they are).
 		c.solve(r, out[i*nc:(i+1)*nc])
 	}
-	return out, nil
+	return nil
 }
 
 // coupling holds the work space of libsvm's multiclass_probability.

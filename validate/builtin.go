@@ -427,7 +427,9 @@ func Default(layout *modelpkg.Layout) Validator {
 // [ModelLoad] parse the model file once when they read it with the same
 // limits: the scan's joblib reading (its value graph) is the test load's
 // input, and the graph is dropped when the call returns. The scan still
-// reads the file a second time as pickle.load would.
+// reads the file a second time as pickle.load would. A class the host
+// allows (PickleOptions.Allow) is then seen by the test load too: a model
+// of such a class is a load_skipped warning.
 func Standard(opts *Options) Validator {
 	var o Options
 	if opts != nil {

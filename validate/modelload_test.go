@@ -179,3 +179,22 @@ func TestOneParse(t *testing.T) {
 		assert.Equal(t, 1, c.reads["model.joblib"], "refused by the joblib reading, never read again")
 	})
 }
+
+// TestOneParseHostClass: with a host's allowlist, the shared parse makes
+// the test load see the allowed class, an estimator the runtime does not
+// know (load_skipped), on every run.
+func TestOneParseHostClass(t *testing.T) {
+	files := pkgtest.Files("1.0")
+	// protocol 2: an instance of __main__.HostModel with state {"a": 1}.
+	files["model.joblib"] = &fstest.MapFile{Data: []byte("\x80\x02c__main__\nHostModel\nq\x00)\x81q\x01}q\x02X\x01\x00\x00\x00aq\x03K\x01sb.")}
+	opts := &validate.Options{Pickle: &validate.PickleOptions{Allow: []validate.PickleGlobal{{Module: "__main__", Name: "HostModel"}}}}
+	for i := 0; i < 5; i++ {
+		var r validate.Report
+		validate.Standard(opts).Validate(ctx, &validate.Package{FS: files, Version: "1.0", Digests: digests(files)}, &r)
+		// (The manifest still lists the original model: hash_mismatch.)
+		assert.Equal(t, []string{"error:hash_mismatch:model.joblib", "warning:load_skipped:model.joblib"}, codes(&r))
+	}
+	var r validate.Report
+	validate.Default(nil).Validate(ctx, &validate.Package{FS: files, Version: "1.0", Digests: digests(files)}, &r)
+	assert.Equal(t, []string{"error:hash_mismatch:model.joblib", "error:unsafe_model:model.joblib"}, codes(&r), "not allowed: refused by the scan, left to it by the test load")
+}

@@ -145,13 +145,12 @@ func (c *treeMultiClassifier) probaOutputs(t *table) ([][]float64, error) {
 	for k, cs := range c.classes {
 		out[k] = make([]float64, t.n*len(cs))
 	}
-	s := c.trees[0].stride
 	for i := 0; i < t.n; i++ {
 		x := t.row(i)
 		for _, tr := range c.trees {
 			leaf := tr.leaf(x)
 			for k, cs := range c.classes {
-				base := (leaf*c.outs + k) * s
+				base := (leaf*c.outs + k) * tr.stride
 				r := out[k][i*len(cs) : (i+1)*len(cs)]
 				for j, p := range tr.prob[base : base+len(cs)] {
 					r[j] += p

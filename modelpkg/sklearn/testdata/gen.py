@@ -503,6 +503,20 @@ def main():
         "iris without sepal width; outputs: species, sepal width bin (str labels)")
     fit("extra_trees_classifier_multi", ExtraTreesClassifier(n_estimators=10, random_state=0),
         iris_X[:, [0, 2, 3]], iris_Yi, iris_S[:, [0, 2, 3]], "iris, two outputs (int labels)")
+    # The same forest with one tree of wider class values (max_n_classes 6
+    # instead of 4, zero-padded): each tree is read with its own stride.
+    padded = joblib.load("extra_trees_classifier_multi.joblib")
+    old = padded.estimators_[0].tree_
+    state = dict(old.__getstate__())
+    wide = Tree(old.n_features, np.array([3, 6], dtype=np.intp), old.n_outputs)
+    values = np.zeros((state["node_count"], old.n_outputs, 6))
+    values[:, :, :old.value.shape[2]] = state["values"]
+    state["values"] = values
+    wide.__setstate__(state)
+    padded.estimators_[0].tree_ = wide
+    record("extra_trees_classifier_multi_padded", padded, iris_S[:, [0, 2, 3]],
+           "extra_trees_classifier_multi with its first tree's values padded to 6 classes")
+    fixtures.append("extra_trees_classifier_multi_padded")
     fit("kneighbors_classifier_multi", KNeighborsClassifier(n_neighbors=5), iris_X[:, [0, 2, 3]],
         iris_Ys, iris_S[:, [0, 2, 3]], "iris, two outputs (str labels)")
     fit("kneighbors_regressor_multi", KNeighborsRegressor(n_neighbors=4, weights="distance"),

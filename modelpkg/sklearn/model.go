@@ -204,13 +204,52 @@ var (
 
 // Model is a loaded scikit-learn estimator (a single estimator or a
 // Pipeline ending in one). It is immutable and safe for concurrent use.
+//
+// It is four words: the arrays of a small model (a linear model of a few
+// features) are a few hundred bytes, and a loaded model keeps within 1.5x
+// of them (BENCHMARKS.md).
 type Model struct {
-	className    string
-	steps        []transformer
-	final        estimator
-	classes      []any
-	nFeatures    int
+	final     estimator
+	extra     *modelExtra // nil for a lone estimator fitted without feature names
+	nFeatures int32
+	class     class
+}
+
+// modelExtra holds what most small models lack.
+type modelExtra struct {
+	steps        []transformer // a Pipeline's transformers, in order
 	featureNames []string
+}
+
+// class is a supported estimator class, kept as its index in supported
+// (a byte, where the name would take two words).
+type class uint8
+
+func (c class) String() string { return supported[c] }
+
+// classOf returns the class named name, false when it is not supported.
+func classOf(name string) (class, bool) {
+	i := slices.Index(supported, name)
+	if i < 0 || i > math.MaxUint8 {
+		return 0, false
+	}
+	return class(i), true
+}
+
+func (m *Model) steps() []transformer {
+	if m.extra == nil {
+		return nil
+	}
+	return m.extra.steps
+}
+
+// labels returns the classifier's classes (not a copy), nil for a
+// regressor.
+func (m *Model) labels() []any {
+	if c, ok := m.final.(classifier); ok {
+		return c.labels()
+	}
+	return nil
 }
 
 // Matrix is a batch of rows in one row-major slice: row i is
@@ -224,7 +263,7 @@ type Matrix struct {
 
 // ClassName returns the Python class name of the loaded estimator (the
 // specification's model_type): "LogisticRegression", "Pipeline", ...
-func (m *Model) ClassName() string { return m.className }
+func (m *Model) ClassName() string { return m.class.String() }
 
 // IsClassifier reports whether Predict returns class labels.
 func (m *Model) IsClassifier() bool { _, ok := m.final.(classifier); return ok }
@@ -232,10 +271,10 @@ func (m *Model) IsClassifier() bool { _, ok := m.final.(classifier); return ok }
 // Classes returns the class labels (string, int64, float64 or bool, as
 // pickled in classes_) of a classifier, in the order of PredictProba's
 // columns; nil for a regressor.
-func (m *Model) Classes() []any { return slices.Clone(m.classes) }
+func (m *Model) Classes() []any { return slices.Clone(m.labels()) }
 
 // NFeatures returns the number of input features the model expects.
-func (m *Model) NFeatures() int { return m.nFeatures }
+func (m *Model) NFeatures() int { return int(m.nFeatures) }
 
 // NOutputs returns the number of values a regressor predicts per row (1
 // unless it was fitted on a 2-D y); 1 for a classifier.
@@ -248,7 +287,12 @@ func (m *Model) NOutputs() int {
 
 // FeatureNames returns the input feature names when the model was fitted
 // on named columns (a pandas DataFrame), else nil.
-func (m *Model) FeatureNames() []string { return slices.Clone(m.featureNames) }
+func (m *Model) FeatureNames() []string {
+	if m.extra == nil {
+		return nil
+	}
+	return slices.Clone(m.extra.featureNames)
+}
 
 // HasPredictProba reports whether PredictProba is available.
 func (m *Model) HasPredictProba() bool { _, ok := m.final.(probaer); return ok }
@@ -313,7 +357,7 @@ func (m *Model) AppendPredictClasses(dst []int, X Matrix) ([]int, error) {
 		return dst, err
 	}
 	if _, ok := m.final.(classifier); !ok {
-		return dst, fmt.Errorf("%w: class indices from regressor %s", ErrNotAvailable, m.className)
+		return dst, fmt.Errorf("%w: class indices from regressor %s", ErrNotAvailable, m.class)
 	}
 	dst, out := grow(dst, t.n)
 	if err := m.classify(t, out); err != nil {
@@ -378,20 +422,21 @@ func (m *Model) DecisionFunctionRows(rows [][]any) ([][]float64, error) {
 // Row orders a named row (a JSON object, say) by FeatureNames. Every
 // feature must be present and no other name may be.
 func (m *Model) Row(named map[string]any) ([]any, error) {
-	if m.featureNames == nil {
+	if m.extra == nil || m.extra.featureNames == nil {
 		return nil, fmt.Errorf("%w: the model was not fitted on named columns", ErrUnknownFeature)
 	}
-	row := make([]any, len(m.featureNames))
-	for i, name := range m.featureNames {
+	names := m.extra.featureNames
+	row := make([]any, len(names))
+	for i, name := range names {
 		v, ok := named[name]
 		if !ok {
 			return nil, fmt.Errorf("%w: %q is missing", ErrUnknownFeature, name)
 		}
 		row[i] = v
 	}
-	if len(named) != len(m.featureNames) {
+	if len(named) != len(names) {
 		for k := range named {
-			if !slices.Contains(m.featureNames, k) {
+			if !slices.Contains(names, k) {
 				return nil, fmt.Errorf("%w: %q", ErrUnknownFeature, k)
 			}
 		}
@@ -416,8 +461,9 @@ func (m *Model) predict(t *table) ([]any, error) {
 		if err := m.classify(t, idx); err != nil {
 			return nil, err
 		}
+		classes := m.labels()
 		for i, k := range idx {
-			out[i] = m.classes[k]
+			out[i] = classes[k]
 		}
 	case regressor:
 		k := f.nOut()
@@ -433,7 +479,7 @@ func (m *Model) predict(t *table) ([]any, error) {
 			}
 		}
 	default:
-		return nil, fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.className)
+		return nil, fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.class)
 	}
 	return out, nil
 }
@@ -443,12 +489,12 @@ func (m *Model) predict(t *table) ([]any, error) {
 func (m *Model) classify(t *table, out []int) error {
 	c, ok := m.final.(classifier)
 	if !ok {
-		return fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.className)
+		return fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.class)
 	}
 	if err := runChunks(m, t, 1, out, c.predictIdx); err != nil {
 		return err
 	}
-	nc := len(m.classes)
+	nc := len(c.labels())
 	for _, k := range out {
 		if uint(k) >= uint(nc) {
 			return fmt.Errorf("%w: class index %d of %d", ErrInvalidModel, k, nc)
@@ -460,7 +506,7 @@ func (m *Model) classify(t *table, out []int) error {
 func (m *Model) appendFloats(dst []float64, t *table) ([]float64, error) {
 	r, ok := m.final.(regressor)
 	if !ok {
-		return dst, fmt.Errorf("%w: PredictFloats on classifier %s", ErrNotAvailable, m.className)
+		return dst, fmt.Errorf("%w: PredictFloats on classifier %s", ErrNotAvailable, m.class)
 	}
 	k := r.nOut()
 	dst, out := grow(dst, t.n*k)
@@ -473,9 +519,9 @@ func (m *Model) appendFloats(dst []float64, t *table) ([]float64, error) {
 func (m *Model) appendProba(dst []float64, t *table) ([]float64, error) {
 	p, ok := m.final.(probaer)
 	if !ok {
-		return dst, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.className)
+		return dst, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.class)
 	}
-	k := len(m.classes)
+	k := len(m.labels())
 	dst, out := grow(dst, t.n*k)
 	if err := runChunks(m, t, k, out, p.proba); err != nil {
 		return dst, err
@@ -488,13 +534,13 @@ func (m *Model) predictProba(t *table) ([][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return split(v, t.n, len(m.classes)), nil
+	return split(v, t.n, len(m.labels())), nil
 }
 
 func (m *Model) decisionFunction(t *table) ([][]float64, error) {
 	d, ok := m.final.(decider)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s has no decision_function", ErrNotAvailable, m.className)
+		return nil, fmt.Errorf("%w: %s has no decision_function", ErrNotAvailable, m.class)
 	}
 	k := d.nDecision()
 	v := make([]float64, t.n*k)
@@ -567,7 +613,7 @@ func firstErr(errs []error) error {
 func (m *Model) pre(t *table) (*table, error) {
 	off := t.off
 	var err error
-	for _, s := range m.steps {
+	for _, s := range m.steps() {
 		if t, err = s.transform(t); err != nil {
 			return nil, err
 		}
@@ -579,7 +625,7 @@ func (m *Model) pre(t *table) (*table, error) {
 // rowsTable wraps the caller's rows (read in place) after checking their
 // width.
 func (m *Model) rowsTable(X [][]float64) (*table, error) {
-	d := m.nFeatures
+	d := int(m.nFeatures)
 	for i, row := range X {
 		if len(row) != d {
 			return nil, fmt.Errorf("%w: row %d has %d, the model expects %d", ErrFeatureCount, i, len(row), d)
@@ -590,7 +636,7 @@ func (m *Model) rowsTable(X [][]float64) (*table, error) {
 
 // matrixTable wraps a Matrix (read in place) after checking its shape.
 func (m *Model) matrixTable(X Matrix) (*table, error) {
-	d := m.nFeatures
+	d := int(m.nFeatures)
 	if X.Cols != d {
 		return nil, fmt.Errorf("%w: rows have %d, the model expects %d", ErrFeatureCount, X.Cols, d)
 	}
@@ -601,7 +647,7 @@ func (m *Model) matrixTable(X Matrix) (*table, error) {
 }
 
 func (m *Model) anyTable(rows [][]any) (*table, error) {
-	d := m.nFeatures
+	d := int(m.nFeatures)
 	t := &table{n: len(rows), d: d, v: make([]float64, len(rows)*d)}
 	for i, row := range rows {
 		if len(row) != d {

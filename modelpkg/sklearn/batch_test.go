@@ -94,11 +94,16 @@ func TestBatchForms(t *testing.T) {
 					require.NoError(t, err)
 					mv, err := m.AppendPredictFloats([]float64{-7}, mat)
 					require.NoError(t, err)
-					require.Len(t, v, n)
+					k := m.NOutputs()
+					require.Len(t, v, n*k)
 					require.Equal(t, v, mv[1:])
 					assert.Equal(t, -7.0, mv[0])
-					for i := range v {
-						require.Equal(t, want[i%len(X)], v[i], "PredictFloats row %d of %d", i, n)
+					for i := 0; i < n; i++ {
+						var got any = v[i]
+						if k > 1 {
+							got = v[i*k : (i+1)*k : (i+1)*k]
+						}
+						require.Equal(t, want[i%len(X)], got, "PredictFloats row %d of %d", i, n)
 					}
 				}
 				if wantProba != nil {

@@ -110,7 +110,15 @@ func TestFixtures(t *testing.T) {
 			require.Len(t, pred, len(e.Predict))
 			for i := range pred {
 				w := e.Predict[i]
-				if f, ok := w.(float64); ok && !m.IsClassifier() {
+				if outs, ok := w.([]any); ok && !m.IsClassifier() { // multi-output regression
+					got, ok := pred[i].([]float64)
+					require.True(t, ok, "row %d: a %T", i, pred[i])
+					require.Len(t, got, len(outs))
+					assert.Equal(t, len(outs), m.NOutputs())
+					for j, o := range outs {
+						assert.True(t, closeTo(o.(float64), got[j]), "row %d output %d: want %v, got %v", i, j, o, got[j])
+					}
+				} else if f, ok := w.(float64); ok && !m.IsClassifier() {
 					assert.True(t, closeTo(f, pred[i].(float64)), "row %d: want %v, got %v", i, f, pred[i])
 				} else {
 					assert.Equal(t, w, jsonLabel(pred[i]), "row %d", i)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"runtime"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/modelvault/modelvault/internal/pickle"
 	"github.com/modelvault/modelvault/modelpkg/sklearn"
@@ -46,25 +48,58 @@ func BenchmarkPredictRow(b *testing.B) {
 	}
 }
 
-// BenchmarkPredictBatch: 10,000 rows per call (PredictFloats for a
-// regressor, as a Go caller of numbers would use; Predict boxes each
-// value in an interface).
+// BenchmarkPredictBatch: 10,000 rows per call, in two forms:
+//
+//   - rows: [][]float64 in, a new result out (Predict for a classifier;
+//     PredictFloats for a regressor, as a Go caller of numbers would use,
+//     since Predict boxes each value in an interface);
+//   - matrix: a Matrix in, appended to a reused slice
+//     (AppendPredictClasses, AppendPredictFloats).
+//
+// Besides the mean (ns/op) it reports the median call (med-ns) and the
+// process CPU time per call over all threads (cpu-ns), the figures
+// bench.py reports for scikit-learn: on a loaded machine the median and
+// the CPU time move less than the mean.
 func BenchmarkPredictBatch(b *testing.B) {
 	for _, name := range benchModels {
-		b.Run(name, func(b *testing.B) {
-			m := loadFixture(b, name)
-			X := benchRows(b, name, 10_000)
-			predict := func() error { _, err := m.Predict(X); return err }
-			if !m.IsClassifier() {
-				predict = func() error { _, err := m.PredictFloats(X); return err }
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := predict(); err != nil {
-					b.Fatal(err)
+		m := loadFixture(b, name)
+		X := benchRows(b, name, 10_000)
+		mat := sklearn.Matrix{Rows: len(X), Cols: len(X[0])}
+		for _, r := range X {
+			mat.Data = append(mat.Data, r...)
+		}
+		var idx []int
+		var vals []float64
+		forms := []struct {
+			form    string
+			predict func() error
+		}{
+			{"rows", func() error { _, err := m.Predict(X); return err }},
+			{"matrix", func() (err error) { idx, err = m.AppendPredictClasses(idx[:0], mat); return err }},
+		}
+		if !m.IsClassifier() {
+			forms[0].predict = func() error { _, err := m.PredictFloats(X); return err }
+			forms[1].predict = func() (err error) { vals, err = m.AppendPredictFloats(vals[:0], mat); return err }
+		}
+		for _, f := range forms {
+			b.Run(name+"/"+f.form, func(b *testing.B) {
+				b.ReportAllocs()
+				var times []time.Duration
+				cpu0 := cpuTime()
+				for b.Loop() {
+					t0 := time.Now()
+					if err := f.predict(); err != nil {
+						b.Fatal(err)
+					}
+					times = append(times, time.Since(t0))
 				}
-			}
-		})
+				if cpu := cpuTime(); cpu > 0 {
+					b.ReportMetric(float64(cpu-cpu0)/float64(len(times)), "cpu-ns")
+				}
+				slices.Sort(times)
+				b.ReportMetric(float64(times[len(times)/2]), "med-ns")
+			})
+		}
 	}
 }
 

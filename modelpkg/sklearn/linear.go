@@ -60,10 +60,16 @@ func decodeLinear(o *obj) (linearModel, error) {
 // Four rows go at once: each w[j] is loaded once for the four, and the
 // four sums are independent chains the CPU runs side by side. Each row's
 // sum runs over j in order, as a serial dot product does.
-func affine(t *table, lo, hi int, w []float64, b float64, out []float64, stride int) {
+//
+// It reports whether every value stored is finite, cheaply: z adds each
+// value times zero, which stays zero for finite values and turns NaN
+// for a NaN or an infinity (or for finite values whose sum overflows,
+// a false alarm that only costs a scan).
+func affine(t *table, lo, hi int, w []float64, b float64, out []float64, stride int) bool {
 	d := len(w)
 	o := 0
 	i := lo
+	z := 0.0
 	for ; i+4 <= hi; i += 4 {
 		x0, x1, x2, x3 := t.row(i)[:d], t.row(i + 1)[:d], t.row(i + 2)[:d], t.row(i + 3)[:d]
 		var s0, s1, s2, s3 float64
@@ -73,16 +79,21 @@ func affine(t *table, lo, hi int, w []float64, b float64, out []float64, stride 
 			s2 += x2[j] * wj
 			s3 += x3[j] * wj
 		}
-		out[o] = s0 + b
-		out[o+stride] = s1 + b
-		out[o+2*stride] = s2 + b
-		out[o+3*stride] = s3 + b
+		s0, s1, s2, s3 = s0+b, s1+b, s2+b, s3+b
+		out[o] = s0
+		out[o+stride] = s1
+		out[o+2*stride] = s2
+		out[o+3*stride] = s3
+		z += (s0 + s1 + s2 + s3) * 0
 		o += 4 * stride
 	}
 	for ; i < hi; i++ {
-		out[o] = dot(t.row(i)[:d], w) + b
+		s := dot(t.row(i)[:d], w) + b
+		out[o] = s
+		z += s * 0
 		o += stride
 	}
+	return z == 0
 }
 
 // check checks a table's width and that it holds no strings. NaN and
@@ -95,13 +106,21 @@ func (l *linearModel) check(t *table) error {
 }
 
 // block stores X @ coef_.T + intercept_ for rows lo..hi-1 of t in out
-// ((hi-lo) x k, row-major).
-func (l *linearModel) block(t *table, lo, hi int, out []float64) {
+// ((hi-lo) x k, row-major) and checks them: the error names the first
+// row holding a NaN or an infinity.
+func (l *linearModel) block(t *table, lo, hi int, out []float64) error {
 	k := int(l.k)
+	finite := true
 	for j := 0; j < k; j++ {
 		w, b := l.coef(j)
-		affine(t, lo, hi, w, b, out[j:], k)
+		if !affine(t, lo, hi, w, b, out[j:], k) {
+			finite = false
+		}
 	}
+	if finite {
+		return nil
+	}
+	return l.checkScores(t, lo, out[:(hi-lo)*k])
 }
 
 // checkScores returns the error for the first row among lo.. (whose
@@ -128,9 +147,7 @@ func (l *linearModel) scores(t *table, out []float64) error {
 	if err := l.check(t); err != nil {
 		return err
 	}
-	out = out[:t.n*int(l.k)]
-	l.block(t, 0, t.n, out)
-	return l.checkScores(t, 0, out)
+	return l.block(t, 0, t.n, out[:t.n*int(l.k)])
 }
 
 // linearRegressor: LinearRegression, Ridge, Lasso, ElasticNet (with one
@@ -269,8 +286,7 @@ func (c *linearClassifier) predictIdx(t *table, out []int) error {
 	for lo := 0; lo < t.n; lo += step {
 		hi := min(lo+step, t.n)
 		sc := s[:(hi-lo)*k]
-		c.block(t, lo, hi, sc)
-		if err := c.checkScores(t, lo, sc); err != nil {
+		if err := c.block(t, lo, hi, sc); err != nil {
 			return err
 		}
 		if k == 1 {

@@ -468,7 +468,7 @@ func (m *Model) predict(t *table) ([]any, error) {
 	case regressor:
 		k := f.nOut()
 		v := make([]float64, t.n*k)
-		if err := runChunks(m, t, k, v, f.predictValues); err != nil {
+		if err := runChunks(m, t, k, v, f, regressor.predictValues); err != nil {
 			return nil, err
 		}
 		for i := range out {
@@ -491,7 +491,7 @@ func (m *Model) classify(t *table, out []int) error {
 	if !ok {
 		return fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.class)
 	}
-	if err := runChunks(m, t, 1, out, c.predictIdx); err != nil {
+	if err := runChunks(m, t, 1, out, c, classifier.predictIdx); err != nil {
 		return err
 	}
 	nc := len(c.labels())
@@ -510,7 +510,7 @@ func (m *Model) appendFloats(dst []float64, t *table) ([]float64, error) {
 	}
 	k := r.nOut()
 	dst, out := grow(dst, t.n*k)
-	if err := runChunks(m, t, k, out, r.predictValues); err != nil {
+	if err := runChunks(m, t, k, out, r, regressor.predictValues); err != nil {
 		return dst, err
 	}
 	return dst[:len(dst)+len(out)], nil
@@ -523,7 +523,7 @@ func (m *Model) appendProba(dst []float64, t *table) ([]float64, error) {
 	}
 	k := len(m.labels())
 	dst, out := grow(dst, t.n*k)
-	if err := runChunks(m, t, k, out, p.proba); err != nil {
+	if err := runChunks(m, t, k, out, p, probaer.proba); err != nil {
 		return dst, err
 	}
 	return dst[:len(dst)+len(out)], nil
@@ -544,7 +544,7 @@ func (m *Model) decisionFunction(t *table) ([][]float64, error) {
 	}
 	k := d.nDecision()
 	v := make([]float64, t.n*k)
-	if err := runChunks(m, t, k, v, d.decision); err != nil {
+	if err := runChunks(m, t, k, v, d, decider.decision); err != nil {
 		return nil, err
 	}
 	return split(v, t.n, k), nil
@@ -562,25 +562,32 @@ func split(v []float64, n, k int) [][]float64 {
 // several goroutines (GOMAXPROCS), in contiguous chunks.
 const parallelRows = 2048
 
-// runChunks runs the pipeline's transformers and then fn on t, whose
-// results (width per row) go to out; a large batch is cut into
+// runChunks runs the pipeline's transformers and then fn(e, ...) on t,
+// whose results (width per row) go to out; a large batch is cut into
 // contiguous chunks run on GOMAXPROCS goroutines, each writing its own
 // part of out. It returns the error of the first failing chunk (in row
 // order), so the error names the first bad row as a serial run would.
-func runChunks[T any](m *Model, t *table, width int, out []T, fn func(*table, []T) error) error {
-	run := func(sub *table, out []T) error {
-		sub, err := m.pre(sub)
+//
+// fn is a method expression (classifier.predictIdx) and e its receiver,
+// not a method value, so a small batch allocates no closure.
+func runChunks[T, E any](m *Model, t *table, width int, out []T, e E, fn func(E, *table, []T) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	if t.n < parallelRows || workers < 2 {
+		pt, err := m.pre(t)
 		if err != nil {
 			return err
 		}
-		return fn(sub, out)
-	}
-	workers := runtime.GOMAXPROCS(0)
-	if t.n < parallelRows || workers < 2 {
-		return run(t, out)
+		return fn(e, pt, out)
 	}
 	size := (t.n + workers - 1) / workers
 	errs := make([]error, workers)
+	run := func(w, lo, hi int) {
+		pt, err := m.pre(t.slice(lo, hi))
+		if err == nil {
+			err = fn(e, pt, out[lo*width:hi*width])
+		}
+		errs[w] = err
+	}
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
 		lo, hi := w*size, min((w+1)*size, t.n)
@@ -590,11 +597,11 @@ func runChunks[T any](m *Model, t *table, width int, out []T, fn func(*table, []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = run(t.slice(lo, hi), out[lo*width:hi*width])
+			run(w, lo, hi)
 		}()
 	}
 	// The first chunk runs on the calling goroutine.
-	errs[0] = run(t.slice(0, size), out[:size*width])
+	run(0, 0, size)
 	wg.Wait()
 	return firstErr(errs)
 }

@@ -204,6 +204,21 @@ func TestBatchErrors(t *testing.T) {
 		_, err = clf.AppendPredictFloats(nil, cmat)
 		require.ErrorIs(t, err, sklearn.ErrNotAvailable)
 	})
+	t.Run("finite rows whose scores overflow", func(t *testing.T) {
+		// Not bad input: scikit-learn answers an infinity (or NaN) too.
+		row := make([]float64, d)
+		for j := range row {
+			row[j] = math.MaxFloat64
+		}
+		for _, n := range []int{1, 7, bigBatch} {
+			rows, mat := tile([][]float64{row}, n)
+			v, err := m.PredictFloats(rows)
+			require.NoError(t, err)
+			assert.False(t, v[n-1]-v[n-1] == 0, "not finite: %v", v[n-1])
+			_, err = m.AppendPredictFloats(nil, mat)
+			require.NoError(t, err)
+		}
+	})
 	t.Run("dst reused", func(t *testing.T) {
 		_, mat := tile([][]float64{make([]float64, d)}, 10)
 		buf := make([]float64, 0, 10)

@@ -10,6 +10,15 @@
 // missing values (nil); [Model.Row] orders a named row (a JSON object) by
 // the feature names a model fitted on a DataFrame records.
 //
+// Batches: [Matrix] holds rows in one row-major []float64, and
+// [Model.AppendPredictFloats], [Model.AppendPredictClasses] and
+// [Model.AppendPredictProba] append their results to a slice the caller
+// may reuse. Rows are read in place in every form ([][]float64 too), and
+// batches of 2,048 rows or more are cut into chunks predicted on
+// GOMAXPROCS goroutines; BENCHMARKS.md compares the speed with
+// scikit-learn's. Linear regressors fitted on a 2-D y predict
+// [Model.NOutputs] values per row.
+//
 // Supported estimators ([Supported]): LinearRegression, Ridge,
 // RidgeClassifier, Lasso, ElasticNet, LogisticRegression (binary,
 // multinomial, one-vs-rest), SGDClassifier and SGDRegressor, LinearSVC and

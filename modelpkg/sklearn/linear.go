@@ -2,28 +2,45 @@ package sklearn
 
 import (
 	"fmt"
+	"math"
 )
 
-// linearModel holds coef_ (k x d) and intercept_ (k).
+// linearModel holds coef_ (k x d) and intercept_ (k) in one slice. It is
+// kept small (five words): a linear model's arrays are often a few
+// hundred bytes, and the loaded model stays within 1.5x of them.
 type linearModel struct {
-	coef      []float64
-	k, d      int
-	intercept []float64
-	name      string
+	w    []float64 // coef_ (k x d), then intercept_ (k)
+	k, d int32
+	cls  class
+	mode probaMode // classifiers: how scores become probabilities
 }
 
-func (l *linearModel) nIn() int { return l.d }
+func (l *linearModel) nIn() int { return int(l.d) }
 
-func decodeLinear(o *obj) (*linearModel, error) {
+func (l *linearModel) name() string { return l.cls.String() }
+
+// coef returns row j of coef_ and intercept_[j].
+func (l *linearModel) coef(j int) ([]float64, float64) {
+	d, k := int(l.d), int(l.k)
+	return l.w[j*d : (j+1)*d : (j+1)*d], l.w[k*d+j]
+}
+
+func decodeLinear(o *obj) (linearModel, error) {
 	coef, k, d, err := o.mat("coef_")
 	if err != nil {
-		return nil, err
+		return linearModel{}, err
 	}
-	icept := make([]float64, k)
+	cls, ok := classOf(o.name)
+	if !ok || k > math.MaxInt32 || d > math.MaxInt32 || k < 1 {
+		return linearModel{}, o.errf("coef_", "%d x %d", k, d)
+	}
+	w := make([]float64, k*d+k)
+	copy(w, coef)
+	icept := w[k*d:]
 	if v := o.opt("intercept_"); v != nil {
 		f, _, err := toFloats(v)
 		if err != nil {
-			return nil, o.errf("intercept_", "%v", err)
+			return linearModel{}, o.errf("intercept_", "%v", err)
 		}
 		switch len(f) {
 		case k:
@@ -33,20 +50,26 @@ func decodeLinear(o *obj) (*linearModel, error) {
 				icept[i] = f[0]
 			}
 		default:
-			return nil, o.errf("intercept_", "%d values for %d outputs", len(f), k)
+			return linearModel{}, o.errf("intercept_", "%d values for %d outputs", len(f), k)
 		}
 	}
-	return &linearModel{coef: coef, k: k, d: d, intercept: icept, name: o.name}, nil
+	return linearModel{w: w, k: int32(k), d: int32(d), cls: cls}, nil
 }
 
 // affine stores x·w + b for rows lo..hi-1 of t in out[(i-lo)*stride].
 // Four rows go at once: each w[j] is loaded once for the four, and the
 // four sums are independent chains the CPU runs side by side. Each row's
 // sum runs over j in order, as a serial dot product does.
-func affine(t *table, lo, hi int, w []float64, b float64, out []float64, stride int) {
+//
+// It reports whether every value stored is finite, cheaply: z adds each
+// value times zero, which stays zero for finite values and turns NaN
+// for a NaN or an infinity (or for finite values whose sum overflows,
+// a false alarm that only costs a scan).
+func affine(t *table, lo, hi int, w []float64, b float64, out []float64, stride int) bool {
 	d := len(w)
 	o := 0
 	i := lo
+	z := 0.0
 	for ; i+4 <= hi; i += 4 {
 		x0, x1, x2, x3 := t.row(i)[:d], t.row(i + 1)[:d], t.row(i + 2)[:d], t.row(i + 3)[:d]
 		var s0, s1, s2, s3 float64
@@ -56,51 +79,61 @@ func affine(t *table, lo, hi int, w []float64, b float64, out []float64, stride 
 			s2 += x2[j] * wj
 			s3 += x3[j] * wj
 		}
-		out[o] = s0 + b
-		out[o+stride] = s1 + b
-		out[o+2*stride] = s2 + b
-		out[o+3*stride] = s3 + b
+		s0, s1, s2, s3 = s0+b, s1+b, s2+b, s3+b
+		out[o] = s0
+		out[o+stride] = s1
+		out[o+2*stride] = s2
+		out[o+3*stride] = s3
+		z += (s0 + s1 + s2 + s3) * 0
 		o += 4 * stride
 	}
 	for ; i < hi; i++ {
-		out[o] = dot(t.row(i)[:d], w) + b
+		s := dot(t.row(i)[:d], w) + b
+		out[o] = s
+		z += s * 0
 		o += stride
 	}
+	return z == 0
 }
 
 // check checks a table's width and that it holds no strings. NaN and
-// infinities are found from the scores (see badRow).
+// infinities are found from the scores (see checkScores).
 func (l *linearModel) check(t *table) error {
-	if t.d != l.d {
-		return fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, l.name, l.d, t.d)
+	if t.d != int(l.d) {
+		return fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, l.name(), l.d, t.d)
 	}
-	return t.numeric(l.name)
+	return t.numeric(l.name())
 }
 
 // block stores X @ coef_.T + intercept_ for rows lo..hi-1 of t in out
-// ((hi-lo) x k, row-major).
-func (l *linearModel) block(t *table, lo, hi int, out []float64) {
-	d := l.d
-	for j := 0; j < l.k; j++ {
-		affine(t, lo, hi, l.coef[j*d:(j+1)*d], l.intercept[j], out[j:], l.k)
+// ((hi-lo) x k, row-major) and checks them: the error names the first
+// row holding a NaN or an infinity.
+func (l *linearModel) block(t *table, lo, hi int, out []float64) error {
+	k := int(l.k)
+	finite := true
+	for j := 0; j < k; j++ {
+		w, b := l.coef(j)
+		if !affine(t, lo, hi, w, b, out[j:], k) {
+			finite = false
+		}
 	}
+	if finite {
+		return nil
+	}
+	return l.checkScores(t, lo, out[:(hi-lo)*k])
 }
 
-// badRow returns the error for row i of t, whose scores are not finite:
-// a NaN or an infinity in a row makes its scores NaN or infinite (x*w is
-// NaN or infinite, and so is any sum holding it), so only such rows are
-// searched for one. It returns nil when the row is finite (the scores
-// overflowed, as they do in scikit-learn).
-func (l *linearModel) badRow(t *table, i int) error {
-	return t.finiteRow(i, l.name, false)
-}
-
-// checkScores returns the error for the first row among lo..hi-1 (whose
-// scores, k per row, are s) that holds a NaN or an infinity.
+// checkScores returns the error for the first row among lo.. (whose
+// scores, k per row, are s) that holds a NaN or an infinity. Such a value
+// makes the row's scores NaN or infinite (x*w is NaN or infinite, and so
+// is any sum holding it), so only the rows with a score that is not
+// finite are searched; a finite row whose scores overflowed passes, as in
+// scikit-learn.
 func (l *linearModel) checkScores(t *table, lo int, s []float64) error {
+	k := int(l.k)
 	for i, v := range s {
 		if v-v != 0 { // NaN or infinite
-			if err := l.badRow(t, lo+i/l.k); err != nil {
+			if err := t.finiteRow(lo+i/k, l.name(), false); err != nil {
 				return err
 			}
 		}
@@ -114,14 +147,12 @@ func (l *linearModel) scores(t *table, out []float64) error {
 	if err := l.check(t); err != nil {
 		return err
 	}
-	out = out[:t.n*l.k]
-	l.block(t, 0, t.n, out)
-	return l.checkScores(t, 0, out)
+	return l.block(t, 0, t.n, out[:t.n*int(l.k)])
 }
 
 // linearRegressor: LinearRegression, Ridge, Lasso, ElasticNet (with one
 // output or several), SGDRegressor, LinearSVR.
-type linearRegressor struct{ *linearModel }
+type linearRegressor struct{ linearModel }
 
 func decodeLinearRegressor(o *obj) (any, error) {
 	l, err := decodeLinear(o)
@@ -131,7 +162,7 @@ func decodeLinearRegressor(o *obj) (any, error) {
 	return &linearRegressor{l}, nil
 }
 
-func (r *linearRegressor) nOut() int { return r.k }
+func (r *linearRegressor) nOut() int { return int(r.k) }
 
 func (r *linearRegressor) predictValues(t *table, out []float64) error {
 	return r.scores(t, out)
@@ -139,7 +170,7 @@ func (r *linearRegressor) predictValues(t *table, out []float64) error {
 
 // probaMode says how a linear classifier turns decision values into
 // probabilities.
-type probaMode int
+type probaMode uint8
 
 const (
 	noProba probaMode = iota
@@ -150,13 +181,12 @@ const (
 // linearClassifier: LogisticRegression, RidgeClassifier, SGDClassifier,
 // LinearSVC, Perceptron.
 type linearClassifier struct {
-	*linearModel
+	linearModel
 	classes []any
-	mode    probaMode
 }
 
 // linearClassifierProba adds predict_proba.
-type linearClassifierProba struct{ *linearClassifier }
+type linearClassifierProba struct{ linearClassifier }
 
 func decodeLinearClassifier(o *obj) (any, error) {
 	l, err := decodeLinear(o)
@@ -167,10 +197,11 @@ func decodeLinearClassifier(o *obj) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if (len(classes) == 2 && l.k != 1) || (len(classes) > 2 && l.k != len(classes)) || len(classes) < 2 {
-		return nil, o.errf("coef_", "%d rows for %d classes", l.k, len(classes))
+	k := int(l.k)
+	if (len(classes) == 2 && k != 1) || (len(classes) > 2 && k != len(classes)) || len(classes) < 2 {
+		return nil, o.errf("coef_", "%d rows for %d classes", k, len(classes))
 	}
-	c := &linearClassifier{linearModel: l, classes: classes}
+	c := linearClassifier{linearModel: l, classes: classes}
 	switch o.name {
 	case "LogisticRegression":
 		mc, err := o.strOr("multi_class", "auto")
@@ -198,7 +229,7 @@ func decodeLinearClassifier(o *obj) (any, error) {
 	if c.mode != noProba {
 		return &linearClassifierProba{c}, nil
 	}
-	return c, nil
+	return &c, nil
 }
 
 // classesOf reads classes_, or a LabelBinarizer's (RidgeClassifier).
@@ -231,7 +262,7 @@ func classesOf(o *obj) ([]any, error) {
 
 func (c *linearClassifier) labels() []any { return c.classes }
 
-func (c *linearClassifier) nDecision() int { return c.k }
+func (c *linearClassifier) nDecision() int { return int(c.k) }
 
 func (c *linearClassifier) decision(t *table, out []float64) error {
 	return c.scores(t, out)
@@ -245,7 +276,7 @@ func (c *linearClassifier) predictIdx(t *table, out []int) error {
 	if err := c.check(t); err != nil {
 		return err
 	}
-	k := c.k
+	k := int(c.k)
 	var buf [blockRows]float64
 	s := buf[:]
 	step := max(1, blockRows/k)
@@ -255,8 +286,7 @@ func (c *linearClassifier) predictIdx(t *table, out []int) error {
 	for lo := 0; lo < t.n; lo += step {
 		hi := min(lo+step, t.n)
 		sc := s[:(hi-lo)*k]
-		c.block(t, lo, hi, sc)
-		if err := c.checkScores(t, lo, sc); err != nil {
+		if err := c.block(t, lo, hi, sc); err != nil {
 			return err
 		}
 		if k == 1 {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/modelvault/modelvault/internal/pickle"
@@ -86,7 +88,7 @@ func FromValue(v pickle.Value) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{className: root.name}
+	m := &Model{}
 	if err := m.build(root); err != nil {
 		return nil, err
 	}
@@ -235,6 +237,11 @@ func pipelineSteps(o *obj) ([]pickle.Value, error) {
 }
 
 func (m *Model) build(root *obj) error {
+	cls, ok := classOf(root.name)
+	if !ok {
+		return unsupported(root)
+	}
+	m.class = cls
 	stepVals := []pickle.Value{root.o}
 	if root.name == "Pipeline" && strings.HasPrefix(root.o.Class.Module, "sklearn.") {
 		var err error
@@ -243,6 +250,8 @@ func (m *Model) build(root *obj) error {
 		}
 	}
 	var first *obj
+	var steps []transformer
+	nFeatures := -1
 	for i, sv := range stepVals {
 		d, err := decodeValue(sv, fmt.Sprintf("%s step %d", root.name, i), 1)
 		if err != nil {
@@ -250,9 +259,8 @@ func (m *Model) build(root *obj) error {
 		}
 		if i == 0 {
 			first, _ = asObj(sv, "")
-			m.nFeatures = -1
 			if n, ok := d.(interface{ nIn() int }); ok {
-				m.nFeatures = n.nIn()
+				nFeatures = n.nIn()
 			}
 		}
 		if i < len(stepVals)-1 {
@@ -260,39 +268,39 @@ func (m *Model) build(root *obj) error {
 			if !ok {
 				return fmt.Errorf("%w: %s step %d is not a transformer", ErrInvalidModel, root.name, i)
 			}
-			m.steps = append(m.steps, tr)
+			steps = append(steps, tr)
 			continue
 		}
 		switch e := d.(type) {
 		case classifier:
 			m.final = e
-			m.classes = e.labels()
 		case regressor:
 			m.final = e
 		default:
 			return fmt.Errorf("%w: %s ends in a transformer, not a predictor", ErrUnsupported, root.name)
 		}
-		m.nOutputs = 1
-		if r, ok := d.(regressor); ok {
-			m.nOutputs = r.nOut()
-		}
-		if mc, ok := d.(multiClassifier); ok && mc.outputs() > 1 {
-			m.nOutputs, m.outClasses = mc.outputs(), mc.outputLabels()
-		}
 	}
-	if m.nFeatures <= 0 {
+	if nFeatures <= 0 {
 		if n, err := first.int("n_features_in_"); err == nil && n > 0 {
-			m.nFeatures = n
+			nFeatures = n
 		} else {
 			return fmt.Errorf("%w: the number of input features is unknown", ErrInvalidModel)
 		}
 	}
+	if nFeatures > math.MaxInt32 {
+		return fmt.Errorf("%w: %d input features", ErrInvalidModel, nFeatures)
+	}
+	m.nFeatures = int32(nFeatures)
+	var names []string
 	if fv := first.opt("feature_names_in_"); fv != nil {
-		names, err := strs(fv)
-		if err != nil || len(names) != m.nFeatures {
-			return first.errf("feature_names_in_", "want %d names", m.nFeatures)
+		var err error
+		names, err = strs(fv)
+		if err != nil || len(names) != nFeatures {
+			return first.errf("feature_names_in_", "want %d names", nFeatures)
 		}
-		m.featureNames = names
+	}
+	if steps != nil || names != nil {
+		m.extra = &modelExtra{steps: slices.Clip(steps), featureNames: names}
 	}
 	return nil
 }

@@ -204,15 +204,52 @@ var (
 
 // Model is a loaded scikit-learn estimator (a single estimator or a
 // Pipeline ending in one). It is immutable and safe for concurrent use.
+//
+// It is four words: the arrays of a small model (a linear model of a few
+// features) are a few hundred bytes, and a loaded model keeps within 1.5x
+// of them (BENCHMARKS.md).
 type Model struct {
-	className    string
-	steps        []transformer
-	final        estimator
-	classes      []any
-	nFeatures    int
+	final     estimator
+	extra     *modelExtra // nil for a lone estimator fitted without feature names
+	nFeatures int32
+	class     class
+}
+
+// modelExtra holds what most small models lack.
+type modelExtra struct {
+	steps        []transformer // a Pipeline's transformers, in order
 	featureNames []string
-	nOutputs     int     // 1, or the outputs of a multi-output estimator
-	outClasses   [][]any // a multi-output classifier's classes per output
+}
+
+// class is a supported estimator class, kept as its index in supported
+// (a byte, where the name would take two words).
+type class uint8
+
+func (c class) String() string { return supported[c] }
+
+// classOf returns the class named name, false when it is not supported.
+func classOf(name string) (class, bool) {
+	i := slices.Index(supported, name)
+	if i < 0 || i > math.MaxUint8 {
+		return 0, false
+	}
+	return class(i), true
+}
+
+func (m *Model) steps() []transformer {
+	if m.extra == nil {
+		return nil
+	}
+	return m.extra.steps
+}
+
+// labels returns the classifier's classes (not a copy), nil for a
+// regressor.
+func (m *Model) labels() []any {
+	if c, ok := m.final.(classifier); ok {
+		return c.labels()
+	}
+	return nil
 }
 
 // Matrix is a batch of rows in one row-major slice: row i is
@@ -226,7 +263,7 @@ type Matrix struct {
 
 // ClassName returns the Python class name of the loaded estimator (the
 // specification's model_type): "LogisticRegression", "Pipeline", ...
-func (m *Model) ClassName() string { return m.className }
+func (m *Model) ClassName() string { return m.class.String() }
 
 // IsClassifier reports whether Predict returns class labels.
 func (m *Model) IsClassifier() bool { _, ok := m.final.(classifier); return ok }
@@ -234,10 +271,10 @@ func (m *Model) IsClassifier() bool { _, ok := m.final.(classifier); return ok }
 // Classes returns the class labels (string, int64, float64 or bool, as
 // pickled in classes_) of a classifier, in the order of PredictProba's
 // columns; nil for a regressor.
-func (m *Model) Classes() []any { return slices.Clone(m.classes) }
+func (m *Model) Classes() []any { return slices.Clone(m.labels()) }
 
 // NFeatures returns the number of input features the model expects.
-func (m *Model) NFeatures() int { return m.nFeatures }
+func (m *Model) NFeatures() int { return int(m.nFeatures) }
 
 // NOutputs returns the number of outputs: 1, or the number of targets a
 // multi-output estimator was fitted on (the columns of a 2-D y:
@@ -247,18 +284,35 @@ func (m *Model) NFeatures() int { return m.nFeatures }
 // PredictFloats NOutputs values per row, and a classifier's class
 // probabilities come from PredictProbaOutputs (or, for a multilabel
 // MLPClassifier, PredictProba: one probability per label).
-func (m *Model) NOutputs() int { return m.nOutputs }
+func (m *Model) NOutputs() int {
+	switch f := m.final.(type) {
+	case regressor:
+		return f.nOut()
+	case multiClassifier:
+		return f.outputs()
+	}
+	return 1
+}
+
+// outClasses returns a multi-output classifier's classes per output, nil
+// for any other model.
+func (m *Model) outClasses() [][]any {
+	if c, ok := m.final.(multiClassifier); ok && c.outputs() > 1 {
+		return c.outputLabels()
+	}
+	return nil
+}
 
 // OutputClasses returns the class labels of output k of a classifier
 // (scikit-learn's classes_[k] for a multi-output classifier; 0 and 1 for
 // each label of a multilabel MLPClassifier; Classes for output 0 of a
 // single-output one), or nil.
 func (m *Model) OutputClasses(k int) []any {
-	if m.outClasses != nil {
-		if k < 0 || k >= len(m.outClasses) {
+	if m.outClasses() != nil {
+		if k < 0 || k >= len(m.outClasses()) {
 			return nil
 		}
-		return slices.Clone(m.outClasses[k])
+		return slices.Clone(m.outClasses()[k])
 	}
 	if k == 0 {
 		return m.Classes()
@@ -291,7 +345,7 @@ func (m *Model) PredictProbaOutputsRows(rows [][]any) ([][][]float64, error) {
 func (m *Model) predictProbaOutputs(t *table) ([][][]float64, error) {
 	p, ok := m.final.(multiProbaer)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s has no multi-output predict_proba", ErrNotAvailable, m.className)
+		return nil, fmt.Errorf("%w: %s has no multi-output predict_proba", ErrNotAvailable, m.ClassName())
 	}
 	t, err := m.pre(t)
 	if err != nil {
@@ -303,14 +357,19 @@ func (m *Model) predictProbaOutputs(t *table) ([][][]float64, error) {
 	}
 	out := make([][][]float64, len(v))
 	for k, pk := range v {
-		out[k] = split(pk, t.n, len(m.outClasses[k]))
+		out[k] = split(pk, t.n, len(m.outClasses()[k]))
 	}
 	return out, nil
 }
 
 // FeatureNames returns the input feature names when the model was fitted
 // on named columns (a pandas DataFrame), else nil.
-func (m *Model) FeatureNames() []string { return slices.Clone(m.featureNames) }
+func (m *Model) FeatureNames() []string {
+	if m.extra == nil {
+		return nil
+	}
+	return slices.Clone(m.extra.featureNames)
+}
 
 // HasPredictProba reports whether PredictProba is available.
 func (m *Model) HasPredictProba() bool { _, ok := m.final.(probaer); return ok }
@@ -375,7 +434,7 @@ func (m *Model) AppendPredictClasses(dst []int, X Matrix) ([]int, error) {
 		return dst, err
 	}
 	if _, ok := m.final.(classifier); !ok {
-		return dst, fmt.Errorf("%w: class indices from regressor %s", ErrNotAvailable, m.className)
+		return dst, fmt.Errorf("%w: class indices from regressor %s", ErrNotAvailable, m.class)
 	}
 	dst, out := grow(dst, t.n)
 	if err := m.classify(t, out); err != nil {
@@ -440,20 +499,21 @@ func (m *Model) DecisionFunctionRows(rows [][]any) ([][]float64, error) {
 // Row orders a named row (a JSON object, say) by FeatureNames. Every
 // feature must be present and no other name may be.
 func (m *Model) Row(named map[string]any) ([]any, error) {
-	if m.featureNames == nil {
+	if m.extra == nil || m.extra.featureNames == nil {
 		return nil, fmt.Errorf("%w: the model was not fitted on named columns", ErrUnknownFeature)
 	}
-	row := make([]any, len(m.featureNames))
-	for i, name := range m.featureNames {
+	names := m.extra.featureNames
+	row := make([]any, len(names))
+	for i, name := range names {
 		v, ok := named[name]
 		if !ok {
 			return nil, fmt.Errorf("%w: %q is missing", ErrUnknownFeature, name)
 		}
 		row[i] = v
 	}
-	if len(named) != len(m.featureNames) {
+	if len(named) != len(names) {
 		for k := range named {
-			if !slices.Contains(m.featureNames, k) {
+			if !slices.Contains(names, k) {
 				return nil, fmt.Errorf("%w: %q", ErrUnknownFeature, k)
 			}
 		}
@@ -474,24 +534,25 @@ func (m *Model) predict(t *table) ([]any, error) {
 	out := make([]any, t.n)
 	switch f := m.final.(type) {
 	case classifier:
-		if m.outClasses != nil {
-			idx := make([]int, t.n*m.nOutputs)
-			if err := runChunks(m, t, m.nOutputs, idx, f.predictIdx); err != nil {
+		if oc := m.outClasses(); oc != nil {
+			idx := make([]int, t.n*len(oc))
+			if err := runChunks(m, t, len(oc), idx, f, classifier.predictIdx); err != nil {
 				return nil, err
 			}
-			return m.outputLabels(idx, t.n)
+			return outputLabels(oc, idx, t.n)
 		}
 		idx := make([]int, t.n)
 		if err := m.classify(t, idx); err != nil {
 			return nil, err
 		}
+		classes := m.labels()
 		for i, k := range idx {
-			out[i] = m.classes[k]
+			out[i] = classes[k]
 		}
 	case regressor:
 		k := f.nOut()
 		v := make([]float64, t.n*k)
-		if err := runChunks(m, t, k, v, f.predictValues); err != nil {
+		if err := runChunks(m, t, k, v, f, regressor.predictValues); err != nil {
 			return nil, err
 		}
 		for i := range out {
@@ -502,7 +563,7 @@ func (m *Model) predict(t *table) ([]any, error) {
 			}
 		}
 	default:
-		return nil, fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.className)
+		return nil, fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.class)
 	}
 	return out, nil
 }
@@ -512,15 +573,15 @@ func (m *Model) predict(t *table) ([]any, error) {
 func (m *Model) classify(t *table, out []int) error {
 	c, ok := m.final.(classifier)
 	if !ok {
-		return fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.className)
+		return fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.class)
 	}
-	if m.outClasses != nil {
-		return fmt.Errorf("%w: %s has %d outputs: use Predict", ErrNotAvailable, m.className, m.nOutputs)
+	if m.outClasses() != nil {
+		return fmt.Errorf("%w: %s has %d outputs: use Predict", ErrNotAvailable, m.ClassName(), m.NOutputs())
 	}
-	if err := runChunks(m, t, 1, out, c.predictIdx); err != nil {
+	if err := runChunks(m, t, 1, out, c, classifier.predictIdx); err != nil {
 		return err
 	}
-	nc := len(m.classes)
+	nc := len(c.labels())
 	for _, k := range out {
 		if uint(k) >= uint(nc) {
 			return fmt.Errorf("%w: class index %d of %d", ErrInvalidModel, k, nc)
@@ -532,11 +593,11 @@ func (m *Model) classify(t *table, out []int) error {
 func (m *Model) appendFloats(dst []float64, t *table) ([]float64, error) {
 	r, ok := m.final.(regressor)
 	if !ok {
-		return dst, fmt.Errorf("%w: PredictFloats on classifier %s", ErrNotAvailable, m.className)
+		return dst, fmt.Errorf("%w: PredictFloats on classifier %s", ErrNotAvailable, m.class)
 	}
 	k := r.nOut()
 	dst, out := grow(dst, t.n*k)
-	if err := runChunks(m, t, k, out, r.predictValues); err != nil {
+	if err := runChunks(m, t, k, out, r, regressor.predictValues); err != nil {
 		return dst, err
 	}
 	return dst[:len(dst)+len(out)], nil
@@ -546,13 +607,13 @@ func (m *Model) appendProba(dst []float64, t *table) ([]float64, error) {
 	p, ok := m.final.(probaer)
 	if !ok {
 		if _, multi := m.final.(multiProbaer); multi {
-			return dst, fmt.Errorf("%w: %s has %d outputs: use PredictProbaOutputs", ErrNotAvailable, m.className, m.nOutputs)
+			return dst, fmt.Errorf("%w: %s has %d outputs: use PredictProbaOutputs", ErrNotAvailable, m.ClassName(), m.NOutputs())
 		}
-		return dst, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.className)
+		return dst, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.ClassName())
 	}
-	k := len(m.classes)
+	k := len(m.labels())
 	dst, out := grow(dst, t.n*k)
-	if err := runChunks(m, t, k, out, p.proba); err != nil {
+	if err := runChunks(m, t, k, out, p, probaer.proba); err != nil {
 		return dst, err
 	}
 	return dst[:len(dst)+len(out)], nil
@@ -560,8 +621,8 @@ func (m *Model) appendProba(dst []float64, t *table) ([]float64, error) {
 
 // outputLabels turns a multi-output classifier's class indices (n x
 // NOutputs) into one []any of labels per row.
-func (m *Model) outputLabels(idx []int, n int) ([]any, error) {
-	k := len(m.outClasses)
+func outputLabels(classes [][]any, idx []int, n int) ([]any, error) {
+	k := len(classes)
 	if len(idx) != n*k {
 		return nil, fmt.Errorf("%w: %d class indices for %d rows of %d outputs", ErrInvalidModel, len(idx), n, k)
 	}
@@ -569,10 +630,10 @@ func (m *Model) outputLabels(idx []int, n int) ([]any, error) {
 	for i := range out {
 		row := make([]any, k)
 		for o, c := range idx[i*k : (i+1)*k] {
-			if c < 0 || c >= len(m.outClasses[o]) {
-				return nil, fmt.Errorf("%w: output %d: class index %d of %d", ErrInvalidModel, o, c, len(m.outClasses[o]))
+			if c < 0 || c >= len(classes[o]) {
+				return nil, fmt.Errorf("%w: output %d: class index %d of %d", ErrInvalidModel, o, c, len(classes[o]))
 			}
-			row[o] = m.outClasses[o][c]
+			row[o] = classes[o][c]
 		}
 		out[i] = row
 	}
@@ -584,17 +645,17 @@ func (m *Model) predictProba(t *table) ([][]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return split(v, t.n, len(m.classes)), nil
+	return split(v, t.n, len(m.labels())), nil
 }
 
 func (m *Model) decisionFunction(t *table) ([][]float64, error) {
 	d, ok := m.final.(decider)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s has no decision_function", ErrNotAvailable, m.className)
+		return nil, fmt.Errorf("%w: %s has no decision_function", ErrNotAvailable, m.class)
 	}
 	k := d.nDecision()
 	v := make([]float64, t.n*k)
-	if err := runChunks(m, t, k, v, d.decision); err != nil {
+	if err := runChunks(m, t, k, v, d, decider.decision); err != nil {
 		return nil, err
 	}
 	return split(v, t.n, k), nil
@@ -612,25 +673,32 @@ func split(v []float64, n, k int) [][]float64 {
 // several goroutines (GOMAXPROCS), in contiguous chunks.
 const parallelRows = 2048
 
-// runChunks runs the pipeline's transformers and then fn on t, whose
-// results (width per row) go to out; a large batch is cut into
+// runChunks runs the pipeline's transformers and then fn(e, ...) on t,
+// whose results (width per row) go to out; a large batch is cut into
 // contiguous chunks run on GOMAXPROCS goroutines, each writing its own
 // part of out. It returns the error of the first failing chunk (in row
 // order), so the error names the first bad row as a serial run would.
-func runChunks[T any](m *Model, t *table, width int, out []T, fn func(*table, []T) error) error {
-	run := func(sub *table, out []T) error {
-		sub, err := m.pre(sub)
+//
+// fn is a method expression (classifier.predictIdx) and e its receiver,
+// not a method value, so a small batch allocates no closure.
+func runChunks[T, E any](m *Model, t *table, width int, out []T, e E, fn func(E, *table, []T) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	if t.n < parallelRows || workers < 2 {
+		pt, err := m.pre(t)
 		if err != nil {
 			return err
 		}
-		return fn(sub, out)
-	}
-	workers := runtime.GOMAXPROCS(0)
-	if t.n < parallelRows || workers < 2 {
-		return run(t, out)
+		return fn(e, pt, out)
 	}
 	size := (t.n + workers - 1) / workers
 	errs := make([]error, workers)
+	run := func(w, lo, hi int) {
+		pt, err := m.pre(t.slice(lo, hi))
+		if err == nil {
+			err = fn(e, pt, out[lo*width:hi*width])
+		}
+		errs[w] = err
+	}
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
 		lo, hi := w*size, min((w+1)*size, t.n)
@@ -640,11 +708,11 @@ func runChunks[T any](m *Model, t *table, width int, out []T, fn func(*table, []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = run(t.slice(lo, hi), out[lo*width:hi*width])
+			run(w, lo, hi)
 		}()
 	}
 	// The first chunk runs on the calling goroutine.
-	errs[0] = run(t.slice(0, size), out[:size*width])
+	run(0, 0, size)
 	wg.Wait()
 	return firstErr(errs)
 }
@@ -663,7 +731,7 @@ func firstErr(errs []error) error {
 func (m *Model) pre(t *table) (*table, error) {
 	off := t.off
 	var err error
-	for _, s := range m.steps {
+	for _, s := range m.steps() {
 		if t, err = s.transform(t); err != nil {
 			return nil, err
 		}
@@ -675,7 +743,7 @@ func (m *Model) pre(t *table) (*table, error) {
 // rowsTable wraps the caller's rows (read in place) after checking their
 // width.
 func (m *Model) rowsTable(X [][]float64) (*table, error) {
-	d := m.nFeatures
+	d := int(m.nFeatures)
 	for i, row := range X {
 		if len(row) != d {
 			return nil, fmt.Errorf("%w: row %d has %d, the model expects %d", ErrFeatureCount, i, len(row), d)
@@ -686,7 +754,7 @@ func (m *Model) rowsTable(X [][]float64) (*table, error) {
 
 // matrixTable wraps a Matrix (read in place) after checking its shape.
 func (m *Model) matrixTable(X Matrix) (*table, error) {
-	d := m.nFeatures
+	d := int(m.nFeatures)
 	if X.Cols != d {
 		return nil, fmt.Errorf("%w: rows have %d, the model expects %d", ErrFeatureCount, X.Cols, d)
 	}
@@ -697,7 +765,7 @@ func (m *Model) matrixTable(X Matrix) (*table, error) {
 }
 
 func (m *Model) anyTable(rows [][]any) (*table, error) {
-	d := m.nFeatures
+	d := int(m.nFeatures)
 	t := &table{n: len(rows), d: d, v: make([]float64, len(rows)*d)}
 	for i, row := range rows {
 		if len(row) != d {

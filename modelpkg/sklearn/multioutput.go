@@ -344,19 +344,22 @@ func (r *mlpMultiRegressor) values(t *table) ([]float64, error) {
 // mlpMultilabel is MLPClassifier fitted on a label indicator matrix:
 // classes_ is 0..L-1, predict gives L 0/1 labels per row (a probability
 // above 0.5), predict_proba the L probabilities.
-type mlpMultilabel struct{ *mlp }
-
-var binaryLabels = []any{int64(0), int64(1)}
-
-func (c *mlpMultilabel) outputs() int { return len(c.classes) }
-
-func (c *mlpMultilabel) outputLabels() [][]any {
-	out := make([][]any, len(c.classes))
-	for i := range out {
-		out[i] = binaryLabels
-	}
-	return out
+type mlpMultilabel struct {
+	*mlp
+	out [][]any // 0 and 1 for each label
 }
+
+func newMLPMultilabel(m *mlp) *mlpMultilabel {
+	binary := []any{int64(0), int64(1)}
+	c := &mlpMultilabel{mlp: m, out: make([][]any, len(m.classes))}
+	for i := range c.out {
+		c.out[i] = binary
+	}
+	return c
+}
+
+func (c *mlpMultilabel) outputs() int          { return len(c.classes) }
+func (c *mlpMultilabel) outputLabels() [][]any { return c.out }
 
 func (c *mlpMultilabel) probs(t *table) ([]float64, error) {
 	v, _, err := c.forward(t)

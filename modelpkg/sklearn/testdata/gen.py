@@ -250,6 +250,9 @@ def main():
     fit("ridge_classifier_binary", RidgeClassifier(), bc_X, bc_y, bc_S, "breast_cancer")
     fit("lasso", Lasso(alpha=0.1), dia_X, dia_y, dia_S, "diabetes")
     fit("elastic_net", ElasticNet(alpha=0.01, l1_ratio=0.3), dia_X, dia_y, dia_S, "diabetes")
+    dia_Y2 = np.c_[dia_y, dia_X[:, 2] * 300 - dia_y]  # two targets
+    fit("linear_regression_multioutput", LinearRegression(), dia_X, dia_Y2, dia_S, "diabetes, two targets")
+    fit("ridge_multioutput", Ridge(alpha=0.5), dia_X, dia_Y2, dia_S, "diabetes, two targets")
     fit("logistic_multinomial", LogisticRegression(max_iter=2000), iris_X, iris_labels, iris_S,
         "iris, str labels")
     fit("logistic_ovr", LogisticRegression(multi_class="ovr", max_iter=2000), wine_X, wine_y, wine_S,

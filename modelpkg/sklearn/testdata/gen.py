@@ -556,6 +556,24 @@ def main():
     write_json("tree_node_1_3.json", out)
     fixtures.append("tree_node_1_3")
 
+    # The OneHotEncoder attributes of scikit-learn >= 1.3: the grouped drop
+    # indices move to _drop_idx_after_grouping (transform uses them),
+    # drop_idx_ indexes categories_, and feature_name_combiner appears.
+    # Predictions do not change, so the expected outputs are the 1.2 ones.
+    model = joblib.load("onehot_max_categories.joblib")
+    enc = model[0]
+    grouped = enc.drop_idx_
+    enc._drop_idx_after_grouping = grouped
+    enc.drop_idx_ = np.array([np.flatnonzero(mp == d)[0] if mp is not None and d is not None else d
+                              for mp, d in zip(enc._default_to_infrequent_mappings, grouped)],
+                             dtype=object)
+    enc.feature_name_combiner = "concat"
+    joblib.dump(model, "onehot_1_3.joblib")
+    out = json.load(open("onehot_max_categories.json"))
+    out["note"] = "onehot_max_categories with the OneHotEncoder attributes of scikit-learn >= 1.3"
+    write_json("onehot_1_3.json", out)
+    fixtures.append("onehot_1_3")
+
     # Files the runtime must refuse: an estimator it does not implement,
     # a setting it does not implement, and a model with inconsistent
     # shapes. Only the .joblib is written.

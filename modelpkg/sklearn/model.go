@@ -219,6 +219,8 @@ type Model struct {
 type modelExtra struct {
 	steps        []transformer // a Pipeline's transformers, in order
 	featureNames []string
+	nOutputs     int     // 1, or the outputs of a multi-output estimator
+	outClasses   [][]any // a multi-output classifier's classes per output (else nil)
 }
 
 // class is a supported estimator class, kept as its index in supported
@@ -276,13 +278,87 @@ func (m *Model) Classes() []any { return slices.Clone(m.labels()) }
 // NFeatures returns the number of input features the model expects.
 func (m *Model) NFeatures() int { return int(m.nFeatures) }
 
-// NOutputs returns the number of values a regressor predicts per row (1
-// unless it was fitted on a 2-D y); 1 for a classifier.
+// NOutputs returns the number of outputs: 1, or the number of targets a
+// multi-output estimator was fitted on (the columns of a 2-D y:
+// scikit-learn's n_outputs_, or the labels of a multilabel
+// MLPClassifier). With several outputs, Predict returns one []any (a
+// classifier's labels) or []float64 (a regressor's values) per row,
+// PredictFloats NOutputs values per row, and a classifier's class
+// probabilities come from PredictProbaOutputs (or, for a multilabel
+// MLPClassifier, PredictProba: one probability per label).
 func (m *Model) NOutputs() int {
-	if r, ok := m.final.(regressor); ok {
-		return r.nOut()
+	if m.extra == nil {
+		return 1
 	}
-	return 1
+	return m.extra.nOutputs
+}
+
+// outClasses returns a multi-output classifier's classes per output, nil
+// for other models.
+func (m *Model) outClasses() [][]any {
+	if m.extra == nil {
+		return nil
+	}
+	return m.extra.outClasses
+}
+
+// OutputClasses returns the class labels of output k of a classifier
+// (scikit-learn's classes_[k] for a multi-output classifier; 0 and 1 for
+// each label of a multilabel MLPClassifier; Classes for output 0 of a
+// single-output one), or nil.
+func (m *Model) OutputClasses(k int) []any {
+	if oc := m.outClasses(); oc != nil {
+		if k < 0 || k >= len(oc) {
+			return nil
+		}
+		return slices.Clone(oc[k])
+	}
+	if k == 0 {
+		return m.Classes()
+	}
+	return nil
+}
+
+// PredictProbaOutputs returns a multi-output classifier's predict_proba:
+// one matrix per output (scikit-learn's list of arrays), each with one
+// row of probabilities (in the order of OutputClasses(k)) per input row.
+// It fails with ErrNotAvailable for other models (see PredictProba).
+func (m *Model) PredictProbaOutputs(X [][]float64) ([][][]float64, error) {
+	t, err := m.rowsTable(X)
+	if err != nil {
+		return nil, err
+	}
+	return m.predictProbaOutputs(t)
+}
+
+// PredictProbaOutputsRows is PredictProbaOutputs for rows as in
+// PredictRows.
+func (m *Model) PredictProbaOutputsRows(rows [][]any) ([][][]float64, error) {
+	t, err := m.anyTable(rows)
+	if err != nil {
+		return nil, err
+	}
+	return m.predictProbaOutputs(t)
+}
+
+func (m *Model) predictProbaOutputs(t *table) ([][][]float64, error) {
+	p, ok := m.final.(multiProbaer)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s has no multi-output predict_proba", ErrNotAvailable, m.class)
+	}
+	t, err := m.pre(t)
+	if err != nil {
+		return nil, err
+	}
+	v, err := p.probaOutputs(t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][][]float64, len(v))
+	for k, pk := range v {
+		out[k] = split(pk, t.n, len(m.outClasses()[k]))
+	}
+	return out, nil
 }
 
 // FeatureNames returns the input feature names when the model was fitted
@@ -457,6 +533,13 @@ func (m *Model) predict(t *table) ([]any, error) {
 	out := make([]any, t.n)
 	switch f := m.final.(type) {
 	case classifier:
+		if m.outClasses() != nil {
+			idx := make([]int, t.n*m.NOutputs())
+			if err := runChunks(m, t, m.NOutputs(), idx, f, classifier.predictIdx); err != nil {
+				return nil, err
+			}
+			return m.outputLabels(idx, t.n)
+		}
 		idx := make([]int, t.n)
 		if err := m.classify(t, idx); err != nil {
 			return nil, err
@@ -491,6 +574,9 @@ func (m *Model) classify(t *table, out []int) error {
 	if !ok {
 		return fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.class)
 	}
+	if m.outClasses() != nil {
+		return fmt.Errorf("%w: %s has %d outputs: use Predict", ErrNotAvailable, m.class, m.NOutputs())
+	}
 	if err := runChunks(m, t, 1, out, c, classifier.predictIdx); err != nil {
 		return err
 	}
@@ -519,6 +605,9 @@ func (m *Model) appendFloats(dst []float64, t *table) ([]float64, error) {
 func (m *Model) appendProba(dst []float64, t *table) ([]float64, error) {
 	p, ok := m.final.(probaer)
 	if !ok {
+		if _, multi := m.final.(multiProbaer); multi {
+			return dst, fmt.Errorf("%w: %s has %d outputs: use PredictProbaOutputs", ErrNotAvailable, m.class, m.NOutputs())
+		}
 		return dst, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.class)
 	}
 	k := len(m.labels())
@@ -527,6 +616,28 @@ func (m *Model) appendProba(dst []float64, t *table) ([]float64, error) {
 		return dst, err
 	}
 	return dst[:len(dst)+len(out)], nil
+}
+
+// outputLabels turns a multi-output classifier's class indices (n x
+// NOutputs) into one []any of labels per row.
+func (m *Model) outputLabels(idx []int, n int) ([]any, error) {
+	oc := m.outClasses()
+	k := len(oc)
+	if len(idx) != n*k {
+		return nil, fmt.Errorf("%w: %d class indices for %d rows of %d outputs", ErrInvalidModel, len(idx), n, k)
+	}
+	out := make([]any, n)
+	for i := range out {
+		row := make([]any, k)
+		for o, c := range idx[i*k : (i+1)*k] {
+			if c < 0 || c >= len(oc[o]) {
+				return nil, fmt.Errorf("%w: output %d: class index %d of %d", ErrInvalidModel, o, c, len(oc[o]))
+			}
+			row[o] = oc[o][c]
+		}
+		out[i] = row
+	}
+	return out, nil
 }
 
 func (m *Model) predictProba(t *table) ([][]float64, error) {

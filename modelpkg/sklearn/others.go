@@ -71,29 +71,34 @@ func decodeKNN(o *obj) (any, error) {
 	default:
 		return nil, fmt.Errorf("%w: %s with weights %q", ErrUnsupported, o.name, w)
 	}
-	if b, _ := o.bool("outputs_2d_", false); b {
-		return nil, fmt.Errorf("%w: %s with several outputs", ErrUnsupported, o.name)
-	}
-	y, _, err := o.floats("_y")
-	if err != nil {
-		return nil, err
-	}
-	if len(y) != m.n {
-		return nil, o.errf("_y", "%d targets for %d samples", len(y), m.n)
-	}
-	m.y = y
 	if fm, _ := o.strOr("_fit_method", ""); fm == "kd_tree" {
 		if m.tree, err = decodeKDTree(o.opt("_tree"), m.n, m.d); err != nil {
 			return nil, err
 		}
 	}
+	y, shape, err := o.floats("_y")
+	if err != nil {
+		return nil, err
+	}
+	if len(shape) == 2 {
+		return decodeKNNMulti(o, m) // fitted on a 2-D y
+	}
+	if len(y) != m.n {
+		return nil, o.errf("_y", "%d targets for %d samples", len(y), m.n)
+	}
+	m.y = y
 	if o.name == "KNeighborsRegressor" {
 		return &knnRegressor{m}, nil
 	}
 	if m.classes, err = classesOf(o); err != nil {
 		return nil, err
 	}
-	for _, c := range y {
+	return m.asClassifier(o)
+}
+
+// asClassifier checks the class indices of a classifier's m.y.
+func (m *kneighbors) asClassifier(o *obj) (any, error) {
+	for _, c := range m.y {
 		if c < 0 || c >= float64(len(m.classes)) || c != math.Trunc(c) {
 			return nil, o.errf("_y", "class index %v", c)
 		}
@@ -419,12 +424,18 @@ func decodeMLP(o *obj) (any, error) {
 	}
 	if o.name == "MLPRegressor" {
 		if prev != 1 {
-			return nil, fmt.Errorf("%w: MLPRegressor with %d outputs", ErrUnsupported, prev)
+			return &mlpMultiRegressor{mlp: m, n: prev}, nil
 		}
 		return &mlpRegressor{m}, nil
 	}
 	if m.classes, err = classesOf(o); err != nil {
 		return nil, err
+	}
+	if isMultilabel(o) {
+		if prev != len(m.classes) || m.out != "logistic" {
+			return nil, o.errf("coefs_", "%d outputs, %s output activation for %d labels", prev, m.out, len(m.classes))
+		}
+		return &mlpMultilabel{m}, nil
 	}
 	if !(len(m.classes) == 2 && prev == 1 && m.out == "logistic") && !(len(m.classes) > 2 && prev == len(m.classes) && m.out == "softmax") {
 		return nil, fmt.Errorf("%w: MLPClassifier with %d outputs, %s output activation for %d classes (multilabel?)", ErrUnsupported, prev, m.out, len(m.classes))

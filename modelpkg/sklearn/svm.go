@@ -96,7 +96,7 @@ func decodeSVM(o *obj) (any, error) {
 	if bt, _ := o.bool("break_ties", false); bt && s.ovr && nc > 2 {
 		return nil, fmt.Errorf("%w: SVC with break_ties=True", ErrUnsupported)
 	}
-	return &svc{s}, nil
+	return decodeSVCProba(o, &svc{s})
 }
 
 // powi is libsvm's powi.

@@ -17,6 +17,7 @@ type tree struct {
 	value       []float64 // node_count x stride
 	prob        []float64 // value normalised per node (classifiers), as predict_proba divides
 	stride      int       // max_n_classes (1 for regression)
+	nOut        int       // n_outputs: value is node_count x nOut x stride
 	nFeatures   int
 }
 
@@ -36,8 +37,8 @@ func decodeTree(v pickle.Value, what string) (*tree, error) {
 	if !ok1 || !ok2 || nf <= 0 {
 		return nil, o.errf("__reduce__", "bad n_features or n_outputs")
 	}
-	if nOut != 1 {
-		return nil, fmt.Errorf("%w: a tree with %d outputs (only single-output trees are supported)", ErrUnsupported, nOut)
+	if nOut < 1 || nOut > 1<<16 {
+		return nil, o.errf("__reduce__", "%d outputs", nOut)
 	}
 	count, err := o.int("node_count")
 	if err != nil {
@@ -81,12 +82,12 @@ func decodeTree(v pickle.Value, what string) (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(vshape) != 3 || vshape[0] != count || vshape[1] != 1 || vshape[2] <= 0 {
+	if len(vshape) != 3 || vshape[0] != count || vshape[1] != nOut || vshape[2] <= 0 {
 		return nil, o.errf("values", "shape %v for %d nodes", vshape, count)
 	}
 	t := &tree{
 		left: make([]int32, count), right: make([]int32, count), feature: make([]int32, count),
-		threshold: thr, value: vals, stride: vshape[2], nFeatures: nf,
+		threshold: thr, value: vals, stride: vshape[2], nFeatures: nf, nOut: nOut,
 	}
 	for i := 0; i < count; i++ {
 		l, r, f := left[i], right[i], feat[i]
@@ -205,6 +206,14 @@ func decodeTreeModel(o *obj) (any, error) {
 	}
 	isClf := o.name == "DecisionTreeClassifier" || o.name == "ExtraTreeClassifier" ||
 		o.name == "RandomForestClassifier" || o.name == "ExtraTreesClassifier"
+	if n := e.trees[0].nOut; n > 1 {
+		return decodeTreeMulti(o, e, isClf, n)
+	}
+	for _, t := range e.trees {
+		if t.nOut != 1 {
+			return nil, o.errf("estimators_", "trees of %d and %d outputs", e.trees[0].nOut, t.nOut)
+		}
+	}
 	if !isClf {
 		for _, t := range e.trees {
 			if t.stride != 1 {
@@ -354,7 +363,7 @@ func decodeGradientBoosting(o *obj) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if t.stride != 1 || t.nFeatures != g.nFeatures {
+			if t.stride != 1 || t.nOut != 1 || t.nFeatures != g.nFeatures {
 				return nil, o.errf("estimators_", "stage %d: not a regression tree of %d features", i, g.nFeatures)
 			}
 			stage[j] = t

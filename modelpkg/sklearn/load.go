@@ -251,7 +251,8 @@ func (m *Model) build(root *obj) error {
 	}
 	var first *obj
 	var steps []transformer
-	nFeatures := -1
+	nFeatures, nOutputs := -1, 1
+	var outClasses [][]any
 	for i, sv := range stepVals {
 		d, err := decodeValue(sv, fmt.Sprintf("%s step %d", root.name, i), 1)
 		if err != nil {
@@ -279,6 +280,12 @@ func (m *Model) build(root *obj) error {
 		default:
 			return fmt.Errorf("%w: %s ends in a transformer, not a predictor", ErrUnsupported, root.name)
 		}
+		if r, ok := d.(regressor); ok {
+			nOutputs = r.nOut()
+		}
+		if mc, ok := d.(multiClassifier); ok && mc.outputs() > 1 {
+			nOutputs, outClasses = mc.outputs(), mc.outputLabels()
+		}
 	}
 	if nFeatures <= 0 {
 		if n, err := first.int("n_features_in_"); err == nil && n > 0 {
@@ -299,8 +306,8 @@ func (m *Model) build(root *obj) error {
 			return first.errf("feature_names_in_", "want %d names", nFeatures)
 		}
 	}
-	if steps != nil || names != nil {
-		m.extra = &modelExtra{steps: slices.Clip(steps), featureNames: names}
+	if steps != nil || names != nil || nOutputs != 1 {
+		m.extra = &modelExtra{steps: slices.Clip(steps), featureNames: names, nOutputs: nOutputs, outClasses: outClasses}
 	}
 	return nil
 }

@@ -219,6 +219,8 @@ type Model struct {
 type modelExtra struct {
 	steps        []transformer // a Pipeline's transformers, in order
 	featureNames []string
+	nOutputs     int     // 1, or the outputs of a multi-output estimator
+	outClasses   [][]any // a multi-output classifier's classes per output (else nil)
 }
 
 // class is a supported estimator class, kept as its index in supported
@@ -285,22 +287,19 @@ func (m *Model) NFeatures() int { return int(m.nFeatures) }
 // probabilities come from PredictProbaOutputs (or, for a multilabel
 // MLPClassifier, PredictProba: one probability per label).
 func (m *Model) NOutputs() int {
-	switch f := m.final.(type) {
-	case regressor:
-		return f.nOut()
-	case multiClassifier:
-		return f.outputs()
+	if m.extra == nil {
+		return 1
 	}
-	return 1
+	return m.extra.nOutputs
 }
 
 // outClasses returns a multi-output classifier's classes per output, nil
-// for any other model.
+// for other models.
 func (m *Model) outClasses() [][]any {
-	if c, ok := m.final.(multiClassifier); ok && c.outputs() > 1 {
-		return c.outputLabels()
+	if m.extra == nil {
+		return nil
 	}
-	return nil
+	return m.extra.outClasses
 }
 
 // OutputClasses returns the class labels of output k of a classifier
@@ -308,11 +307,11 @@ func (m *Model) outClasses() [][]any {
 // each label of a multilabel MLPClassifier; Classes for output 0 of a
 // single-output one), or nil.
 func (m *Model) OutputClasses(k int) []any {
-	if m.outClasses() != nil {
-		if k < 0 || k >= len(m.outClasses()) {
+	if oc := m.outClasses(); oc != nil {
+		if k < 0 || k >= len(oc) {
 			return nil
 		}
-		return slices.Clone(m.outClasses()[k])
+		return slices.Clone(oc[k])
 	}
 	if k == 0 {
 		return m.Classes()
@@ -345,7 +344,7 @@ func (m *Model) PredictProbaOutputsRows(rows [][]any) ([][][]float64, error) {
 func (m *Model) predictProbaOutputs(t *table) ([][][]float64, error) {
 	p, ok := m.final.(multiProbaer)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s has no multi-output predict_proba", ErrNotAvailable, m.ClassName())
+		return nil, fmt.Errorf("%w: %s has no multi-output predict_proba", ErrNotAvailable, m.class)
 	}
 	t, err := m.pre(t)
 	if err != nil {
@@ -534,12 +533,12 @@ func (m *Model) predict(t *table) ([]any, error) {
 	out := make([]any, t.n)
 	switch f := m.final.(type) {
 	case classifier:
-		if oc := m.outClasses(); oc != nil {
-			idx := make([]int, t.n*len(oc))
-			if err := runChunks(m, t, len(oc), idx, f, classifier.predictIdx); err != nil {
+		if m.outClasses() != nil {
+			idx := make([]int, t.n*m.NOutputs())
+			if err := runChunks(m, t, m.NOutputs(), idx, f, classifier.predictIdx); err != nil {
 				return nil, err
 			}
-			return outputLabels(oc, idx, t.n)
+			return m.outputLabels(idx, t.n)
 		}
 		idx := make([]int, t.n)
 		if err := m.classify(t, idx); err != nil {
@@ -576,7 +575,7 @@ func (m *Model) classify(t *table, out []int) error {
 		return fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.class)
 	}
 	if m.outClasses() != nil {
-		return fmt.Errorf("%w: %s has %d outputs: use Predict", ErrNotAvailable, m.ClassName(), m.NOutputs())
+		return fmt.Errorf("%w: %s has %d outputs: use Predict", ErrNotAvailable, m.class, m.NOutputs())
 	}
 	if err := runChunks(m, t, 1, out, c, classifier.predictIdx); err != nil {
 		return err
@@ -607,9 +606,9 @@ func (m *Model) appendProba(dst []float64, t *table) ([]float64, error) {
 	p, ok := m.final.(probaer)
 	if !ok {
 		if _, multi := m.final.(multiProbaer); multi {
-			return dst, fmt.Errorf("%w: %s has %d outputs: use PredictProbaOutputs", ErrNotAvailable, m.ClassName(), m.NOutputs())
+			return dst, fmt.Errorf("%w: %s has %d outputs: use PredictProbaOutputs", ErrNotAvailable, m.class, m.NOutputs())
 		}
-		return dst, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.ClassName())
+		return dst, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.class)
 	}
 	k := len(m.labels())
 	dst, out := grow(dst, t.n*k)
@@ -621,8 +620,9 @@ func (m *Model) appendProba(dst []float64, t *table) ([]float64, error) {
 
 // outputLabels turns a multi-output classifier's class indices (n x
 // NOutputs) into one []any of labels per row.
-func outputLabels(classes [][]any, idx []int, n int) ([]any, error) {
-	k := len(classes)
+func (m *Model) outputLabels(idx []int, n int) ([]any, error) {
+	oc := m.outClasses()
+	k := len(oc)
 	if len(idx) != n*k {
 		return nil, fmt.Errorf("%w: %d class indices for %d rows of %d outputs", ErrInvalidModel, len(idx), n, k)
 	}
@@ -630,10 +630,10 @@ func outputLabels(classes [][]any, idx []int, n int) ([]any, error) {
 	for i := range out {
 		row := make([]any, k)
 		for o, c := range idx[i*k : (i+1)*k] {
-			if c < 0 || c >= len(classes[o]) {
-				return nil, fmt.Errorf("%w: output %d: class index %d of %d", ErrInvalidModel, o, c, len(classes[o]))
+			if c < 0 || c >= len(oc[o]) {
+				return nil, fmt.Errorf("%w: output %d: class index %d of %d", ErrInvalidModel, o, c, len(oc[o]))
 			}
-			row[o] = classes[o][c]
+			row[o] = oc[o][c]
 		}
 		out[i] = row
 	}

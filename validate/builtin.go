@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelvault/modelvault/internal/ctxio"
+	"github.com/modelvault/modelvault/internal/pickle"
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/modelpkg/sklearn"
 )
@@ -383,12 +384,24 @@ func ModelLoad(opts *ModelLoadOptions) Validator {
 		if name == "" {
 			return
 		}
-		f, err := pkg.FS.Open(name)
-		if err != nil {
-			return // reported by RequiredFiles
+		var m *sklearn.Model
+		var err error
+		if po := runtimePickleOptions(o.Runtime); pkg.shared.serves(name, &po, false) {
+			// The graph PickleScan approved in this Standard call.
+			var v pickle.Value
+			if v, _, err = pkg.shared.load(ctx, pkg.FS); err != nil {
+				ctxDone(ctx, r)
+				return // reported by PickleScan or RequiredFiles
+			}
+			m, err = sklearn.FromValue(v)
+		} else {
+			f, oerr := pkg.FS.Open(name)
+			if oerr != nil {
+				return // reported by RequiredFiles
+			}
+			defer f.Close()
+			m, err = sklearn.LoadWith(ctx, f, o.Runtime)
 		}
-		defer f.Close()
-		m, err := sklearn.LoadWith(ctx, f, o.Runtime)
 		switch {
 		case ctxDone(ctx, r):
 			return
@@ -409,6 +422,16 @@ func ModelLoad(opts *ModelLoadOptions) Validator {
 			r.Errorf(ErrLoadFailed, name, "test prediction on a row of zeros failed: %v", err)
 		}
 	})
+}
+
+// runtimePickleOptions are the pickle machine's options sklearn.LoadWith
+// uses for opts.
+func runtimePickleOptions(opts *sklearn.Options) pickle.Options {
+	var po pickle.Options
+	if opts != nil {
+		po.Budget, po.MaxDecompressedSize = opts.Budget, opts.MaxDecompressedSize
+	}
+	return po
 }
 
 // predictZeros predicts one row of zeros. Input errors (a string column
@@ -459,7 +482,13 @@ func Default(layout *modelpkg.Layout) Validator {
 	return Standard(&Options{Layout: layout})
 }
 
-// Standard is [Default] with options.
+// Standard is [Default] with options. Within one call, [PickleScan] and
+// [ModelLoad] parse the model file once when they read it with the same
+// limits: the scan's joblib reading (its value graph) is the test load's
+// input, and the graph is dropped when the call returns. The scan still
+// reads the file a second time as pickle.load would. A class the host
+// allows (PickleOptions.Allow) is then seen by the test load too: a model
+// of such a class is a load_skipped warning.
 func Standard(opts *Options) Validator {
 	var o Options
 	if opts != nil {
@@ -479,12 +508,31 @@ func Standard(opts *Options) Validator {
 	}
 	vs = append(vs, o.Extra...)
 	inner := All(vs...)
-	if o.Layout == nil {
+	share := !o.SkipModelLoad && sharedOptions(o.Pickle, o.ModelLoad)
+	if o.Layout == nil && !share {
 		return inner
 	}
 	return Func(func(ctx context.Context, pkg *Package, r *Report) {
 		p := *pkg
-		p.Layout = o.Layout
+		if o.Layout != nil {
+			p.Layout = o.Layout
+		}
+		if share {
+			// The scan and the test load parse the model file once; the
+			// graph goes when this call returns.
+			p.shared = newSharedModel(layoutOf(&p).ModelFile, *scanOptions(o.Pickle))
+		}
 		inner.Validate(ctx, &p, r)
 	})
+}
+
+// sharedOptions reports whether the scan and the test load read the model
+// file with the same limits, so that one parse serves both.
+func sharedOptions(scan *PickleOptions, load *ModelLoadOptions) bool {
+	var rt *sklearn.Options
+	if load != nil {
+		rt = load.Runtime
+	}
+	so, lo := scanOptions(scan), runtimePickleOptions(rt)
+	return so.Budget == lo.Budget && so.MaxDecompressedSize == lo.MaxDecompressedSize
 }

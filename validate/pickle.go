@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"strings"
@@ -52,6 +51,19 @@ type PickleOptions struct {
 	MaxDecompressedSize int64
 }
 
+// scanOptions are the pickle machine's options PickleScan uses for opts.
+func scanOptions(opts *PickleOptions) *pickle.Options {
+	var o PickleOptions
+	if opts != nil {
+		o = *opts
+	}
+	so := &pickle.Options{MaxDecompressedSize: o.MaxDecompressedSize}
+	for _, g := range o.Allow {
+		so.Allow = append(so.Allow, pickle.Global{Module: g.Module, Name: g.Name})
+	}
+	return so
+}
+
 // pickleExts are the extensions of the files PickleScan scans, besides the
 // layout's model file.
 var pickleExts = map[string]bool{".joblib": true, ".pkl": true, ".pickle": true, ".jbl": true}
@@ -80,14 +92,7 @@ var torchExts = map[string]bool{".pt": true, ".pth": true}
 // PyTorch checkpoints (*.pt, *.pth) are reported as invalid_model: they
 // cannot be scanned yet. A missing model file is left to [RequiredFiles].
 func PickleScan(opts *PickleOptions) Validator {
-	var o PickleOptions
-	if opts != nil {
-		o = *opts
-	}
-	so := &pickle.Options{MaxDecompressedSize: o.MaxDecompressedSize}
-	for _, g := range o.Allow {
-		so.Allow = append(so.Allow, pickle.Global{Module: g.Module, Name: g.Name})
-	}
+	so := scanOptions(opts)
 	return Func(func(ctx context.Context, pkg *Package, r *Report) {
 		layout := pkg.Layout
 		if layout == nil {
@@ -105,6 +110,15 @@ func PickleScan(opts *PickleOptions) Validator {
 			}
 			if torchExts[strings.ToLower(path.Ext(name))] {
 				r.Errorf(ErrInvalidModel, name, "%s: PyTorch checkpoints cannot be scanned yet", name)
+				continue
+			}
+			if name == layout.ModelFile && pkg.shared.serves(name, so, true) {
+				// Standard's test load uses the same joblib reading.
+				_, _, err := pkg.shared.load(ctx, pkg.FS)
+				if err == nil {
+					err = pickle.ScanPlain(ctx, opener(pkg.FS, name), so)
+				}
+				pickleFinding(ctx, name, err, r)
 				continue
 			}
 			scanPickleFile(ctx, pkg.FS, name, so, r)
@@ -138,7 +152,7 @@ func pickleFiles(fsys fs.FS, model string) ([]string, error) {
 }
 
 func scanPickleFile(ctx context.Context, fsys fs.FS, name string, opts *pickle.Options, r *Report) {
-	open := func() (io.ReadCloser, error) { return fsys.Open(name) }
+	open := opener(fsys, name)
 	f, err := open()
 	if err != nil {
 		r.Errorf(ErrInvalidModel, name, "%s: open: %v", name, err)
@@ -146,6 +160,11 @@ func scanPickleFile(ctx context.Context, fsys fs.FS, name string, opts *pickle.O
 	}
 	f.Close()
 	_, err = pickle.ScanAll(ctx, open, opts)
+	pickleFinding(ctx, name, err, r)
+}
+
+// pickleFinding records the scan's verdict on file name.
+func pickleFinding(ctx context.Context, name string, err error, r *Report) {
 	var se *pickle.Error
 	switch {
 	case err == nil:

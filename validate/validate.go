@@ -25,6 +25,10 @@ type Package struct {
 	// files, for example while they were extracted. Validators use them
 	// instead of reading the files again. Nil means none are known.
 	Digests map[string]string
+
+	// shared is the model file's parse, shared by the scan and the test
+	// load of one Standard call (nil: none).
+	shared *sharedModel
 }
 
 // Validator checks one aspect of a package and records what it finds in r.

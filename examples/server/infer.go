@@ -162,7 +162,7 @@ func v2Metadata(w http.ResponseWriter, r *http.Request, m *servedModel) {
 			in = append(in, map[string]any{"name": n, "datatype": "FP64", "shape": []int{-1, 1}})
 		}
 	}
-	out := []map[string]any{{"name": "predict", "datatype": labelType(m), "shape": []int{-1}}}
+	out := []map[string]any{{"name": "predict", "datatype": labelType(m), "shape": predictShape(m, -1)}}
 	if m.HasPredictProba() {
 		out = append(out, map[string]any{"name": "predict_proba", "datatype": "FP64", "shape": []int{-1, len(m.Classes())}})
 	}
@@ -176,12 +176,45 @@ func v2Metadata(w http.ResponseWriter, r *http.Request, m *servedModel) {
 	})
 }
 
+// predictShape is the shape of predict's output for n rows: [n], or
+// [n, outputs] for a multi-output model.
+func predictShape(m *servedModel, n int) []int {
+	if k := m.NOutputs(); k > 1 {
+		return []int{n, k}
+	}
+	return []int{n}
+}
+
+// flattenOutputs lays out a multi-output model's rows (one []any or
+// []float64 each) row-major, as a tensor's data.
+func flattenOutputs(m *servedModel, p []any) []any {
+	if m.NOutputs() <= 1 {
+		return p
+	}
+	out := make([]any, 0, len(p)*m.NOutputs())
+	for _, row := range p {
+		switch r := row.(type) {
+		case []any:
+			out = append(out, r...)
+		case []float64:
+			for _, x := range r {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
 // labelType is the datatype of predict's output.
 func labelType(m *servedModel) string {
 	if !m.IsClassifier() {
 		return "FP64"
 	}
-	switch m.Classes()[0].(type) {
+	classes := m.OutputClasses(0) // a multi-output model has no flat Classes
+	if len(classes) == 0 {
+		return "FP64"
+	}
+	switch classes[0].(type) {
 	case string:
 		return "BYTES"
 	case int64:
@@ -219,7 +252,7 @@ func v2Infer(w http.ResponseWriter, r *http.Request, m *servedModel) {
 				v2Error(w, http.StatusBadRequest, "%v", err)
 				return
 			}
-			t = v2Tensor{Name: o.Name, Shape: []int{len(p)}, Datatype: labelType(m), Data: p}
+			t = v2Tensor{Name: o.Name, Shape: predictShape(m, len(p)), Datatype: labelType(m), Data: flattenOutputs(m, p)}
 		case "predict_proba", "decision_function":
 			f := m.PredictProbaRows
 			if o.Name == "decision_function" {

@@ -160,6 +160,29 @@ func TestPredictAnyModel(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, code)
 		assert.Contains(t, body["error"].(map[string]any)["message"], sklearn.ErrUnknownCategory.Error())
 	})
+	t.Run("multi-output", func(t *testing.T) {
+		srv := inferServer(t, read("decision_tree_classifier_multi"), "DecisionTreeClassifier")
+		code, body := call(t, srv, "POST", "/predict", `{"features": [5.1, 1.4, 0.2]}`)
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		assert.Equal(t, []any{"setosa", "wide"}, body["label"])
+		code, body = call(t, srv, "POST", "/v2/models/DecisionTreeClassifier/infer",
+			`{"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP64", "data": [5.1, 1.4, 0.2, 5.1, 1.4, 0.2]}]}`)
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		out := body["outputs"].([]any)[0].(map[string]any)
+		assert.Equal(t, "BYTES", out["datatype"])
+		assert.Equal(t, []any{2.0, 2.0}, out["shape"])
+		assert.Equal(t, []any{"setosa", "wide", "setosa", "wide"}, out["data"])
+		code, _ = call(t, srv, "GET", "/v2/models/DecisionTreeClassifier", "")
+		require.Equal(t, http.StatusOK, code)
+
+		srv = inferServer(t, read("mlp_regressor_multi"), "MLPRegressor")
+		code, body = call(t, srv, "POST", "/v2/models/MLPRegressor/infer",
+			`{"inputs": [{"name": "x", "shape": [1, 10], "datatype": "FP64", "data": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]}]}`)
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		out = body["outputs"].([]any)[0].(map[string]any)
+		assert.Equal(t, []any{1.0, 2.0}, out["shape"])
+		assert.Len(t, out["data"], 2)
+	})
 	t.Run("named features", func(t *testing.T) {
 		srv := inferServer(t, read("feature_names"), "LogisticRegression")
 		code, body := call(t, srv, "POST", "/predict", `{"features": {"sepal length (cm)": 5.1, "sepal width (cm)": 3.5, "petal length (cm)": 1.4, "petal width (cm)": 0.2}}`)

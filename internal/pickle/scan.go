@@ -154,22 +154,38 @@ func ScanAll(ctx context.Context, open func() (io.ReadCloser, error), opts *Opti
 	if err != nil {
 		return nil, err
 	}
+	if err := ScanPlain(ctx, open, &o); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ScanPlain is the second half of [ScanAll]: the pickle.load reading of a
+// file whose joblib reading was accepted (by [Load] or [Scan] with the
+// same options), for a caller that already holds the joblib reading's
+// value graph. open is called once. It returns nil when the reading is
+// safe, else the *Error ScanAll returns.
+func ScanPlain(ctx context.Context, open func() (io.ReadCloser, error), opts *Options) error {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
 	o.Plain = true
-	_, err = scanOpen(ctx, open, &o, false)
+	_, err := scanOpen(ctx, open, &o, false)
 	var e *Error
 	switch {
 	case err == nil:
-		return res, nil
+		return nil
 	case !errors.As(err, &e):
-		return nil, err
+		return err
 	case e.Kind == KindInvalid && !e.soft:
-		return res, nil // pickle.load raises here too, before running anything unchecked
+		return nil // pickle.load raises here too, before running anything unchecked
 	case e.Kind == KindInvalid:
 		node := e.Node
 		if node == "" {
 			node = fmt.Sprintf("the opcode at offset %d", e.Offset)
 		}
-		return nil, &Error{Kind: KindUnsafe, Rule: "every-loader", Node: node, Global: e.Global, Offset: e.Offset,
+		return &Error{Kind: KindUnsafe, Rule: "every-loader", Node: node, Global: e.Global, Offset: e.Offset,
 			Msg: "read with pickle.load instead of joblib.load, the file could not be followed the way CPython follows it: " + e.Msg}
 	}
 	out := *e
@@ -179,7 +195,7 @@ func ScanAll(ctx context.Context, open func() (io.ReadCloser, error), opts *Opti
 	} else {
 		out.Rule = "every-loader/" + out.Rule
 	}
-	return nil, &out
+	return &out
 }
 
 func scanOpen(ctx context.Context, open func() (io.ReadCloser, error), o *Options, primary bool) (*Result, error) {

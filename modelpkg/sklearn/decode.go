@@ -23,7 +23,11 @@ func asObj(v pickle.Value, what string) (*obj, error) {
 	if !ok || o == nil {
 		return nil, fmt.Errorf("%w: %s is %s, not an object", ErrInvalidModel, what, typeName(v))
 	}
-	return &obj{o: o, name: o.Class.Name}, nil
+	name := o.Class.Name
+	if c, ok := classOf(name); ok {
+		name = c.String() // the static string: an estimator keeping its name keeps nothing of the file
+	}
+	return &obj{o: o, name: name}, nil
 }
 
 func typeName(v pickle.Value) string {

@@ -10,18 +10,49 @@
 // missing values (nil); [Model.Row] orders a named row (a JSON object) by
 // the feature names a model fitted on a DataFrame records.
 //
+// Batches: [Matrix] holds rows in one row-major []float64, and
+// [Model.AppendPredictFloats], [Model.AppendPredictClasses] and
+// [Model.AppendPredictProba] append their results to a slice the caller
+// may reuse. Rows are read in place in every form ([][]float64 too), and
+// batches of 2,048 rows or more are cut into chunks predicted on
+// GOMAXPROCS goroutines; BENCHMARKS.md compares the speed with
+// scikit-learn's. Linear regressors fitted on a 2-D y predict
+// [Model.NOutputs] values per row.
+//
 // Supported estimators ([Supported]): LinearRegression, Ridge,
 // RidgeClassifier, Lasso, ElasticNet, LogisticRegression (binary,
 // multinomial, one-vs-rest), SGDClassifier and SGDRegressor, LinearSVC and
 // LinearSVR, Perceptron; DecisionTree, RandomForest and ExtraTrees
 // (classifier and regressor), GradientBoosting and HistGradientBoosting
-// (classifier and regressor; numeric features, missing values; binomial,
-// multinomial and exponential losses); KNeighbors
+// (classifier and regressor; numeric and categorical features, missing
+// values; binomial, multinomial and exponential losses); KNeighbors
 // (classifier and regressor), GaussianNB, SVC and SVR (linear, rbf, poly
-// and sigmoid kernels), MLPClassifier and MLPRegressor; and as pipeline
-// steps StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler,
-// SimpleImputer, OneHotEncoder (numeric and string categories),
-// PolynomialFeatures, PCA and ColumnTransformer, in a Pipeline.
+// and sigmoid kernels; SVC's predict_proba with probability=True),
+// MLPClassifier and MLPRegressor; and as pipeline steps StandardScaler,
+// MinMaxScaler, MaxAbsScaler, RobustScaler, SimpleImputer (with
+// add_indicator), MissingIndicator, OneHotEncoder (numeric and string
+// categories; infrequent categories grouped by min_frequency or
+// max_categories), PolynomialFeatures, PCA and ColumnTransformer, in a
+// Pipeline.
+//
+// Multi-output models, fitted on a 2-D y: DecisionTree, RandomForest and
+// ExtraTrees (classifier and regressor), KNeighbors (classifier and
+// regressor) and MLPRegressor predict [Model.NOutputs] values per row,
+// and MLPClassifier fitted on a label indicator matrix predicts one 0/1
+// label per column (multilabel). Predict then returns one []any (labels)
+// or []float64 (values) per row; a multi-output classifier's
+// probabilities come from [Model.PredictProbaOutputs], one matrix per
+// output as scikit-learn's list. scikit-learn 1.2 itself has no
+// multi-output GradientBoosting, HistGradientBoosting, GaussianNB, SVC or
+// SVR (they need a MultiOutputRegressor or MultiOutputClassifier wrapper,
+// which the runtime does not load), and MLPClassifier has no
+// multiclass-multioutput mode.
+//
+// HistGradientBoosting's categorical features are predicted as
+// scikit-learn's predictor does: a negative value or NaN is missing, a
+// category unseen at fit time goes the way missing values go, and any
+// other value is cast to uint8 as its C code does on x86-64 (256 is
+// category 0, 2.5 is 2, a value beyond the int32 range is 0).
 //
 // Exactness: the tests compare every supported estimator, fitted by
 // scikit-learn 1.2 on its bundled data sets (testdata/gen.py), with what
@@ -48,9 +79,12 @@
 // supported ones) or [ErrInvalidModel]. Prediction methods return errors
 // wrapping [ErrFeatureCount], [ErrMissingValue] (NaN or nil where the
 // model does not accept missing values; HistGradientBoosting and
-// SimpleImputer do), [ErrNotNumber] (a string where a number is needed,
+// SimpleImputer do; a MissingIndicator fitted with error_on_new=True
+// refuses a missing value in a column that had none at fit time),
+// [ErrNotNumber] (a string where a number is needed,
 // or an infinity), [ErrUnknownCategory], [ErrUnknownFeature] (Row) and
-// [ErrNotAvailable] (PredictProba on a model without predict_proba).
+// [ErrNotAvailable] (PredictProba on a model without predict_proba, or
+// on a multi-output classifier: see PredictProbaOutputs).
 // Nothing panics on bad input.
 //
 // # Concurrency

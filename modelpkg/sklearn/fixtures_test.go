@@ -23,6 +23,10 @@ type expected struct {
 	FeatureNames     []string    `json:"feature_names"`
 	PredictProba     [][]float64 `json:"predict_proba"`
 	DecisionFunction json.RawMessage
+	// Multi-output estimators (a 2-D y).
+	NOutputs            int           `json:"n_outputs"`
+	ClassesOutputs      [][]any       `json:"classes_outputs"`
+	PredictProbaOutputs [][][]float64 `json:"predict_proba_outputs"`
 }
 
 func fixtureNames(t testing.TB) []string {
@@ -80,7 +84,11 @@ var exact = map[string]bool{
 	"random_forest_classifier_zlib": true, "random_forest_classifier_gzip": true, "random_forest_classifier_xz": true,
 	"extra_trees_classifier": true, "extra_trees_regressor": true,
 	"gradient_boosting_regressor": true, "hist_gradient_boosting_regressor": true,
-	"column_transformer_passthrough": true,
+	"column_transformer_passthrough":     true,
+	"hist_gradient_boosting_categorical": true, "missing_indicator": true,
+	"decision_tree_regressor_multi": true, "random_forest_regressor_multi": true,
+	"decision_tree_classifier_multi": true, "extra_trees_classifier_multi": true,
+	"extra_trees_classifier_multi_padded": true, "imputer_indicator_numeric": true,
 }
 
 func TestFixtures(t *testing.T) {
@@ -105,16 +113,61 @@ func TestFixtures(t *testing.T) {
 			} else {
 				assert.Nil(t, m.Classes())
 			}
+			nOut := max(e.NOutputs, 1)
+			assert.Equal(t, nOut, m.NOutputs())
+			for k, cs := range e.ClassesOutputs {
+				got := m.OutputClasses(k)
+				require.Len(t, got, len(cs), "output %d", k)
+				for i := range got {
+					assert.Equal(t, cs[i], jsonLabel(got[i]), "output %d class %d", k, i)
+				}
+			}
 			pred, err := m.PredictRows(e.X)
 			require.NoError(t, err)
 			require.Len(t, pred, len(e.Predict))
 			for i := range pred {
 				w := e.Predict[i]
+				if nOut > 1 {
+					want := w.([]any)
+					var got []any
+					if m.IsClassifier() {
+						got = pred[i].([]any)
+					} else {
+						for _, x := range pred[i].([]float64) {
+							got = append(got, x)
+						}
+					}
+					require.Len(t, got, len(want), "row %d", i)
+					for k := range want {
+						if f, ok := want[k].(float64); ok && !m.IsClassifier() {
+							assert.True(t, closeTo(f, got[k].(float64)), "row %d output %d: want %v, got %v", i, k, f, got[k])
+						} else {
+							assert.Equal(t, want[k], jsonLabel(got[k]), "row %d output %d", i, k)
+						}
+					}
+					continue
+				}
 				if f, ok := w.(float64); ok && !m.IsClassifier() {
 					assert.True(t, closeTo(f, pred[i].(float64)), "row %d: want %v, got %v", i, f, pred[i])
 				} else {
 					assert.Equal(t, w, jsonLabel(pred[i]), "row %d", i)
 				}
+			}
+			if e.PredictProbaOutputs != nil {
+				p, err := m.PredictProbaOutputsRows(e.X)
+				require.NoError(t, err)
+				require.Len(t, p, len(e.PredictProbaOutputs))
+				for k := range p {
+					require.Len(t, p[k], len(e.PredictProbaOutputs[k]))
+					for i := range p[k] {
+						require.Len(t, p[k][i], len(e.PredictProbaOutputs[k][i]))
+						for j := range p[k][i] {
+							assert.True(t, closeTo(e.PredictProbaOutputs[k][i][j], p[k][i][j]), "output %d proba row %d col %d: want %v, got %v", k, i, j, e.PredictProbaOutputs[k][i][j], p[k][i][j])
+						}
+					}
+				}
+				_, err = m.PredictProbaRows(e.X)
+				require.ErrorIs(t, err, sklearn.ErrNotAvailable)
 			}
 			if e.PredictProba != nil {
 				p, err := m.PredictProbaRows(e.X)

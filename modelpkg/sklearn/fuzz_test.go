@@ -16,6 +16,8 @@ var fuzzSeeds = []string{
 	"decision_tree_classifier", "tree_node_1_3", "kneighbors_classifier", "svc_poly",
 	"column_transformer", "column_transformer_passthrough", "pipeline_poly_ridge", "logistic_binary",
 	"pipeline_pca_logistic", "pipeline_imputer_hgb_free", "onehot_string", "sgd_classifier",
+	"svc_probability_binary", "imputer_indicator", "missing_indicator_only", "onehot_max_categories",
+	"decision_tree_classifier_multi",
 }
 
 // exercise runs every prediction method on a few rows; none may panic.
@@ -23,7 +25,9 @@ func exercise(m *sklearn.Model, rows [][]any) {
 	_, _ = m.PredictRows(rows)
 	_, _ = m.PredictProbaRows(rows)
 	_, _ = m.DecisionFunctionRows(rows)
+	_, _ = m.PredictProbaOutputsRows(rows)
 	_ = m.Classes()
+	_ = m.OutputClasses(m.NOutputs() - 1)
 	_ = m.FeatureNames()
 }
 
@@ -58,6 +62,9 @@ func FuzzPredict(f *testing.F) {
 		"logistic_multinomial", "decision_tree_classifier", "hist_gradient_boosting_regressor",
 		"column_transformer_nested", "onehot_numeric", "kneighbors_regressor", "svc_rbf",
 		"mlp_regressor", "pipeline_poly_ridge", "gaussian_nb", "pipeline_imputer_hgb_free",
+		"hist_gradient_boosting_categorical", "svc_probability", "imputer_indicator",
+		"missing_indicator_only", "onehot_infrequent", "decision_tree_classifier_multi",
+		"kneighbors_classifier_multi", "mlp_classifier_multilabel", "random_forest_regressor_multi",
 	}
 	models := make([]*sklearn.Model, len(names))
 	for i, n := range names {

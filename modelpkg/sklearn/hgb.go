@@ -16,9 +16,16 @@ type hgbTree struct {
 	missingLeft []bool
 	left, right []int32
 	leaf        []bool
+	// Categorical splits (nil without any): the node's bitset of the
+	// categories that go left, and the model's known categories per
+	// feature (see categorical.go).
+	cat      []bool
+	bitset   []int32
+	leftCats []bitset256
+	known    []*bitset256
 }
 
-func decodeHGBTree(v pickle.Value, what string, nFeatures int) (*hgbTree, error) {
+func decodeHGBTree(v pickle.Value, what string, nFeatures int, known []*bitset256) (*hgbTree, error) {
 	o, err := asObj(v, what)
 	if err != nil {
 		return nil, err
@@ -52,6 +59,12 @@ func decodeHGBTree(v pickle.Value, what string, nFeatures int) (*hgbTree, error)
 	if err != nil {
 		return nil, err
 	}
+	var bitsetIdx []float64
+	if cat != nil && anyNonZero(cat) {
+		if bitsetIdx, err = get("bitset_idx", true); err != nil {
+			return nil, err
+		}
+	}
 	t := &hgbTree{
 		value: fs["value"], threshold: fs["num_threshold"],
 		feature: make([]int32, n), missingLeft: make([]bool, n),
@@ -62,15 +75,17 @@ func decodeHGBTree(v pickle.Value, what string, nFeatures int) (*hgbTree, error)
 		if t.leaf[i] {
 			continue
 		}
-		if cat != nil && cat[i] != 0 {
-			return nil, fmt.Errorf("%w: HistGradientBoosting with categorical features", ErrUnsupported)
-		}
 		l, r, f := fs["left"][i], fs["right"][i], fs["feature_idx"][i]
 		if l <= float64(i) || r <= float64(i) || l >= float64(n) || r >= float64(n) || f < 0 || f >= float64(nFeatures) {
 			return nil, o.errf("nodes", "node %d: children %v, %v, feature %v out of range", i, l, r, f)
 		}
 		t.left[i], t.right[i], t.feature[i] = int32(l), int32(r), int32(f)
 		t.missingLeft[i] = fs["missing_go_to_left"][i] != 0
+		if bitsetIdx != nil && cat[i] != 0 {
+			if err := t.categorical(o, i, bitsetIdx[i], known); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return t, nil
 }
@@ -86,6 +101,8 @@ func (t *hgbTree) predict(x []float64) float64 {
 			} else {
 				n = t.right[n]
 			}
+		case t.cat != nil && t.cat[n]:
+			n = t.categoricalChild(n, v)
 		case v <= t.threshold[n]:
 			n = t.left[n]
 		default:
@@ -117,16 +134,9 @@ func decodeHGB(o *obj) (any, error) {
 	if h.nFeatures, err = o.int("n_features_in_"); err != nil {
 		return nil, err
 	}
-	if v := o.opt("is_categorical_"); v != nil {
-		f, _, err := toFloats(v)
-		if err != nil {
-			return nil, o.errf("is_categorical_", "%v", err)
-		}
-		for _, c := range f {
-			if c != 0 {
-				return nil, fmt.Errorf("%w: %s with categorical features", ErrUnsupported, o.name)
-			}
-		}
+	known, err := knownCategories(o, h.nFeatures)
+	if err != nil {
+		return nil, err
 	}
 	if h.k, err = o.int("n_trees_per_iteration_"); err != nil {
 		return nil, err
@@ -152,7 +162,7 @@ func decodeHGB(o *obj) (any, error) {
 		}
 		row := make([]*hgbTree, h.k)
 		for j, tv := range trees {
-			if row[j], err = decodeHGBTree(tv, fmt.Sprintf("%s._predictors[%d][%d]", o.name, i, j), h.nFeatures); err != nil {
+			if row[j], err = decodeHGBTree(tv, fmt.Sprintf("%s._predictors[%d][%d]", o.name, i, j), h.nFeatures, known); err != nil {
 				return nil, err
 			}
 		}
@@ -195,15 +205,14 @@ func decodeHGB(o *obj) (any, error) {
 	return &hgbClassifier{h}, nil
 }
 
-func (h *histGradientBoosting) raw(t *table) ([]float64, error) {
+func (h *histGradientBoosting) raw(t *table, out []float64) error {
 	// check_array(force_all_finite=False): NaN and infinities are fine.
 	if t.d != h.nFeatures {
-		return nil, fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, h.name, h.nFeatures, t.d)
+		return fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, h.name, h.nFeatures, t.d)
 	}
 	if err := t.numeric(h.name); err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]float64, t.n*h.k)
 	for i := 0; i < t.n; i++ {
 		x := t.row(i)
 		r := out[i*h.k : (i+1)*h.k]
@@ -214,45 +223,50 @@ func (h *histGradientBoosting) raw(t *table) ([]float64, error) {
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
-func (r *hgbRegressor) predictValues(t *table) ([]float64, error) { return r.raw(t) }
+func (r *hgbRegressor) nOut() int { return 1 }
 
-func (c *hgbClassifier) decision(t *table) ([]float64, int, error) {
-	v, err := c.raw(t)
-	return v, c.k, err
-}
+func (r *hgbRegressor) predictValues(t *table, out []float64) error { return r.raw(t, out) }
 
-func (c *hgbClassifier) proba(t *table) ([]float64, error) {
-	raw, err := c.raw(t)
-	if err != nil {
-		return nil, err
-	}
+func (c *hgbClassifier) nDecision() int { return c.k }
+
+func (c *hgbClassifier) decision(t *table, out []float64) error { return c.raw(t, out) }
+
+func (c *hgbClassifier) proba(t *table, out []float64) error {
 	nc := len(c.classes)
-	out := make([]float64, t.n*nc)
-	for i := 0; i < t.n; i++ {
-		r := out[i*nc : (i+1)*nc]
-		if c.k == 1 {
-			p := expit(raw[i])
-			r[0], r[1] = 1-p, p
-			continue
+	if c.k != 1 {
+		// The raw values are the probabilities' input, in place.
+		if err := c.raw(t, out); err != nil {
+			return err
 		}
-		copy(r, raw[i*nc:(i+1)*nc])
-		softmaxInPlace(r)
+		for i := 0; i < t.n; i++ {
+			softmaxInPlace(out[i*nc : (i+1)*nc])
+		}
+		return nil
 	}
-	return out, nil
+	// One raw value per row, in out's first t.n values; row i's two
+	// probabilities go to out[2i:2i+2], from the last row down, so no
+	// raw value is overwritten before it is read.
+	if err := c.raw(t, out[:t.n]); err != nil {
+		return err
+	}
+	for i := t.n - 1; i >= 0; i-- {
+		p := expit(out[i])
+		out[2*i], out[2*i+1] = 1-p, p
+	}
+	return nil
 }
 
-func (c *hgbClassifier) predictIdx(t *table) ([]int, error) {
-	p, err := c.proba(t)
-	if err != nil {
-		return nil, err
-	}
+func (c *hgbClassifier) predictIdx(t *table, out []int) error {
 	nc := len(c.classes)
-	out := make([]int, t.n)
+	p := make([]float64, t.n*nc)
+	if err := c.proba(t, p); err != nil {
+		return err
+	}
 	for i := range out {
 		out[i] = argmax(p[i*nc : (i+1)*nc])
 	}
-	return out, nil
+	return nil
 }

@@ -2,27 +2,45 @@ package sklearn
 
 import (
 	"fmt"
+	"math"
 )
 
-// linearModel holds coef_ (k x d) and intercept_ (k).
+// linearModel holds coef_ (k x d) and intercept_ (k) in one slice. It is
+// kept small (five words): a linear model's arrays are often a few
+// hundred bytes, and the loaded model stays within 1.5x of them.
 type linearModel struct {
-	coef      []float64
-	k, d      int
-	intercept []float64
+	w    []float64 // coef_ (k x d), then intercept_ (k)
+	k, d int32
+	cls  class
+	mode probaMode // classifiers: how scores become probabilities
 }
 
-func (l *linearModel) nIn() int { return l.d }
+func (l *linearModel) nIn() int { return int(l.d) }
 
-func decodeLinear(o *obj) (*linearModel, error) {
+func (l *linearModel) name() string { return l.cls.String() }
+
+// coef returns row j of coef_ and intercept_[j].
+func (l *linearModel) coef(j int) ([]float64, float64) {
+	d, k := int(l.d), int(l.k)
+	return l.w[j*d : (j+1)*d : (j+1)*d], l.w[k*d+j]
+}
+
+func decodeLinear(o *obj) (linearModel, error) {
 	coef, k, d, err := o.mat("coef_")
 	if err != nil {
-		return nil, err
+		return linearModel{}, err
 	}
-	icept := make([]float64, k)
+	cls, ok := classOf(o.name)
+	if !ok || k > math.MaxInt32 || d > math.MaxInt32 || k < 1 {
+		return linearModel{}, o.errf("coef_", "%d x %d", k, d)
+	}
+	w := make([]float64, k*d+k)
+	copy(w, coef)
+	icept := w[k*d:]
 	if v := o.opt("intercept_"); v != nil {
 		f, _, err := toFloats(v)
 		if err != nil {
-			return nil, o.errf("intercept_", "%v", err)
+			return linearModel{}, o.errf("intercept_", "%v", err)
 		}
 		switch len(f) {
 		case k:
@@ -32,60 +50,127 @@ func decodeLinear(o *obj) (*linearModel, error) {
 				icept[i] = f[0]
 			}
 		default:
-			return nil, o.errf("intercept_", "%d values for %d outputs", len(f), k)
+			return linearModel{}, o.errf("intercept_", "%d values for %d outputs", len(f), k)
 		}
 	}
-	return &linearModel{coef: coef, k: k, d: d, intercept: icept}, nil
+	return linearModel{w: w, k: int32(k), d: int32(d), cls: cls}, nil
 }
 
-// scores returns X @ coef_.T + intercept_ (n x k).
-func (l *linearModel) scores(t *table, who string) ([]float64, error) {
-	if err := checkInput(t, l.d, who, false); err != nil {
-		return nil, err
+// affine stores x·w + b for rows lo..hi-1 of t in out[(i-lo)*stride].
+// Four rows go at once: each w[j] is loaded once for the four, and the
+// four sums are independent chains the CPU runs side by side. Each row's
+// sum runs over j in order, as a serial dot product does.
+//
+// It reports whether every value stored is finite, cheaply: z adds each
+// value times zero, which stays zero for finite values and turns NaN
+// for a NaN or an infinity (or for finite values whose sum overflows,
+// a false alarm that only costs a scan).
+func affine(t *table, lo, hi int, w []float64, b float64, out []float64, stride int) bool {
+	d := len(w)
+	o := 0
+	i := lo
+	z := 0.0
+	for ; i+4 <= hi; i += 4 {
+		x0, x1, x2, x3 := t.row(i)[:d], t.row(i + 1)[:d], t.row(i + 2)[:d], t.row(i + 3)[:d]
+		var s0, s1, s2, s3 float64
+		for j, wj := range w {
+			s0 += x0[j] * wj
+			s1 += x1[j] * wj
+			s2 += x2[j] * wj
+			s3 += x3[j] * wj
+		}
+		s0, s1, s2, s3 = s0+b, s1+b, s2+b, s3+b
+		out[o] = s0
+		out[o+stride] = s1
+		out[o+2*stride] = s2
+		out[o+3*stride] = s3
+		z += (s0 + s1 + s2 + s3) * 0
+		o += 4 * stride
 	}
-	out := make([]float64, t.n*l.k)
-	for i := 0; i < t.n; i++ {
-		x := t.row(i)
-		for j := 0; j < l.k; j++ {
-			out[i*l.k+j] = dot(x, l.coef[j*l.d:(j+1)*l.d]) + l.intercept[j]
+	for ; i < hi; i++ {
+		s := dot(t.row(i)[:d], w) + b
+		out[o] = s
+		z += s * 0
+		o += stride
+	}
+	return z == 0
+}
+
+// check checks a table's width and that it holds no strings. NaN and
+// infinities are found from the scores (see checkScores).
+func (l *linearModel) check(t *table) error {
+	if t.d != int(l.d) {
+		return fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, l.name(), l.d, t.d)
+	}
+	return t.numeric(l.name())
+}
+
+// block stores X @ coef_.T + intercept_ for rows lo..hi-1 of t in out
+// ((hi-lo) x k, row-major) and checks them: the error names the first
+// row holding a NaN or an infinity.
+func (l *linearModel) block(t *table, lo, hi int, out []float64) error {
+	k := int(l.k)
+	finite := true
+	for j := 0; j < k; j++ {
+		w, b := l.coef(j)
+		if !affine(t, lo, hi, w, b, out[j:], k) {
+			finite = false
 		}
 	}
-	return out, nil
-}
-
-// checkInput checks a table's width and values for an estimator.
-func checkInput(t *table, d int, who string, allowNaN bool) error {
-	if t.d != d {
-		return fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, who, d, t.d)
+	if finite {
+		return nil
 	}
-	return t.finite(who, allowNaN)
+	return l.checkScores(t, lo, out[:(hi-lo)*k])
 }
 
-// linearRegressor: LinearRegression, Ridge, Lasso, ElasticNet,
-// SGDRegressor, LinearSVR.
-type linearRegressor struct {
-	*linearModel
-	name string
+// checkScores returns the error for the first row among lo.. (whose
+// scores, k per row, are s) that holds a NaN or an infinity. Such a value
+// makes the row's scores NaN or infinite (x*w is NaN or infinite, and so
+// is any sum holding it), so only the rows with a score that is not
+// finite are searched; a finite row whose scores overflowed passes, as in
+// scikit-learn.
+func (l *linearModel) checkScores(t *table, lo int, s []float64) error {
+	k := int(l.k)
+	for i, v := range s {
+		if v-v != 0 { // NaN or infinite
+			if err := t.finiteRow(lo+i/k, l.name(), false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
+
+// scores stores X @ coef_.T + intercept_ (t.n x k) in out, checking the
+// input.
+func (l *linearModel) scores(t *table, out []float64) error {
+	if err := l.check(t); err != nil {
+		return err
+	}
+	return l.block(t, 0, t.n, out[:t.n*int(l.k)])
+}
+
+// linearRegressor: LinearRegression, Ridge, Lasso, ElasticNet (with one
+// output or several), SGDRegressor, LinearSVR.
+type linearRegressor struct{ linearModel }
 
 func decodeLinearRegressor(o *obj) (any, error) {
 	l, err := decodeLinear(o)
 	if err != nil {
 		return nil, err
 	}
-	if l.k != 1 {
-		return nil, fmt.Errorf("%w: %s with %d outputs (only single-output regression is supported)", ErrUnsupported, o.name, l.k)
-	}
-	return &linearRegressor{linearModel: l, name: o.name}, nil
+	return &linearRegressor{l}, nil
 }
 
-func (r *linearRegressor) predictValues(t *table) ([]float64, error) {
-	return r.scores(t, r.name)
+func (r *linearRegressor) nOut() int { return int(r.k) }
+
+func (r *linearRegressor) predictValues(t *table, out []float64) error {
+	return r.scores(t, out)
 }
 
 // probaMode says how a linear classifier turns decision values into
 // probabilities.
-type probaMode int
+type probaMode uint8
 
 const (
 	noProba probaMode = iota
@@ -96,14 +181,12 @@ const (
 // linearClassifier: LogisticRegression, RidgeClassifier, SGDClassifier,
 // LinearSVC, Perceptron.
 type linearClassifier struct {
-	*linearModel
-	name    string
+	linearModel
 	classes []any
-	mode    probaMode
 }
 
 // linearClassifierProba adds predict_proba.
-type linearClassifierProba struct{ *linearClassifier }
+type linearClassifierProba struct{ linearClassifier }
 
 func decodeLinearClassifier(o *obj) (any, error) {
 	l, err := decodeLinear(o)
@@ -114,10 +197,11 @@ func decodeLinearClassifier(o *obj) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if (len(classes) == 2 && l.k != 1) || (len(classes) > 2 && l.k != len(classes)) || len(classes) < 2 {
-		return nil, o.errf("coef_", "%d rows for %d classes", l.k, len(classes))
+	k := int(l.k)
+	if (len(classes) == 2 && k != 1) || (len(classes) > 2 && k != len(classes)) || len(classes) < 2 {
+		return nil, o.errf("coef_", "%d rows for %d classes", k, len(classes))
 	}
-	c := &linearClassifier{linearModel: l, name: o.name, classes: classes}
+	c := linearClassifier{linearModel: l, classes: classes}
 	switch o.name {
 	case "LogisticRegression":
 		mc, err := o.strOr("multi_class", "auto")
@@ -145,7 +229,7 @@ func decodeLinearClassifier(o *obj) (any, error) {
 	if c.mode != noProba {
 		return &linearClassifierProba{c}, nil
 	}
-	return c, nil
+	return &c, nil
 }
 
 // classesOf reads classes_, or a LabelBinarizer's (RidgeClassifier).
@@ -178,49 +262,75 @@ func classesOf(o *obj) ([]any, error) {
 
 func (c *linearClassifier) labels() []any { return c.classes }
 
-func (c *linearClassifier) decision(t *table) ([]float64, int, error) {
-	s, err := c.scores(t, c.name)
-	return s, c.k, err
+func (c *linearClassifier) nDecision() int { return int(c.k) }
+
+func (c *linearClassifier) decision(t *table, out []float64) error {
+	return c.scores(t, out)
 }
 
-func (c *linearClassifier) predictIdx(t *table) ([]int, error) {
-	s, err := c.scores(t, c.name)
-	if err != nil {
-		return nil, err
+// blockRows is how many rows predictIdx scores at a time, in a buffer
+// that stays in the L1 cache.
+const blockRows = 256
+
+func (c *linearClassifier) predictIdx(t *table, out []int) error {
+	if err := c.check(t); err != nil {
+		return err
 	}
-	out := make([]int, t.n)
-	for i := range out {
-		if c.k == 1 {
-			if s[i] > 0 {
-				out[i] = 1
-			}
-		} else {
-			out[i] = argmax(s[i*c.k : (i+1)*c.k])
+	k := int(c.k)
+	var buf [blockRows]float64
+	s := buf[:]
+	step := max(1, blockRows/k)
+	if k > blockRows {
+		s = make([]float64, k)
+	}
+	for lo := 0; lo < t.n; lo += step {
+		hi := min(lo+step, t.n)
+		sc := s[:(hi-lo)*k]
+		if err := c.block(t, lo, hi, sc); err != nil {
+			return err
 		}
-	}
-	return out, nil
-}
-
-func (c *linearClassifierProba) proba(t *table) ([]float64, error) {
-	s, err := c.scores(t, c.name)
-	if err != nil {
-		return nil, err
-	}
-	nc := len(c.classes)
-	out := make([]float64, t.n*nc)
-	for i := 0; i < t.n; i++ {
-		r := out[i*nc : (i+1)*nc]
-		if c.k == 1 {
-			if c.mode == ovrProba {
-				p := expit(s[i])
-				r[0], r[1] = 1-p, p
-			} else {
-				r[0], r[1] = -s[i], s[i]
-				softmaxInPlace(r)
+		if k == 1 {
+			for i, v := range sc {
+				if v > 0 {
+					out[lo+i] = 1
+				}
 			}
 			continue
 		}
-		copy(r, s[i*c.k:(i+1)*c.k])
+		for i := lo; i < hi; i++ {
+			out[i] = argmax(sc[(i-lo)*k : (i-lo+1)*k])
+		}
+	}
+	return nil
+}
+
+func (c *linearClassifierProba) proba(t *table, out []float64) error {
+	nc := len(c.classes)
+	if c.k == 1 {
+		// The scores go to out's first t.n values; row i's two
+		// probabilities then go to out[2i:2i+2], from the last row
+		// down, so no score is overwritten before it is read.
+		if err := c.scores(t, out[:t.n]); err != nil {
+			return err
+		}
+		for i := t.n - 1; i >= 0; i-- {
+			s := out[i]
+			r := out[2*i : 2*i+2]
+			if c.mode == ovrProba {
+				p := expit(s)
+				r[0], r[1] = 1-p, p
+			} else {
+				r[0], r[1] = -s, s
+				softmaxInPlace(r)
+			}
+		}
+		return nil
+	}
+	if err := c.scores(t, out); err != nil {
+		return err
+	}
+	for i := 0; i < t.n; i++ {
+		r := out[i*nc : (i+1)*nc]
 		if c.mode == ovrProba {
 			for j := range r {
 				r[j] = expit(r[j])
@@ -233,5 +343,5 @@ func (c *linearClassifierProba) proba(t *table) ([]float64, error) {
 			softmaxInPlace(r)
 		}
 	}
-	return out, nil
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/modelvault/modelvault/internal/pickle"
@@ -86,7 +88,7 @@ func FromValue(v pickle.Value) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{className: root.name}
+	m := &Model{}
 	if err := m.build(root); err != nil {
 		return nil, err
 	}
@@ -100,7 +102,7 @@ var supported = []string{
 	"GaussianNB", "GradientBoostingClassifier", "GradientBoostingRegressor",
 	"HistGradientBoostingClassifier", "HistGradientBoostingRegressor", "KNeighborsClassifier",
 	"KNeighborsRegressor", "Lasso", "LinearRegression", "LinearSVC", "LinearSVR",
-	"LogisticRegression", "MLPClassifier", "MLPRegressor", "MaxAbsScaler", "MinMaxScaler",
+	"LogisticRegression", "MLPClassifier", "MLPRegressor", "MaxAbsScaler", "MinMaxScaler", "MissingIndicator",
 	"OneHotEncoder", "PCA", "Perceptron", "Pipeline", "PolynomialFeatures", "RandomForestClassifier",
 	"RandomForestRegressor", "Ridge", "RidgeClassifier", "RobustScaler", "SGDClassifier",
 	"SGDRegressor", "SVC", "SVR", "SimpleImputer", "StandardScaler",
@@ -155,6 +157,8 @@ func decodeValue(v pickle.Value, what string, depth int) (any, error) {
 		return decodeScaler(o)
 	case "SimpleImputer":
 		return decodeImputer(o)
+	case "MissingIndicator":
+		return decodeMissingIndicator(o)
 	case "PolynomialFeatures":
 		return decodePoly(o)
 	case "PCA":
@@ -233,6 +237,11 @@ func pipelineSteps(o *obj) ([]pickle.Value, error) {
 }
 
 func (m *Model) build(root *obj) error {
+	cls, ok := classOf(root.name)
+	if !ok {
+		return unsupported(root)
+	}
+	m.class = cls
 	stepVals := []pickle.Value{root.o}
 	if root.name == "Pipeline" && strings.HasPrefix(root.o.Class.Module, "sklearn.") {
 		var err error
@@ -241,6 +250,9 @@ func (m *Model) build(root *obj) error {
 		}
 	}
 	var first *obj
+	var steps []transformer
+	nFeatures, nOutputs := -1, 1
+	var outClasses [][]any
 	for i, sv := range stepVals {
 		d, err := decodeValue(sv, fmt.Sprintf("%s step %d", root.name, i), 1)
 		if err != nil {
@@ -248,9 +260,8 @@ func (m *Model) build(root *obj) error {
 		}
 		if i == 0 {
 			first, _ = asObj(sv, "")
-			m.nFeatures = -1
 			if n, ok := d.(interface{ nIn() int }); ok {
-				m.nFeatures = n.nIn()
+				nFeatures = n.nIn()
 			}
 		}
 		if i < len(stepVals)-1 {
@@ -258,32 +269,45 @@ func (m *Model) build(root *obj) error {
 			if !ok {
 				return fmt.Errorf("%w: %s step %d is not a transformer", ErrInvalidModel, root.name, i)
 			}
-			m.steps = append(m.steps, tr)
+			steps = append(steps, tr)
 			continue
 		}
 		switch e := d.(type) {
 		case classifier:
 			m.final = e
-			m.classes = e.labels()
 		case regressor:
 			m.final = e
 		default:
 			return fmt.Errorf("%w: %s ends in a transformer, not a predictor", ErrUnsupported, root.name)
 		}
+		if r, ok := d.(regressor); ok {
+			nOutputs = r.nOut()
+		}
+		if mc, ok := d.(multiClassifier); ok && mc.outputs() > 1 {
+			nOutputs, outClasses = mc.outputs(), mc.outputLabels()
+		}
 	}
-	if m.nFeatures <= 0 {
+	if nFeatures <= 0 {
 		if n, err := first.int("n_features_in_"); err == nil && n > 0 {
-			m.nFeatures = n
+			nFeatures = n
 		} else {
 			return fmt.Errorf("%w: the number of input features is unknown", ErrInvalidModel)
 		}
 	}
+	if nFeatures > math.MaxInt32 {
+		return fmt.Errorf("%w: %d input features", ErrInvalidModel, nFeatures)
+	}
+	m.nFeatures = int32(nFeatures)
+	var names []string
 	if fv := first.opt("feature_names_in_"); fv != nil {
-		names, err := strs(fv)
-		if err != nil || len(names) != m.nFeatures {
-			return first.errf("feature_names_in_", "want %d names", m.nFeatures)
+		var err error
+		names, err = strs(fv)
+		if err != nil || len(names) != nFeatures {
+			return first.errf("feature_names_in_", "want %d names", nFeatures)
 		}
-		m.featureNames = names
+	}
+	if steps != nil || names != nil || nOutputs != 1 {
+		m.extra = &modelExtra{steps: slices.Clip(steps), featureNames: names, nOutputs: nOutputs, outClasses: outClasses}
 	}
 	return nil
 }

@@ -37,23 +37,50 @@ var (
 	ErrNotAvailable = errors.New("sklearn: method not available for this model")
 )
 
-// table is the input of a transformer or estimator: n rows of d cells,
-// row-major. A cell is numeric (v) unless str is non-nil and str[i] is
-// set, then it is the string s[i].
+// table is the input of a transformer or estimator: n rows of d cells.
+// The rows are either the caller's own ([][]float64, each of length d,
+// read in place) or one row-major slice v. A cell is numeric unless str
+// is non-nil and str[i] is set, then it is the string s[i] (string cells
+// come only in dense tables, from PredictRows and its siblings).
+//
+// off is the index of row 0 in the caller's batch (a chunk of a large
+// batch starts at off > 0), so error messages name the caller's row.
 type table struct {
 	n, d int
 	v    []float64
+	rows [][]float64
+	off  int
 	str  []bool
 	s    []string
 }
 
-func (t *table) row(i int) []float64 { return t.v[i*t.d : (i+1)*t.d] }
+// row returns row i (its cells, read in place: never write to it).
+func (t *table) row(i int) []float64 {
+	if t.rows != nil {
+		return t.rows[i]
+	}
+	return t.v[i*t.d : (i+1)*t.d : (i+1)*t.d]
+}
+
+// slice returns rows lo..hi-1 as a table that shares t's storage.
+func (t *table) slice(lo, hi int) *table {
+	s := &table{n: hi - lo, d: t.d, off: t.off + lo}
+	if t.rows != nil {
+		s.rows = t.rows[lo:hi]
+	} else {
+		s.v = t.v[lo*t.d : hi*t.d]
+	}
+	if t.str != nil {
+		s.str, s.s = t.str[lo*t.d:hi*t.d], t.s[lo*t.d:hi*t.d]
+	}
+	return s
+}
 
 // numeric returns an error if any cell is a string.
 func (t *table) numeric(who string) error {
 	for i, isStr := range t.str {
 		if isStr {
-			return fmt.Errorf("%w: %s: row %d column %d is the string %q", ErrNotNumber, who, i/t.d, i%t.d, t.s[i])
+			return fmt.Errorf("%w: %s: row %d column %d is the string %q", ErrNotNumber, who, t.off+i/t.d, i%t.d, t.s[i])
 		}
 	}
 	return nil
@@ -65,16 +92,37 @@ func (t *table) finite(who string, allowNaN bool) error {
 	if err := t.numeric(who); err != nil {
 		return err
 	}
-	for i, x := range t.v {
-		if math.IsNaN(x) {
-			if !allowNaN {
-				return fmt.Errorf("%w: %s: row %d column %d is NaN", ErrMissingValue, who, i/t.d, i%t.d)
-			}
-		} else if math.IsInf(x, 0) {
-			return fmt.Errorf("%w: %s: row %d column %d is infinite", ErrNotNumber, who, i/t.d, i%t.d)
+	for i := 0; i < t.n; i++ {
+		if err := t.finiteRow(i, who, allowNaN); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// finiteRow is finite for row i.
+func (t *table) finiteRow(i int, who string, allowNaN bool) error {
+	for j, x := range t.row(i) {
+		if x-x == 0 { // finite
+			continue
+		}
+		if math.IsNaN(x) {
+			if !allowNaN {
+				return fmt.Errorf("%w: %s: row %d column %d is NaN", ErrMissingValue, who, t.off+i, j)
+			}
+		} else {
+			return fmt.Errorf("%w: %s: row %d column %d is infinite", ErrNotNumber, who, t.off+i, j)
+		}
+	}
+	return nil
+}
+
+// checkInput checks a table's width and values for an estimator.
+func checkInput(t *table, d int, who string, allowNaN bool) error {
+	if t.d != d {
+		return fmt.Errorf("%w: %s expects %d features, got %d", ErrFeatureCount, who, d, t.d)
+	}
+	return t.finite(who, allowNaN)
 }
 
 // transformer is a fitted preprocessing step.
@@ -83,6 +131,10 @@ type transformer interface {
 }
 
 // estimator is a fitted final step: a classifier or a regressor.
+//
+// The prediction methods below write into out, which the caller has
+// sized for t.n rows and zeroed; they check their input (width, NaN,
+// infinities, strings) and return a named error for bad input.
 type estimator interface {
 	// nIn is the number of input features, -1 when unknown.
 	nIn() int
@@ -92,39 +144,128 @@ type classifier interface {
 	estimator
 	// labels returns classes_.
 	labels() []any
-	// predictIdx returns the index into classes for each row.
-	predictIdx(t *table) ([]int, error)
+	// predictIdx stores the index into classes of each row in out
+	// (t.n values).
+	predictIdx(t *table, out []int) error
 }
 
 type regressor interface {
 	estimator
-	predictValues(t *table) ([]float64, error)
+	// nOut is the number of outputs per row: 1, or the width of the
+	// 2-D y the estimator was fitted on.
+	nOut() int
+	// predictValues stores t.n x nOut values in out, row-major.
+	predictValues(t *table, out []float64) error
 }
 
 type probaer interface {
-	proba(t *table) ([]float64, error) // n x len(classes), row-major
+	// proba stores t.n x len(classes) probabilities in out, row-major.
+	proba(t *table, out []float64) error
 }
 
 type decider interface {
-	// decision returns n x k values, row-major, and k (1 for a binary
-	// classifier, whose decision function is one column).
-	decision(t *table) ([]float64, int, error)
+	// nDecision is the number of decision values per row (1 for a
+	// binary classifier, whose decision function is one column).
+	nDecision() int
+	// decision stores t.n x nDecision values in out, row-major.
+	decision(t *table, out []float64) error
 }
+
+// The estimators' methods, checked at compile time (a type switch on a
+// method set that drifted would otherwise skip an estimator silently).
+var (
+	_ classifier = (*linearClassifier)(nil)
+	_ decider    = (*linearClassifier)(nil)
+	_ probaer    = (*linearClassifierProba)(nil)
+	_ regressor  = (*linearRegressor)(nil)
+	_ classifier = (*treeClassifier)(nil)
+	_ probaer    = (*treeClassifier)(nil)
+	_ regressor  = (*treeRegressor)(nil)
+	_ classifier = (*gbClassifier)(nil)
+	_ probaer    = (*gbClassifier)(nil)
+	_ decider    = (*gbClassifier)(nil)
+	_ regressor  = (*gbRegressor)(nil)
+	_ classifier = (*hgbClassifier)(nil)
+	_ probaer    = (*hgbClassifier)(nil)
+	_ decider    = (*hgbClassifier)(nil)
+	_ regressor  = (*hgbRegressor)(nil)
+	_ classifier = (*knnClassifier)(nil)
+	_ probaer    = (*knnClassifier)(nil)
+	_ regressor  = (*knnRegressor)(nil)
+	_ classifier = (*gaussianNB)(nil)
+	_ probaer    = (*gaussianNB)(nil)
+	_ classifier = (*svc)(nil)
+	_ decider    = (*svc)(nil)
+	_ regressor  = (*svr)(nil)
+	_ classifier = (*mlpClassifier)(nil)
+	_ probaer    = (*mlpClassifier)(nil)
+	_ regressor  = (*mlpRegressor)(nil)
+)
 
 // Model is a loaded scikit-learn estimator (a single estimator or a
 // Pipeline ending in one). It is immutable and safe for concurrent use.
+//
+// It is four words: the arrays of a small model (a linear model of a few
+// features) are a few hundred bytes, and a loaded model keeps within 1.5x
+// of them (BENCHMARKS.md).
 type Model struct {
-	className    string
-	steps        []transformer
-	final        estimator
-	classes      []any
-	nFeatures    int
+	final     estimator
+	extra     *modelExtra // nil for a lone estimator fitted without feature names
+	nFeatures int32
+	class     class
+}
+
+// modelExtra holds what most small models lack.
+type modelExtra struct {
+	steps        []transformer // a Pipeline's transformers, in order
 	featureNames []string
+	nOutputs     int     // 1, or the outputs of a multi-output estimator
+	outClasses   [][]any // a multi-output classifier's classes per output (else nil)
+}
+
+// class is a supported estimator class, kept as its index in supported
+// (a byte, where the name would take two words).
+type class uint8
+
+func (c class) String() string { return supported[c] }
+
+// classOf returns the class named name, false when it is not supported.
+func classOf(name string) (class, bool) {
+	i := slices.Index(supported, name)
+	if i < 0 || i > math.MaxUint8 {
+		return 0, false
+	}
+	return class(i), true
+}
+
+func (m *Model) steps() []transformer {
+	if m.extra == nil {
+		return nil
+	}
+	return m.extra.steps
+}
+
+// labels returns the classifier's classes (not a copy), nil for a
+// regressor.
+func (m *Model) labels() []any {
+	if c, ok := m.final.(classifier); ok {
+		return c.labels()
+	}
+	return nil
+}
+
+// Matrix is a batch of rows in one row-major slice: row i is
+// Data[i*Cols : (i+1)*Cols], and len(Data) is Rows*Cols. It is the
+// fastest input form: the model reads it in place, nothing is copied or
+// converted first (the [][]float64 methods read their rows in place too).
+type Matrix struct {
+	Rows, Cols int
+	Data       []float64
 }
 
 // ClassName returns the Python class name of the loaded estimator (the
 // specification's model_type): "LogisticRegression", "Pipeline", ...
-func (m *Model) ClassName() string { return m.className }
+func (m *Model) ClassName() string { return m.class.String() }
 
 // IsClassifier reports whether Predict returns class labels.
 func (m *Model) IsClassifier() bool { _, ok := m.final.(classifier); return ok }
@@ -132,14 +273,102 @@ func (m *Model) IsClassifier() bool { _, ok := m.final.(classifier); return ok }
 // Classes returns the class labels (string, int64, float64 or bool, as
 // pickled in classes_) of a classifier, in the order of PredictProba's
 // columns; nil for a regressor.
-func (m *Model) Classes() []any { return slices.Clone(m.classes) }
+func (m *Model) Classes() []any { return slices.Clone(m.labels()) }
 
 // NFeatures returns the number of input features the model expects.
-func (m *Model) NFeatures() int { return m.nFeatures }
+func (m *Model) NFeatures() int { return int(m.nFeatures) }
+
+// NOutputs returns the number of outputs: 1, or the number of targets a
+// multi-output estimator was fitted on (the columns of a 2-D y:
+// scikit-learn's n_outputs_, or the labels of a multilabel
+// MLPClassifier). With several outputs, Predict returns one []any (a
+// classifier's labels) or []float64 (a regressor's values) per row,
+// PredictFloats NOutputs values per row, and a classifier's class
+// probabilities come from PredictProbaOutputs (or, for a multilabel
+// MLPClassifier, PredictProba: one probability per label).
+func (m *Model) NOutputs() int {
+	if m.extra == nil {
+		return 1
+	}
+	return m.extra.nOutputs
+}
+
+// outClasses returns a multi-output classifier's classes per output, nil
+// for other models.
+func (m *Model) outClasses() [][]any {
+	if m.extra == nil {
+		return nil
+	}
+	return m.extra.outClasses
+}
+
+// OutputClasses returns the class labels of output k of a classifier
+// (scikit-learn's classes_[k] for a multi-output classifier; 0 and 1 for
+// each label of a multilabel MLPClassifier; Classes for output 0 of a
+// single-output one), or nil.
+func (m *Model) OutputClasses(k int) []any {
+	if oc := m.outClasses(); oc != nil {
+		if k < 0 || k >= len(oc) {
+			return nil
+		}
+		return slices.Clone(oc[k])
+	}
+	if k == 0 {
+		return m.Classes()
+	}
+	return nil
+}
+
+// PredictProbaOutputs returns a multi-output classifier's predict_proba:
+// one matrix per output (scikit-learn's list of arrays), each with one
+// row of probabilities (in the order of OutputClasses(k)) per input row.
+// It fails with ErrNotAvailable for other models (see PredictProba).
+func (m *Model) PredictProbaOutputs(X [][]float64) ([][][]float64, error) {
+	t, err := m.rowsTable(X)
+	if err != nil {
+		return nil, err
+	}
+	return m.predictProbaOutputs(t)
+}
+
+// PredictProbaOutputsRows is PredictProbaOutputs for rows as in
+// PredictRows.
+func (m *Model) PredictProbaOutputsRows(rows [][]any) ([][][]float64, error) {
+	t, err := m.anyTable(rows)
+	if err != nil {
+		return nil, err
+	}
+	return m.predictProbaOutputs(t)
+}
+
+func (m *Model) predictProbaOutputs(t *table) ([][][]float64, error) {
+	p, ok := m.final.(multiProbaer)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s has no multi-output predict_proba", ErrNotAvailable, m.class)
+	}
+	t, err := m.pre(t)
+	if err != nil {
+		return nil, err
+	}
+	v, err := p.probaOutputs(t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][][]float64, len(v))
+	for k, pk := range v {
+		out[k] = split(pk, t.n, len(m.outClasses()[k]))
+	}
+	return out, nil
+}
 
 // FeatureNames returns the input feature names when the model was fitted
 // on named columns (a pandas DataFrame), else nil.
-func (m *Model) FeatureNames() []string { return slices.Clone(m.featureNames) }
+func (m *Model) FeatureNames() []string {
+	if m.extra == nil {
+		return nil
+	}
+	return slices.Clone(m.extra.featureNames)
+}
 
 // HasPredictProba reports whether PredictProba is available.
 func (m *Model) HasPredictProba() bool { _, ok := m.final.(probaer); return ok }
@@ -148,9 +377,12 @@ func (m *Model) HasPredictProba() bool { _, ok := m.final.(probaer); return ok }
 func (m *Model) HasDecisionFunction() bool { _, ok := m.final.(decider); return ok }
 
 // Predict returns scikit-learn's predict for each row of X: a class
-// label (one of Classes) for a classifier, a float64 for a regressor.
+// label (one of Classes) for a classifier, a float64 for a regressor (a
+// []float64 of NOutputs values for a multi-output regressor). A
+// regressor's values are boxed one by one; PredictFloats and
+// AppendPredictFloats return them unboxed.
 func (m *Model) Predict(X [][]float64) ([]any, error) {
-	t, err := m.numericTable(X)
+	t, err := m.rowsTable(X)
 	if err != nil {
 		return nil, err
 	}
@@ -167,37 +399,66 @@ func (m *Model) PredictRows(rows [][]any) ([]any, error) {
 	return m.predict(t)
 }
 
-// PredictFloats returns a regressor's predictions as float64s.
+// PredictFloats returns a regressor's predictions as float64s: len(X) x
+// NOutputs values, row-major. It fails with ErrNotAvailable on a
+// classifier.
 func (m *Model) PredictFloats(X [][]float64) ([]float64, error) {
-	r, ok := m.final.(regressor)
-	if !ok {
-		return nil, fmt.Errorf("%w: PredictFloats on classifier %s", ErrNotAvailable, m.className)
-	}
-	t, err := m.numericTable(X)
+	t, err := m.rowsTable(X)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float64, t.n)
-	err = inChunks(t, func(lo int, sub *table) error {
-		sub, err := m.pre(sub)
-		if err != nil {
-			return err
-		}
-		v, err := r.predictValues(sub)
-		copy(out[lo:], v)
-		return err
-	})
+	return m.appendFloats(nil, t)
+}
+
+// AppendPredictFloats appends a regressor's predictions for the rows of
+// X to dst (X.Rows x NOutputs values, row-major) and returns the
+// extended slice; pass dst[:0] to reuse a buffer. It fails with
+// ErrNotAvailable on a classifier. On error the returned slice has dst's
+// length.
+func (m *Model) AppendPredictFloats(dst []float64, X Matrix) ([]float64, error) {
+	t, err := m.matrixTable(X)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
-	return out, nil
+	return m.appendFloats(dst, t)
+}
+
+// AppendPredictClasses appends, for each row of X, the index into
+// Classes of the class a classifier predicts, and returns the extended
+// slice. It fails with ErrNotAvailable on a regressor. On error the
+// returned slice has dst's length.
+func (m *Model) AppendPredictClasses(dst []int, X Matrix) ([]int, error) {
+	t, err := m.matrixTable(X)
+	if err != nil {
+		return dst, err
+	}
+	if _, ok := m.final.(classifier); !ok {
+		return dst, fmt.Errorf("%w: class indices from regressor %s", ErrNotAvailable, m.class)
+	}
+	dst, out := grow(dst, t.n)
+	if err := m.classify(t, out); err != nil {
+		return dst, err
+	}
+	return dst[:len(dst)+t.n], nil
+}
+
+// AppendPredictProba appends predict_proba for the rows of X to dst
+// (X.Rows x len(Classes) values, row-major) and returns the extended
+// slice. It fails with ErrNotAvailable when the estimator has no
+// predict_proba. On error the returned slice has dst's length.
+func (m *Model) AppendPredictProba(dst []float64, X Matrix) ([]float64, error) {
+	t, err := m.matrixTable(X)
+	if err != nil {
+		return dst, err
+	}
+	return m.appendProba(dst, t)
 }
 
 // PredictProba returns scikit-learn's predict_proba: one row of class
 // probabilities (in the order of Classes) per input row. It fails with
 // ErrNotAvailable when the estimator has no predict_proba.
 func (m *Model) PredictProba(X [][]float64) ([][]float64, error) {
-	t, err := m.numericTable(X)
+	t, err := m.rowsTable(X)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +479,7 @@ func (m *Model) PredictProbaRows(rows [][]any) ([][]float64, error) {
 // pair of classes, as scikit-learn does) otherwise. It fails with
 // ErrNotAvailable when the estimator has no decision_function.
 func (m *Model) DecisionFunction(X [][]float64) ([][]float64, error) {
-	t, err := m.numericTable(X)
+	t, err := m.rowsTable(X)
 	if err != nil {
 		return nil, err
 	}
@@ -237,20 +498,21 @@ func (m *Model) DecisionFunctionRows(rows [][]any) ([][]float64, error) {
 // Row orders a named row (a JSON object, say) by FeatureNames. Every
 // feature must be present and no other name may be.
 func (m *Model) Row(named map[string]any) ([]any, error) {
-	if m.featureNames == nil {
+	if m.extra == nil || m.extra.featureNames == nil {
 		return nil, fmt.Errorf("%w: the model was not fitted on named columns", ErrUnknownFeature)
 	}
-	row := make([]any, len(m.featureNames))
-	for i, name := range m.featureNames {
+	names := m.extra.featureNames
+	row := make([]any, len(names))
+	for i, name := range names {
 		v, ok := named[name]
 		if !ok {
 			return nil, fmt.Errorf("%w: %q is missing", ErrUnknownFeature, name)
 		}
 		row[i] = v
 	}
-	if len(named) != len(m.featureNames) {
+	if len(named) != len(names) {
 		for k := range named {
-			if !slices.Contains(m.featureNames, k) {
+			if !slices.Contains(names, k) {
 				return nil, fmt.Errorf("%w: %q", ErrUnknownFeature, k)
 			}
 		}
@@ -258,127 +520,142 @@ func (m *Model) Row(named map[string]any) ([]any, error) {
 	return row, nil
 }
 
+// grow extends dst's capacity by n and returns it with the n zeroed
+// elements after its length.
+func grow[T any](dst []T, n int) ([]T, []T) {
+	dst = slices.Grow(dst, n)
+	out := dst[len(dst) : len(dst)+n]
+	clear(out)
+	return dst, out
+}
+
 func (m *Model) predict(t *table) ([]any, error) {
 	out := make([]any, t.n)
-	err := inChunks(t, func(lo int, sub *table) error {
-		p, err := m.predictChunk(sub)
-		copy(out[lo:], p)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	switch f := m.final.(type) {
+	case classifier:
+		if m.outClasses() != nil {
+			idx := make([]int, t.n*m.NOutputs())
+			if err := runChunks(m, t, m.NOutputs(), idx, f, classifier.predictIdx); err != nil {
+				return nil, err
+			}
+			return m.outputLabels(idx, t.n)
+		}
+		idx := make([]int, t.n)
+		if err := m.classify(t, idx); err != nil {
+			return nil, err
+		}
+		classes := m.labels()
+		for i, k := range idx {
+			out[i] = classes[k]
+		}
+	case regressor:
+		k := f.nOut()
+		v := make([]float64, t.n*k)
+		if err := runChunks(m, t, k, v, f, regressor.predictValues); err != nil {
+			return nil, err
+		}
+		for i := range out {
+			if k == 1 {
+				out[i] = v[i]
+			} else {
+				out[i] = v[i*k : (i+1)*k : (i+1)*k]
+			}
+		}
+	default:
+		return nil, fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.class)
 	}
 	return out, nil
 }
 
-// parallelRows is the batch size from which rows are predicted on
-// several goroutines (GOMAXPROCS), in contiguous chunks.
-const parallelRows = 2048
-
-// inChunks runs fn on row ranges of t, concurrently for large batches;
-// it returns the error of the first failing chunk (in row order).
-func inChunks(t *table, fn func(lo int, sub *table) error) error {
-	workers := runtime.GOMAXPROCS(0)
-	if t.n < parallelRows || workers < 2 {
-		return fn(0, t)
+// classify stores the class index of each row in out, checked against
+// the classes.
+func (m *Model) classify(t *table, out []int) error {
+	c, ok := m.final.(classifier)
+	if !ok {
+		return fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.class)
 	}
-	size := (t.n + workers - 1) / workers
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*size, min((w+1)*size, t.n)
-		if lo >= hi {
-			break
-		}
-		sub := &table{n: hi - lo, d: t.d, v: t.v[lo*t.d : hi*t.d]}
-		if t.str != nil {
-			sub.str, sub.s = t.str[lo*t.d:hi*t.d], t.s[lo*t.d:hi*t.d]
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = fn(lo, sub)
-		}()
+	if m.outClasses() != nil {
+		return fmt.Errorf("%w: %s has %d outputs: use Predict", ErrNotAvailable, m.class, m.NOutputs())
 	}
-	wg.Wait()
-	return firstErr(errs)
-}
-
-func firstErr(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
+	if err := runChunks(m, t, 1, out, c, classifier.predictIdx); err != nil {
+		return err
+	}
+	nc := len(c.labels())
+	for _, k := range out {
+		if uint(k) >= uint(nc) {
+			return fmt.Errorf("%w: class index %d of %d", ErrInvalidModel, k, nc)
 		}
 	}
 	return nil
 }
 
-func (m *Model) predictChunk(t *table) ([]any, error) {
-	t, err := m.pre(t)
-	if err != nil {
-		return nil, err
+func (m *Model) appendFloats(dst []float64, t *table) ([]float64, error) {
+	r, ok := m.final.(regressor)
+	if !ok {
+		return dst, fmt.Errorf("%w: PredictFloats on classifier %s", ErrNotAvailable, m.class)
 	}
-	switch f := m.final.(type) {
-	case classifier:
-		idx, err := f.predictIdx(t)
-		if err != nil {
-			return nil, err
+	k := r.nOut()
+	dst, out := grow(dst, t.n*k)
+	if err := runChunks(m, t, k, out, r, regressor.predictValues); err != nil {
+		return dst, err
+	}
+	return dst[:len(dst)+len(out)], nil
+}
+
+func (m *Model) appendProba(dst []float64, t *table) ([]float64, error) {
+	p, ok := m.final.(probaer)
+	if !ok {
+		if _, multi := m.final.(multiProbaer); multi {
+			return dst, fmt.Errorf("%w: %s has %d outputs: use PredictProbaOutputs", ErrNotAvailable, m.class, m.NOutputs())
 		}
-		out := make([]any, len(idx))
-		for i, k := range idx {
-			if k < 0 || k >= len(m.classes) {
-				return nil, fmt.Errorf("%w: class index %d of %d", ErrInvalidModel, k, len(m.classes))
+		return dst, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.class)
+	}
+	k := len(m.labels())
+	dst, out := grow(dst, t.n*k)
+	if err := runChunks(m, t, k, out, p, probaer.proba); err != nil {
+		return dst, err
+	}
+	return dst[:len(dst)+len(out)], nil
+}
+
+// outputLabels turns a multi-output classifier's class indices (n x
+// NOutputs) into one []any of labels per row.
+func (m *Model) outputLabels(idx []int, n int) ([]any, error) {
+	oc := m.outClasses()
+	k := len(oc)
+	if len(idx) != n*k {
+		return nil, fmt.Errorf("%w: %d class indices for %d rows of %d outputs", ErrInvalidModel, len(idx), n, k)
+	}
+	out := make([]any, n)
+	for i := range out {
+		row := make([]any, k)
+		for o, c := range idx[i*k : (i+1)*k] {
+			if c < 0 || c >= len(oc[o]) {
+				return nil, fmt.Errorf("%w: output %d: class index %d of %d", ErrInvalidModel, o, c, len(oc[o]))
 			}
-			out[i] = m.classes[k]
+			row[o] = oc[o][c]
 		}
-		return out, nil
-	case regressor:
-		v, err := f.predictValues(t)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = x
-		}
-		return out, nil
+		out[i] = row
 	}
-	return nil, fmt.Errorf("%w: %s cannot predict", ErrInvalidModel, m.className)
+	return out, nil
 }
 
 func (m *Model) predictProba(t *table) ([][]float64, error) {
-	p, ok := m.final.(probaer)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s has no predict_proba", ErrNotAvailable, m.className)
-	}
-	k := len(m.classes)
-	out := make([]float64, t.n*k)
-	err := inChunks(t, func(lo int, sub *table) error {
-		sub, err := m.pre(sub)
-		if err != nil {
-			return err
-		}
-		v, err := p.proba(sub)
-		copy(out[lo*k:], v)
-		return err
-	})
+	v, err := m.appendProba(nil, t)
 	if err != nil {
 		return nil, err
 	}
-	return split(out, t.n, k), nil
+	return split(v, t.n, len(m.labels())), nil
 }
 
 func (m *Model) decisionFunction(t *table) ([][]float64, error) {
 	d, ok := m.final.(decider)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s has no decision_function", ErrNotAvailable, m.className)
+		return nil, fmt.Errorf("%w: %s has no decision_function", ErrNotAvailable, m.class)
 	}
-	t, err := m.pre(t)
-	if err != nil {
-		return nil, err
-	}
-	v, k, err := d.decision(t)
-	if err != nil {
+	k := d.nDecision()
+	v := make([]float64, t.n*k)
+	if err := runChunks(m, t, k, v, d, decider.decision); err != nil {
 		return nil, err
 	}
 	return split(v, t.n, k), nil
@@ -392,31 +669,103 @@ func split(v []float64, n, k int) [][]float64 {
 	return out
 }
 
-// pre runs the pipeline's transformers.
+// parallelRows is the batch size from which rows are predicted on
+// several goroutines (GOMAXPROCS), in contiguous chunks.
+const parallelRows = 2048
+
+// runChunks runs the pipeline's transformers and then fn(e, ...) on t,
+// whose results (width per row) go to out; a large batch is cut into
+// contiguous chunks run on GOMAXPROCS goroutines, each writing its own
+// part of out. It returns the error of the first failing chunk (in row
+// order), so the error names the first bad row as a serial run would.
+//
+// fn is a method expression (classifier.predictIdx) and e its receiver,
+// not a method value, so a small batch allocates no closure.
+func runChunks[T, E any](m *Model, t *table, width int, out []T, e E, fn func(E, *table, []T) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	if t.n < parallelRows || workers < 2 {
+		pt, err := m.pre(t)
+		if err != nil {
+			return err
+		}
+		return fn(e, pt, out)
+	}
+	size := (t.n + workers - 1) / workers
+	errs := make([]error, workers)
+	run := func(w, lo, hi int) {
+		pt, err := m.pre(t.slice(lo, hi))
+		if err == nil {
+			err = fn(e, pt, out[lo*width:hi*width])
+		}
+		errs[w] = err
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		lo, hi := w*size, min((w+1)*size, t.n)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(w, lo, hi)
+		}()
+	}
+	// The first chunk runs on the calling goroutine.
+	run(0, 0, size)
+	wg.Wait()
+	return firstErr(errs)
+}
+
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pre runs the pipeline's transformers; the result keeps t's row offset
+// for error messages.
 func (m *Model) pre(t *table) (*table, error) {
+	off := t.off
 	var err error
-	for _, s := range m.steps {
+	for _, s := range m.steps() {
 		if t, err = s.transform(t); err != nil {
 			return nil, err
 		}
+		t.off = off
 	}
 	return t, nil
 }
 
-func (m *Model) numericTable(X [][]float64) (*table, error) {
-	d := m.nFeatures
-	t := &table{n: len(X), d: d, v: make([]float64, len(X)*d)}
+// rowsTable wraps the caller's rows (read in place) after checking their
+// width.
+func (m *Model) rowsTable(X [][]float64) (*table, error) {
+	d := int(m.nFeatures)
 	for i, row := range X {
 		if len(row) != d {
 			return nil, fmt.Errorf("%w: row %d has %d, the model expects %d", ErrFeatureCount, i, len(row), d)
 		}
-		copy(t.v[i*d:], row)
 	}
-	return t, nil
+	return &table{n: len(X), d: d, rows: X}, nil
+}
+
+// matrixTable wraps a Matrix (read in place) after checking its shape.
+func (m *Model) matrixTable(X Matrix) (*table, error) {
+	d := int(m.nFeatures)
+	if X.Cols != d {
+		return nil, fmt.Errorf("%w: rows have %d, the model expects %d", ErrFeatureCount, X.Cols, d)
+	}
+	if X.Rows < 0 || X.Rows > len(X.Data)/d || len(X.Data) != X.Rows*d {
+		return nil, fmt.Errorf("%w: a %d x %d Matrix holds %d values", ErrFeatureCount, X.Rows, X.Cols, len(X.Data))
+	}
+	return &table{n: X.Rows, d: d, v: X.Data}, nil
 }
 
 func (m *Model) anyTable(rows [][]any) (*table, error) {
-	d := m.nFeatures
+	d := int(m.nFeatures)
 	t := &table{n: len(rows), d: d, v: make([]float64, len(rows)*d)}
 	for i, row := range rows {
 		if len(row) != d {

@@ -71,29 +71,34 @@ func decodeKNN(o *obj) (any, error) {
 	default:
 		return nil, fmt.Errorf("%w: %s with weights %q", ErrUnsupported, o.name, w)
 	}
-	if b, _ := o.bool("outputs_2d_", false); b {
-		return nil, fmt.Errorf("%w: %s with several outputs", ErrUnsupported, o.name)
-	}
-	y, _, err := o.floats("_y")
-	if err != nil {
-		return nil, err
-	}
-	if len(y) != m.n {
-		return nil, o.errf("_y", "%d targets for %d samples", len(y), m.n)
-	}
-	m.y = y
 	if fm, _ := o.strOr("_fit_method", ""); fm == "kd_tree" {
 		if m.tree, err = decodeKDTree(o.opt("_tree"), m.n, m.d); err != nil {
 			return nil, err
 		}
 	}
+	y, shape, err := o.floats("_y")
+	if err != nil {
+		return nil, err
+	}
+	if len(shape) == 2 {
+		return decodeKNNMulti(o, m) // fitted on a 2-D y
+	}
+	if len(y) != m.n {
+		return nil, o.errf("_y", "%d targets for %d samples", len(y), m.n)
+	}
+	m.y = y
 	if o.name == "KNeighborsRegressor" {
 		return &knnRegressor{m}, nil
 	}
 	if m.classes, err = classesOf(o); err != nil {
 		return nil, err
 	}
-	for _, c := range y {
+	return m.asClassifier(o)
+}
+
+// asClassifier checks the class indices of a classifier's m.y.
+func (m *kneighbors) asClassifier(o *obj) (any, error) {
+	for _, c := range m.y {
 		if c < 0 || c >= float64(len(m.classes)) || c != math.Trunc(c) {
 			return nil, o.errf("_y", "class index %v", c)
 		}
@@ -174,12 +179,11 @@ func (m *kneighbors) weights(dist, w []float64) []float64 {
 	return w
 }
 
-func (c *knnClassifier) proba(t *table) ([]float64, error) {
+func (c *knnClassifier) proba(t *table, out []float64) error {
 	if err := checkInput(t, c.d, c.name, false); err != nil {
-		return nil, err
+		return err
 	}
 	nc := len(c.classes)
-	out := make([]float64, t.n*nc)
 	idx, dist, w := make([]int, 0, c.k), make([]float64, 0, c.k), make([]float64, 0, c.k)
 	for i := 0; i < t.n; i++ {
 		idx, dist = c.neighbors(t.row(i), idx, dist)
@@ -200,15 +204,14 @@ func (c *knnClassifier) proba(t *table) ([]float64, error) {
 			r[j] /= norm
 		}
 	}
-	return out, nil
+	return nil
 }
 
-func (c *knnClassifier) predictIdx(t *table) ([]int, error) {
+func (c *knnClassifier) predictIdx(t *table, out []int) error {
 	if err := checkInput(t, c.d, c.name, false); err != nil {
-		return nil, err
+		return err
 	}
 	nc := len(c.classes)
-	out := make([]int, t.n)
 	votes := make([]float64, nc)
 	idx, dist, w := make([]int, 0, c.k), make([]float64, 0, c.k), make([]float64, 0, c.k)
 	for i := range out {
@@ -224,14 +227,15 @@ func (c *knnClassifier) predictIdx(t *table) ([]int, error) {
 		}
 		out[i] = argmax(votes) // ties: the smallest class, as scipy's mode
 	}
-	return out, nil
+	return nil
 }
 
-func (r *knnRegressor) predictValues(t *table) ([]float64, error) {
+func (r *knnRegressor) nOut() int { return 1 }
+
+func (r *knnRegressor) predictValues(t *table, out []float64) error {
 	if err := checkInput(t, r.d, r.name, false); err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]float64, t.n)
 	idx, dist, w := make([]int, 0, r.k), make([]float64, 0, r.k), make([]float64, 0, r.k)
 	ys := make([]float64, r.k)
 	for i := range out {
@@ -249,7 +253,7 @@ func (r *knnRegressor) predictValues(t *table) ([]float64, error) {
 		}
 		out[i] = pairwiseSum(ys) / pairwiseSum(ws)
 	}
-	return out, nil
+	return nil
 }
 
 // gaussianNB is GaussianNB.
@@ -304,12 +308,12 @@ func decodeGaussianNB(o *obj) (any, error) {
 func (m *gaussianNB) nIn() int      { return m.d }
 func (m *gaussianNB) labels() []any { return m.classes }
 
-func (m *gaussianNB) jll(t *table) ([]float64, error) {
+// jll stores the joint log likelihood (t.n x classes) in out.
+func (m *gaussianNB) jll(t *table, out []float64) error {
 	if err := checkInput(t, m.d, "GaussianNB", false); err != nil {
-		return nil, err
+		return err
 	}
 	nc := len(m.classes)
-	out := make([]float64, t.n*nc)
 	tmp := make([]float64, m.d)
 	for i := 0; i < t.n; i++ {
 		x := t.row(i)
@@ -323,26 +327,24 @@ func (m *gaussianNB) jll(t *table) ([]float64, error) {
 			out[i*nc+c] = m.logPrior[c] + nij
 		}
 	}
-	return out, nil
+	return nil
 }
 
-func (m *gaussianNB) predictIdx(t *table) ([]int, error) {
-	j, err := m.jll(t)
-	if err != nil {
-		return nil, err
-	}
+func (m *gaussianNB) predictIdx(t *table, out []int) error {
 	nc := len(m.classes)
-	out := make([]int, t.n)
+	j := make([]float64, t.n*nc)
+	if err := m.jll(t, j); err != nil {
+		return err
+	}
 	for i := range out {
 		out[i] = argmax(j[i*nc : (i+1)*nc])
 	}
-	return out, nil
+	return nil
 }
 
-func (m *gaussianNB) proba(t *table) ([]float64, error) {
-	j, err := m.jll(t)
-	if err != nil {
-		return nil, err
+func (m *gaussianNB) proba(t *table, j []float64) error {
+	if err := m.jll(t, j); err != nil {
+		return err
 	}
 	nc := len(m.classes)
 	tmp := make([]float64, 0, nc)
@@ -353,7 +355,7 @@ func (m *gaussianNB) proba(t *table) ([]float64, error) {
 			r[c] = math.Exp(r[c] - lse)
 		}
 	}
-	return j, nil
+	return nil
 }
 
 // mlp: MLP{Classifier,Regressor}.
@@ -422,12 +424,18 @@ func decodeMLP(o *obj) (any, error) {
 	}
 	if o.name == "MLPRegressor" {
 		if prev != 1 {
-			return nil, fmt.Errorf("%w: MLPRegressor with %d outputs", ErrUnsupported, prev)
+			return &mlpMultiRegressor{mlp: m, n: prev}, nil
 		}
 		return &mlpRegressor{m}, nil
 	}
 	if m.classes, err = classesOf(o); err != nil {
 		return nil, err
+	}
+	if isMultilabel(o) {
+		if prev != len(m.classes) || m.out != "logistic" {
+			return nil, o.errf("coefs_", "%d outputs, %s output activation for %d labels", prev, m.out, len(m.classes))
+		}
+		return newMLPMultilabel(m), nil
 	}
 	if !(len(m.classes) == 2 && prev == 1 && m.out == "logistic") && !(len(m.classes) > 2 && prev == len(m.classes) && m.out == "softmax") {
 		return nil, fmt.Errorf("%w: MLPClassifier with %d outputs, %s output activation for %d classes (multilabel?)", ErrUnsupported, prev, m.out, len(m.classes))
@@ -470,12 +478,18 @@ func (m *mlp) forward(t *table) ([]float64, int, error) {
 	if err := checkInput(t, m.nIn(), m.name, false); err != nil {
 		return nil, 0, err
 	}
-	cur, width := t.v, t.d
+	var cur []float64 // the previous layer's output; t's rows for layer 0
+	width := t.d
 	for l, c := range m.coefs {
 		in, outW := m.shapes[l][0], m.shapes[l][1]
 		next := make([]float64, t.n*outW)
 		for i := 0; i < t.n; i++ {
-			x := cur[i*in : (i+1)*in]
+			var x []float64
+			if l == 0 {
+				x = t.row(i)
+			} else {
+				x = cur[i*in : (i+1)*in]
+			}
 			r := next[i*outW : (i+1)*outW]
 			for k, xv := range x {
 				row := c[k*outW : (k+1)*outW]
@@ -497,29 +511,34 @@ func (m *mlp) forward(t *table) ([]float64, int, error) {
 	return cur, width, nil
 }
 
-func (r *mlpRegressor) predictValues(t *table) ([]float64, error) {
+func (r *mlpRegressor) nOut() int { return 1 }
+
+func (r *mlpRegressor) predictValues(t *table, out []float64) error {
 	v, _, err := r.forward(t)
-	return v, err
+	copy(out, v)
+	return err
 }
 
-func (c *mlpClassifier) proba(t *table) ([]float64, error) {
+func (c *mlpClassifier) proba(t *table, out []float64) error {
 	v, w, err := c.forward(t)
-	if err != nil || w != 1 {
-		return v, err
+	if err != nil {
+		return err
 	}
-	out := make([]float64, 2*t.n)
+	if w != 1 {
+		copy(out, v)
+		return nil
+	}
 	for i, p := range v {
 		out[2*i], out[2*i+1] = 1-p, p
 	}
-	return out, nil
+	return nil
 }
 
-func (c *mlpClassifier) predictIdx(t *table) ([]int, error) {
+func (c *mlpClassifier) predictIdx(t *table, out []int) error {
 	v, w, err := c.forward(t)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]int, t.n)
 	for i := range out {
 		if w == 1 {
 			if v[i] > 0.5 {
@@ -529,5 +548,5 @@ func (c *mlpClassifier) predictIdx(t *table) ([]int, error) {
 			out[i] = argmax(v[i*w : (i+1)*w])
 		}
 	}
-	return out, nil
+	return nil
 }

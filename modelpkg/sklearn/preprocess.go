@@ -79,10 +79,10 @@ func (e *elementwise) transform(t *table) (*table, error) {
 	if err := t.finite(e.name, true); err != nil {
 		return nil, err
 	}
-	out := &table{n: t.n, d: t.d, v: make([]float64, len(t.v))}
-	copy(out.v, t.v)
+	out := &table{n: t.n, d: t.d, v: make([]float64, t.n*t.d)}
 	for i := 0; i < t.n; i++ {
 		r := out.row(i)
+		copy(r, t.row(i))
 		if e.sub != nil {
 			for j := range r {
 				r[j] -= e.sub[j]
@@ -108,12 +108,13 @@ func (e *elementwise) transform(t *table) (*table, error) {
 }
 
 // simpleImputer is SimpleImputer with a numeric missing_values (NaN or a
-// number) and no indicator.
+// number), with or without the indicator columns of add_indicator=True.
 type simpleImputer struct {
-	d       int
-	missing float64
-	stats   []float64
-	keep    []int // columns kept (statistics not NaN, or keep_empty_features)
+	d         int
+	missing   float64
+	stats     []float64
+	keep      []int             // columns kept (statistics not NaN, or keep_empty_features)
+	indicator *missingIndicator // indicator_, nil without add_indicator
 }
 
 func decodeImputer(o *obj) (any, error) {
@@ -122,22 +123,33 @@ func decodeImputer(o *obj) (any, error) {
 	if m.d, err = o.int("n_features_in_"); err != nil {
 		return nil, err
 	}
-	if v := o.opt("indicator_"); v != nil {
-		return nil, fmt.Errorf("%w: SimpleImputer with add_indicator=True", ErrUnsupported)
-	}
-	mv, err := o.get("missing_values")
-	if err != nil {
+	if m.missing, err = missingValue(o); err != nil {
 		return nil, err
 	}
-	f, ok := toFloat(mv)
-	if !ok {
-		return nil, fmt.Errorf("%w: SimpleImputer with missing_values=%s", ErrUnsupported, typeName(mv))
+	if v := o.opt("indicator_"); v != nil {
+		io, err := asObj(v, "SimpleImputer.indicator_")
+		if err != nil {
+			return nil, err
+		}
+		if io.name != "MissingIndicator" {
+			return nil, o.errf("indicator_", "%s, not a MissingIndicator", io.o.Class)
+		}
+		if m.indicator, err = decodeMissingIndicator(io); err != nil {
+			return nil, err
+		}
+		if m.indicator.d != m.d {
+			return nil, o.errf("indicator_", "%d features, the imputer has %d", m.indicator.d, m.d)
+		}
+		// The imputer's mask is its indicator's input (precomputed).
+		m.indicator.missing, m.indicator.errorOnNew = m.missing, false
 	}
-	m.missing = f
 	if m.stats, err = o.vec("statistics_", m.d); err != nil {
 		return nil, err
 	}
 	keepEmpty, _ := o.bool("keep_empty_features", false)
+	if s, _ := o.strOr("strategy", "mean"); s == "constant" {
+		keepEmpty = true
+	}
 	for j, s := range m.stats {
 		if !math.IsNaN(s) || keepEmpty {
 			m.keep = append(m.keep, j)
@@ -152,22 +164,21 @@ func (m *simpleImputer) transform(t *table) (*table, error) {
 	if t.d != m.d {
 		return nil, fmt.Errorf("%w: SimpleImputer expects %d features, got %d", ErrFeatureCount, m.d, t.d)
 	}
-	if err := t.finite("SimpleImputer", true); err != nil {
+	// check_array's allow-nan only when NaN is the missing value.
+	if err := t.finite("SimpleImputer", math.IsNaN(m.missing)); err != nil {
 		return nil, err
 	}
-	isMissing := func(x float64) bool {
-		if math.IsNaN(m.missing) {
-			return math.IsNaN(x)
-		}
-		return x == m.missing
-	}
 	d := len(m.keep)
-	out := &table{n: t.n, d: d, v: make([]float64, t.n*d)}
+	width := d
+	if m.indicator != nil {
+		width += len(m.indicator.features)
+	}
+	out := &table{n: t.n, d: width, v: make([]float64, t.n*width)}
 	for i := 0; i < t.n; i++ {
 		in, r := t.row(i), out.row(i)
 		for k, j := range m.keep {
 			x := in[j]
-			if isMissing(x) {
+			if isMissing(x, m.missing) {
 				x = m.stats[j]
 				if math.IsNaN(x) {
 					x = 0 // keep_empty_features: an all-missing column becomes 0
@@ -175,6 +186,9 @@ func (m *simpleImputer) transform(t *table) (*table, error) {
 			}
 			r[k] = x
 		}
+	}
+	if m.indicator != nil {
+		m.indicator.indicate(t, out, d)
 	}
 	return out, nil
 }
@@ -258,7 +272,7 @@ func (p *polynomial) expand(t *table) (*table, error) {
 		for j := 0; j < d; j++ {
 			c := make([]float64, n)
 			for i := range c {
-				c[i] = t.v[i*t.d+j]
+				c[i] = t.row(i)[j]
 			}
 			index = append(index, len(cols))
 			cols = append(cols, c)
@@ -285,7 +299,7 @@ func (p *polynomial) expand(t *table) (*table, error) {
 					src := col(s)
 					c := make([]float64, n)
 					for i := range c {
-						c[i] = src[i] * t.v[i*t.d+j]
+						c[i] = src[i] * t.row(i)[j]
 					}
 					cols = append(cols, c)
 				}
@@ -401,14 +415,18 @@ type category struct {
 }
 
 // oneHot is OneHotEncoder (dense output; the sparse choice does not
-// change the values).
+// change the values), with infrequent categories grouped into one column
+// per feature when min_frequency or max_categories made any.
 type oneHot struct {
-	d       int
-	cats    [][]category
-	drop    []int // per feature, the dropped category, -1 for none
-	ignore  bool
-	offsets []int
-	nOut    int
+	d            int
+	cats         [][]category
+	drop         []int   // per feature, the dropped (grouped) category, -1 for none
+	ignore       bool    // handle_unknown is not "error"
+	toInfrequent bool    // handle_unknown="infrequent_if_exist"
+	infrequent   [][]int // per feature, _infrequent_indices (nil: none)
+	mapping      [][]int // per feature, _default_to_infrequent_mappings (nil: none)
+	offsets      []int
+	nOut         int
 }
 
 func decodeOneHot(o *obj) (any, error) {
@@ -417,17 +435,16 @@ func decodeOneHot(o *obj) (any, error) {
 	if m.d, err = o.int("n_features_in_"); err != nil {
 		return nil, err
 	}
-	if inf, _ := o.bool("_infrequent_enabled", false); inf {
-		return nil, fmt.Errorf("%w: OneHotEncoder with infrequent categories", ErrUnsupported)
-	}
 	hu, err := o.strOr("handle_unknown", "error")
 	if err != nil {
 		return nil, err
 	}
 	switch hu {
 	case "error":
-	case "ignore", "infrequent_if_exist":
+	case "ignore":
 		m.ignore = true
+	case "infrequent_if_exist":
+		m.ignore, m.toInfrequent = true, true
 	default:
 		return nil, fmt.Errorf("%w: OneHotEncoder with handle_unknown=%q", ErrUnsupported, hu)
 	}
@@ -461,11 +478,29 @@ func decodeOneHot(o *obj) (any, error) {
 		}
 		m.cats = append(m.cats, cs)
 	}
+	// The width of each feature's encoding before a drop: its categories,
+	// the infrequent ones counted once.
+	widths := make([]int, m.d)
+	for i, cs := range m.cats {
+		widths[i] = len(cs)
+	}
+	if inf, _ := o.bool("_infrequent_enabled", false); inf {
+		if err := m.decodeInfrequent(o, widths); err != nil {
+			return nil, err
+		}
+	}
 	m.drop = make([]int, m.d)
 	for i := range m.drop {
 		m.drop[i] = -1
 	}
-	if dv := o.opt("drop_idx_"); dv != nil {
+	// scikit-learn >= 1.3 keeps the grouped indices transform uses in
+	// _drop_idx_after_grouping (drop_idx_ then indexes categories_); 1.2
+	// has them in drop_idx_.
+	dv := o.opt("drop_idx_")
+	if v, ok := o.o.Attr("_drop_idx_after_grouping"); ok {
+		dv = v
+	}
+	if dv != nil {
 		dl, ok := items(dv)
 		if !ok {
 			f, _, err := toFloats(dv)
@@ -483,21 +518,88 @@ func decodeOneHot(o *obj) (any, error) {
 			if e == nil {
 				continue
 			}
+			// drop_idx_ indexes the grouped categories.
 			f, ok := toFloat(e)
-			if !ok || f < 0 || int(f) >= len(m.cats[i]) {
+			if !ok || f < 0 || f != math.Trunc(f) || int(f) >= widths[i] {
 				return nil, o.errf("drop_idx_", "entry %d: %v", i, e)
 			}
 			m.drop[i] = int(f)
 		}
 	}
-	for i, cs := range m.cats {
-		m.offsets = append(m.offsets, m.nOut)
-		m.nOut += len(cs)
+	for i, w := range widths {
 		if m.drop[i] >= 0 {
-			m.nOut--
+			w--
+		}
+		m.offsets = append(m.offsets, m.nOut)
+		m.nOut += w
+		widths[i] = w
+	}
+	if v := o.opt("_n_features_outs"); v != nil {
+		f, _, err := toFloats(v)
+		if err != nil || len(f) != m.d {
+			return nil, o.errf("_n_features_outs", "want %d counts", m.d)
+		}
+		for i, x := range f {
+			if int(x) != widths[i] || x != math.Trunc(x) {
+				return nil, o.errf("_n_features_outs", "feature %d: %v columns, the categories make %d", i, x, widths[i])
+			}
 		}
 	}
 	return m, nil
+}
+
+// decodeInfrequent reads the grouping of infrequent categories
+// (_infrequent_indices, _default_to_infrequent_mappings) and sets each
+// grouped feature's width.
+func (m *oneHot) decodeInfrequent(o *obj, widths []int) error {
+	iv, err := o.get("_infrequent_indices")
+	if err != nil {
+		return err
+	}
+	mv, err := o.get("_default_to_infrequent_mappings")
+	if err != nil {
+		return err
+	}
+	il, ok1 := items(iv)
+	ml, ok2 := items(mv)
+	if !ok1 || !ok2 || len(il) != m.d || len(ml) != m.d {
+		return o.errf("_infrequent_indices", "want %d entries", m.d)
+	}
+	m.infrequent, m.mapping = make([][]int, m.d), make([][]int, m.d)
+	ints := func(v pickle.Value, n, limit int) ([]int, bool) {
+		f, _, err := toFloats(v)
+		if err != nil || (n >= 0 && len(f) != n) || len(f) == 0 {
+			return nil, false
+		}
+		out := make([]int, len(f))
+		for i, x := range f {
+			if x < 0 || x >= float64(limit) || x != math.Trunc(x) {
+				return nil, false
+			}
+			out[i] = int(x)
+		}
+		return out, true
+	}
+	for i := range il {
+		if (il[i] == nil) != (ml[i] == nil) {
+			return o.errf("_infrequent_indices", "feature %d: indices and mapping disagree", i)
+		}
+		if il[i] == nil {
+			continue
+		}
+		nc := len(m.cats[i])
+		inf, ok := ints(il[i], -1, nc)
+		if !ok || len(inf) > nc {
+			return o.errf("_infrequent_indices", "feature %d", i)
+		}
+		w := nc - len(inf) + 1
+		mp, ok := ints(ml[i], nc, w)
+		if !ok {
+			return o.errf("_default_to_infrequent_mappings", "feature %d", i)
+		}
+		m.infrequent[i], m.mapping[i], widths[i] = inf, mp, w
+	}
+	return nil
 }
 
 func (m *oneHot) nIn() int { return m.d }
@@ -510,38 +612,54 @@ func (m *oneHot) transform(t *table) (*table, error) {
 	for i := 0; i < t.n; i++ {
 		r := out.row(i)
 		for j, cs := range m.cats {
-			k := i*t.d + j
+			k, x := i*t.d+j, t.row(i)[j]
 			isStr := t.str != nil && t.str[k]
 			found := -1
 			for c, cat := range cs {
 				if cat.isStr != isStr {
 					continue
 				}
-				if isStr && cat.s == t.s[k] || !isStr && (cat.f == t.v[k] || math.IsNaN(cat.f) && math.IsNaN(t.v[k])) {
+				if isStr && cat.s == t.s[k] || !isStr && (cat.f == x || math.IsNaN(cat.f) && math.IsNaN(x)) {
 					found = c
 					break
 				}
 			}
-			if found < 0 {
-				if m.ignore {
+			valid, idx := found >= 0, found
+			if !valid {
+				if !m.ignore {
+					if isStr {
+						return nil, fmt.Errorf("%w: %q in column %d of row %d", ErrUnknownCategory, t.s[k], j, i)
+					}
+					if math.IsNaN(x) {
+						return nil, fmt.Errorf("%w: OneHotEncoder: row %d column %d is missing", ErrMissingValue, i, j)
+					}
+					return nil, fmt.Errorf("%w: %v in column %d of row %d", ErrUnknownCategory, x, j, i)
+				}
+				idx = 0
+			}
+			// OneHotEncoder._map_infrequent_categories: an unknown value
+			// is the infrequent category (kept with infrequent_if_exist),
+			// then categories are renumbered with the infrequent ones
+			// grouped last.
+			if m.mapping != nil && m.mapping[j] != nil {
+				mp := m.mapping[j]
+				if !valid {
+					idx = m.infrequent[j][0]
+					valid = m.toInfrequent
+				}
+				idx = mp[idx]
+			}
+			if d := m.drop[j]; d >= 0 {
+				if idx == d {
 					continue
 				}
-				if isStr {
-					return nil, fmt.Errorf("%w: %q in column %d of row %d", ErrUnknownCategory, t.s[k], j, i)
+				if idx > d {
+					idx--
 				}
-				if math.IsNaN(t.v[k]) {
-					return nil, fmt.Errorf("%w: OneHotEncoder: row %d column %d is missing", ErrMissingValue, i, j)
-				}
-				return nil, fmt.Errorf("%w: %v in column %d of row %d", ErrUnknownCategory, t.v[k], j, i)
 			}
-			if found == m.drop[j] {
-				continue
+			if valid {
+				r[m.offsets[j]+idx] = 1
 			}
-			pos := found
-			if m.drop[j] >= 0 && found > m.drop[j] {
-				pos--
-			}
-			r[m.offsets[j]+pos] = 1
 		}
 	}
 	return out, nil
@@ -729,7 +847,7 @@ func (m *columnTransformer) transform(t *table) (*table, error) {
 		for i := 0; i < t.n; i++ {
 			for k, c := range p.cols {
 				src := i*t.d + c
-				sub.v[i*sub.d+k] = t.v[src]
+				sub.v[i*sub.d+k] = t.row(i)[c]
 				if t.str != nil && t.str[src] {
 					if sub.str == nil {
 						sub.str = make([]bool, len(sub.v))

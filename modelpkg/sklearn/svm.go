@@ -96,7 +96,7 @@ func decodeSVM(o *obj) (any, error) {
 	if bt, _ := o.bool("break_ties", false); bt && s.ovr && nc > 2 {
 		return nil, fmt.Errorf("%w: SVC with break_ties=True", ErrUnsupported)
 	}
-	return &svc{s}, nil
+	return decodeSVCProba(o, &svc{s})
 }
 
 // powi is libsvm's powi.
@@ -132,11 +132,12 @@ func (s *svm) kvalues(x, k []float64) {
 	}
 }
 
-func (r *svr) predictValues(t *table) ([]float64, error) {
+func (r *svr) nOut() int { return 1 }
+
+func (r *svr) predictValues(t *table, out []float64) error {
 	if err := checkInput(t, r.d, r.name, false); err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]float64, t.n)
 	k := make([]float64, r.nSV)
 	for i := range out {
 		r.kvalues(t.row(i), k)
@@ -146,7 +147,7 @@ func (r *svr) predictValues(t *table) ([]float64, error) {
 		}
 		out[i] = sum + r.icept[0]
 	}
-	return out, nil
+	return nil
 }
 
 // libsvmDecision returns libsvm's one-vs-one decision values for x and the
@@ -191,34 +192,39 @@ func (s *svc) libsvmDecision(x, k, dec []float64, votes []int) int {
 	return best
 }
 
-func (s *svc) predictIdx(t *table) ([]int, error) {
+func (s *svc) predictIdx(t *table, out []int) error {
 	if err := checkInput(t, s.d, s.name, false); err != nil {
-		return nil, err
+		return err
 	}
 	nc := len(s.classes)
 	k, dec, votes := make([]float64, s.nSV), make([]float64, nc*(nc-1)/2), make([]int, nc)
-	out := make([]int, t.n)
 	for i := range out {
 		out[i] = s.libsvmDecision(t.row(i), k, dec, votes)
 	}
-	return out, nil
+	return nil
 }
 
-func (s *svc) decision(t *table) ([]float64, int, error) {
+// nDecision is the width of decision_function: 1 for two classes, else
+// one per class (ovr) or per pair of classes (ovo).
+func (s *svc) nDecision() int {
+	nc := len(s.classes)
+	switch {
+	case nc == 2:
+		return 1
+	case s.ovr:
+		return nc
+	}
+	return nc * (nc - 1) / 2
+}
+
+func (s *svc) decision(t *table, out []float64) error {
 	if err := checkInput(t, s.d, s.name, false); err != nil {
-		return nil, 0, err
+		return err
 	}
 	nc := len(s.classes)
 	np := nc * (nc - 1) / 2
 	k, dec, votes := make([]float64, s.nSV), make([]float64, np), make([]int, nc)
-	width := np
-	switch {
-	case nc == 2:
-		width = 1
-	case s.ovr:
-		width = nc
-	}
-	out := make([]float64, t.n*width)
+	width := s.nDecision()
 	for i := 0; i < t.n; i++ {
 		s.libsvmDecision(t.row(i), k, dec, votes)
 		r := out[i*width : (i+1)*width]
@@ -256,5 +262,5 @@ func (s *svc) decision(t *table) ([]float64, int, error) {
 			}
 		}
 	}
-	return out, width, nil
+	return nil
 }

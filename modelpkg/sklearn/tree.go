@@ -17,6 +17,7 @@ type tree struct {
 	value       []float64 // node_count x stride
 	prob        []float64 // value normalised per node (classifiers), as predict_proba divides
 	stride      int       // max_n_classes (1 for regression)
+	nOut        int       // n_outputs: value is node_count x nOut x stride
 	nFeatures   int
 }
 
@@ -36,8 +37,8 @@ func decodeTree(v pickle.Value, what string) (*tree, error) {
 	if !ok1 || !ok2 || nf <= 0 {
 		return nil, o.errf("__reduce__", "bad n_features or n_outputs")
 	}
-	if nOut != 1 {
-		return nil, fmt.Errorf("%w: a tree with %d outputs (only single-output trees are supported)", ErrUnsupported, nOut)
+	if nOut < 1 || nOut > 1<<16 {
+		return nil, o.errf("__reduce__", "%d outputs", nOut)
 	}
 	count, err := o.int("node_count")
 	if err != nil {
@@ -81,12 +82,12 @@ func decodeTree(v pickle.Value, what string) (*tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(vshape) != 3 || vshape[0] != count || vshape[1] != 1 || vshape[2] <= 0 {
+	if len(vshape) != 3 || vshape[0] != count || vshape[1] != nOut || vshape[2] <= 0 {
 		return nil, o.errf("values", "shape %v for %d nodes", vshape, count)
 	}
 	t := &tree{
 		left: make([]int32, count), right: make([]int32, count), feature: make([]int32, count),
-		threshold: thr, value: vals, stride: vshape[2], nFeatures: nf,
+		threshold: thr, value: vals, stride: vshape[2], nFeatures: nf, nOut: nOut,
 	}
 	for i := 0; i < count; i++ {
 		l, r, f := left[i], right[i], feat[i]
@@ -126,9 +127,11 @@ func checkTreeInput(t *table, d int, who string) error {
 	if err := checkInput(t, d, who, false); err != nil {
 		return err
 	}
-	for i, x := range t.v {
-		if math.IsInf(float64(float32(x)), 0) {
-			return fmt.Errorf("%w: %s: row %d column %d is too large for float32", ErrNotNumber, who, i/t.d, i%t.d)
+	for i := 0; i < t.n; i++ {
+		for j, x := range t.row(i) {
+			if math.IsInf(float64(float32(x)), 0) {
+				return fmt.Errorf("%w: %s: row %d column %d is too large for float32", ErrNotNumber, who, t.off+i, j)
+			}
 		}
 	}
 	return nil
@@ -203,6 +206,14 @@ func decodeTreeModel(o *obj) (any, error) {
 	}
 	isClf := o.name == "DecisionTreeClassifier" || o.name == "ExtraTreeClassifier" ||
 		o.name == "RandomForestClassifier" || o.name == "ExtraTreesClassifier"
+	if n := e.trees[0].nOut; n > 1 {
+		return decodeTreeMulti(o, e, isClf, n)
+	}
+	for _, t := range e.trees {
+		if t.nOut != 1 {
+			return nil, o.errf("estimators_", "trees of %d and %d outputs", e.trees[0].nOut, t.nOut)
+		}
+	}
 	if !isClf {
 		for _, t := range e.trees {
 			if t.stride != 1 {
@@ -236,12 +247,11 @@ func decodeTreeModel(o *obj) (any, error) {
 	return &treeClassifier{e}, nil
 }
 
-func (c *treeClassifier) proba(t *table) ([]float64, error) {
+func (c *treeClassifier) proba(t *table, out []float64) error {
 	if err := checkTreeInput(t, c.nFeatures, c.name); err != nil {
-		return nil, err
+		return err
 	}
 	k := len(c.classes)
-	out := make([]float64, t.n*k)
 	for i := 0; i < t.n; i++ {
 		x := t.row(i)
 		r := out[i*k : (i+1)*k]
@@ -257,41 +267,40 @@ func (c *treeClassifier) proba(t *table) ([]float64, error) {
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
-func (c *treeClassifier) predictIdx(t *table) ([]int, error) {
+func (c *treeClassifier) predictIdx(t *table, out []int) error {
 	k := len(c.classes)
 	if len(c.trees) == 1 {
 		// DecisionTreeClassifier.predict takes the argmax of the raw
 		// leaf values.
 		if err := checkTreeInput(t, c.nFeatures, c.name); err != nil {
-			return nil, err
+			return err
 		}
-		out := make([]int, t.n)
 		tr := c.trees[0]
 		for i := range out {
 			leaf := tr.leaf(t.row(i))
 			out[i] = argmax(tr.value[leaf*k : (leaf+1)*k])
 		}
-		return out, nil
+		return nil
 	}
-	p, err := c.proba(t)
-	if err != nil {
-		return nil, err
+	p := make([]float64, t.n*k)
+	if err := c.proba(t, p); err != nil {
+		return err
 	}
-	out := make([]int, t.n)
 	for i := range out {
 		out[i] = argmax(p[i*k : (i+1)*k])
 	}
-	return out, nil
+	return nil
 }
 
-func (r *treeRegressor) predictValues(t *table) ([]float64, error) {
+func (r *treeRegressor) nOut() int { return 1 }
+
+func (r *treeRegressor) predictValues(t *table, out []float64) error {
 	if err := checkTreeInput(t, r.nFeatures, r.name); err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]float64, t.n)
 	for i := range out {
 		x := t.row(i)
 		s := 0.0
@@ -303,7 +312,7 @@ func (r *treeRegressor) predictValues(t *table) ([]float64, error) {
 		}
 		out[i] = s
 	}
-	return out, nil
+	return nil
 }
 
 // gradientBoosting: GradientBoosting{Classifier,Regressor}.
@@ -354,7 +363,7 @@ func decodeGradientBoosting(o *obj) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if t.stride != 1 || t.nFeatures != g.nFeatures {
+			if t.stride != 1 || t.nOut != 1 || t.nFeatures != g.nFeatures {
 				return nil, o.errf("estimators_", "stage %d: not a regression tree of %d features", i, g.nFeatures)
 			}
 			stage[j] = t
@@ -452,11 +461,10 @@ func decodeGradientBoosting(o *obj) (any, error) {
 	return &gbClassifier{g}, nil
 }
 
-func (g *gradientBoosting) raw(t *table) ([]float64, error) {
+func (g *gradientBoosting) raw(t *table, out []float64) error {
 	if err := checkTreeInput(t, g.nFeatures, g.name); err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]float64, t.n*g.k)
 	for i := 0; i < t.n; i++ {
 		x := t.row(i)
 		r := out[i*g.k : (i+1)*g.k]
@@ -467,23 +475,23 @@ func (g *gradientBoosting) raw(t *table) ([]float64, error) {
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
-func (r *gbRegressor) predictValues(t *table) ([]float64, error) { return r.raw(t) }
+func (r *gbRegressor) nOut() int { return 1 }
 
-func (c *gbClassifier) decision(t *table) ([]float64, int, error) {
-	v, err := c.raw(t)
-	return v, c.k, err
-}
+func (r *gbRegressor) predictValues(t *table, out []float64) error { return r.raw(t, out) }
 
-func (c *gbClassifier) proba(t *table) ([]float64, error) {
-	raw, err := c.raw(t)
-	if err != nil {
-		return nil, err
+func (c *gbClassifier) nDecision() int { return c.k }
+
+func (c *gbClassifier) decision(t *table, out []float64) error { return c.raw(t, out) }
+
+func (c *gbClassifier) proba(t *table, out []float64) error {
+	raw := make([]float64, t.n*c.k)
+	if err := c.raw(t, raw); err != nil {
+		return err
 	}
 	nc := len(c.classes)
-	out := make([]float64, t.n*nc)
 	tmp := make([]float64, 0, nc)
 	for i := 0; i < t.n; i++ {
 		r := out[i*nc : (i+1)*nc]
@@ -502,32 +510,30 @@ func (c *gbClassifier) proba(t *table) ([]float64, error) {
 			r[j] = math.Exp(row[j] - lse)
 		}
 	}
-	return out, nil
+	return nil
 }
 
-func (c *gbClassifier) predictIdx(t *table) ([]int, error) {
+func (c *gbClassifier) predictIdx(t *table, out []int) error {
 	if c.exp {
 		// ExponentialLoss decides by the sign of the raw prediction.
-		raw, err := c.raw(t)
-		if err != nil {
-			return nil, err
+		raw := make([]float64, t.n*c.k)
+		if err := c.raw(t, raw); err != nil {
+			return err
 		}
-		out := make([]int, t.n)
 		for i, x := range raw {
 			if x >= 0 {
 				out[i] = 1
 			}
 		}
-		return out, nil
-	}
-	p, err := c.proba(t)
-	if err != nil {
-		return nil, err
+		return nil
 	}
 	nc := len(c.classes)
-	out := make([]int, t.n)
+	p := make([]float64, t.n*nc)
+	if err := c.proba(t, p); err != nil {
+		return err
+	}
 	for i := range out {
 		out[i] = argmax(p[i*nc : (i+1)*nc])
 	}
-	return out, nil
+	return nil
 }

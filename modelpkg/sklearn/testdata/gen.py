@@ -32,6 +32,10 @@ with the extra field; scikit-learn 1.2 cannot load it, so its expected
 outputs are those of the original tree (the field does not change
 predictions on rows without missing values).
 
+Multi-output estimators (a 2-D y) record n_outputs, one list of labels or
+values per row in predict and, for classifiers, classes_outputs and
+predict_proba_outputs (one entry per output, as scikit-learn's lists).
+
 The output is deterministic: rerunning with the same library versions
 reproduces every file byte for byte (BLAS is limited to one thread).
 """
@@ -62,7 +66,7 @@ from sklearn.ensemble import (  # noqa: E402
     RandomForestClassifier,
     RandomForestRegressor,
 )
-from sklearn.impute import SimpleImputer  # noqa: E402
+from sklearn.impute import MissingIndicator, SimpleImputer  # noqa: E402
 from sklearn.linear_model import (  # noqa: E402
     ElasticNet,
     Lasso,
@@ -158,10 +162,15 @@ def record(name, model, X, note, rows_X=None, feature_names=None):
         "note": note,
         "n_features": int(getattr(model, "n_features_in_", np.shape(X)[1])),
         "X": [[cell(v) for v in row] for row in Xp],
-        "predict": [label(v) if not isinstance(v, np.ndarray) else floats(v)
+        "predict": [label(v) if not isinstance(v, np.ndarray) else [label(e) for e in v]
                     for v in loaded.predict(Xp)],
     }
-    if hasattr(loaded, "classes_"):
+    if np.ndim(loaded.predict(Xp[:1])) == 2:
+        out["n_outputs"] = int(np.shape(loaded.predict(Xp[:1]))[1])
+    if isinstance(getattr(loaded, "classes_", None), list):
+        # A multi-output classifier: one array of classes per output.
+        out["classes_outputs"] = [[label(c) for c in cs] for cs in loaded.classes_]
+    elif hasattr(loaded, "classes_"):
         out["classes"] = [label(c) for c in loaded.classes_]
     names = getattr(loaded, "feature_names_in_", None)
     if names is not None:
@@ -169,9 +178,14 @@ def record(name, model, X, note, rows_X=None, feature_names=None):
     for meth in ("predict_proba", "decision_function"):
         if hasattr(loaded, meth):
             try:
-                out[meth] = floats(getattr(loaded, meth)(Xp))
+                res = getattr(loaded, meth)(Xp)
             except AttributeError:
-                pass
+                continue
+            if isinstance(res, list):
+                # A multi-output classifier: one matrix per output.
+                out[meth + "_outputs"] = [floats(r) for r in res]
+            else:
+                out[meth] = floats(res)
     if rows_X is None:
         assert np.array_equal(np.asarray(model.predict(X), dtype=object),
                               np.asarray(loaded.predict(X), dtype=object))
@@ -236,6 +250,9 @@ def main():
     fit("ridge_classifier_binary", RidgeClassifier(), bc_X, bc_y, bc_S, "breast_cancer")
     fit("lasso", Lasso(alpha=0.1), dia_X, dia_y, dia_S, "diabetes")
     fit("elastic_net", ElasticNet(alpha=0.01, l1_ratio=0.3), dia_X, dia_y, dia_S, "diabetes")
+    dia_Y2 = np.c_[dia_y, dia_X[:, 2] * 300 - dia_y]  # two targets
+    fit("linear_regression_multioutput", LinearRegression(), dia_X, dia_Y2, dia_S, "diabetes, two targets")
+    fit("ridge_multioutput", Ridge(alpha=0.5), dia_X, dia_Y2, dia_S, "diabetes, two targets")
     fit("logistic_multinomial", LogisticRegression(max_iter=2000), iris_X, iris_labels, iris_S,
         "iris, str labels")
     fit("logistic_ovr", LogisticRegression(multi_class="ovr", max_iter=2000), wine_X, wine_y, wine_S,
@@ -372,6 +389,148 @@ def main():
         iris_CN, iris_y, iris_CSN, "iris with a str column and missing values; a Pipeline in a "
         "ColumnTransformer")
 
+    # Coverage added later (issue #13's remainder): SVC with probability=True,
+    # HistGradientBoosting with categorical features, SimpleImputer with
+    # add_indicator (MissingIndicator), OneHotEncoder with infrequent
+    # categories, and multi-output estimators.
+    fit("svc_probability", SVC(probability=True, random_state=0), iris_X, iris_labels, iris_S,
+        "iris, str labels, probability=True (Platt scaling, pairwise coupling)")
+    fit("svc_probability_binary", SVC(kernel="poly", degree=2, probability=True, random_state=0),
+        bc_scaled.transform(bc_X)[:, :8], bc_y, bc_scaled.transform(bc_S)[:, :8],
+        "breast_cancer, standardised, 8 features, poly kernel, probability=True")
+
+    # A categorical column: bmi in 8 quantile bins, labelled in a shuffled
+    # order so that only a categorical split can use it. The rows add
+    # values scikit-learn treats specially: negative (missing), unknown
+    # categories, NaN, and non-integers (cast to uint8).
+    def with_bins(X, col, n, seed, ref):
+        perm = np.random.RandomState(seed).permutation(n)
+        edges = np.quantile(ref[:, col], np.linspace(0, 1, n + 1)[1:-1])
+        return np.c_[perm[np.digitize(X[:, col], edges)].astype(np.float64), X]
+
+    dia_cat = with_bins(dia_X, 2, 8, 7, dia_X)
+    dia_cat_S = with_bins(dia_S, 2, 8, 7, dia_X)
+    dia_cat_S[:, 0] = np.where(np.arange(len(dia_cat_S)) % 2 == 1,
+                               dia_cat_S[:, 0] + 0.4, dia_cat_S[:, 0])
+    special = [-1.0, -0.5, 8.0, 9.0, np.nan, 258.0, 300.0, 2.0 ** 31, 65541.0, 7.9]
+    dia_cat_S[-len(special):, 0] = special
+    fit("hist_gradient_boosting_categorical",
+        HistGradientBoostingRegressor(max_iter=20, categorical_features=[0], random_state=0),
+        dia_cat, dia_y, dia_cat_S,
+        "diabetes with bmi as an 8-category column (shuffled labels); rows with negative, "
+        "unknown, missing and non-integer categories")
+    def wine_bins(X):
+        return np.c_[with_bins(X, 0, 6, 8, wine_X)[:, :1], with_bins(X, 6, 12, 9, wine_X)[:, :1],
+                     np.delete(X, [0, 6], axis=1)]
+
+    wine_cat, wine_cat_S = wine_bins(wine_X), wine_bins(wine_S)
+    wine_cat_S[-4:, 1] = [np.nan, 12.0, -3.0, 11.0]
+    fit("hist_gradient_boosting_categorical_classifier",
+        HistGradientBoostingClassifier(max_iter=10, categorical_features=[True, True] + [False] * 11,
+                                       random_state=0),
+        wine_cat, wine_y, wine_cat_S, "wine with two categorical columns (6 and 12 categories)")
+
+    bc_nan = bc_X[:, :10].copy()
+    rng = np.random.RandomState(10)
+    bc_nan[:, [1, 4, 7]] = np.where(rng.rand(len(bc_nan), 3) < 0.1, np.nan, bc_nan[:, [1, 4, 7]])
+    bc_nan_S = bc_S[:, :10].copy()
+    bc_nan_S[::3, 1] = np.nan
+    bc_nan_S[1::4, 7] = np.nan
+    bc_nan_S[2::5, 0] = np.nan  # a column without missing values at fit time
+    fit("imputer_indicator",
+        make_pipeline(SimpleImputer(add_indicator=True), StandardScaler(),
+                      LogisticRegression(max_iter=2000)),
+        bc_nan, bc_y, bc_nan_S,
+        "breast_cancer, 10 features, 3 with missing values; SimpleImputer(add_indicator=True)")
+    fit("missing_indicator",
+        make_pipeline(ColumnTransformer([("impute", SimpleImputer(strategy="median"), list(range(10))),
+                                         ("flags", MissingIndicator(features="all"), [0, 1, 7])]),
+                      DecisionTreeClassifier(random_state=0, max_depth=5)),
+        bc_nan, bc_y, bc_nan_S, "breast_cancer, 10 features; MissingIndicator(features='all') "
+        "in a ColumnTransformer")
+
+    # MissingIndicator with its defaults (features="missing-only",
+    # error_on_new=True) on a column without missing values at fit time:
+    # the rows keep that column complete (scikit-learn raises otherwise).
+    bc_nan_S0 = bc_nan_S.copy()
+    bc_nan_S0[:, 0] = bc_S[:, 0]
+    fit("missing_indicator_only",
+        make_pipeline(ColumnTransformer([("impute", SimpleImputer(), list(range(10))),
+                                         ("flags", MissingIndicator(), [0, 1, 7])]),
+                      LogisticRegression(max_iter=3000)),
+        bc_nan, bc_y, bc_nan_S0, "breast_cancer, 10 features; MissingIndicator() of columns 0 "
+        "(complete at fit time), 1 and 7")
+    bc_neg = np.where(np.isnan(bc_nan), -1.0, bc_nan)
+    bc_neg_S = np.where(np.isnan(bc_nan_S0), -1.0, bc_nan_S0)
+    fit("imputer_indicator_numeric",
+        make_pipeline(SimpleImputer(missing_values=-1.0, strategy="median", add_indicator=True),
+                      DecisionTreeClassifier(random_state=0, max_depth=5)),
+        bc_neg, bc_y, bc_neg_S, "breast_cancer, 10 features, missing values written as -1")
+
+    # Infrequent categories: iris with a str column of 7 petal-length bins,
+    # some rare, and a numeric one.
+    def with_rare(X):
+        names = np.array(["tiny", "short", "mid", "long", "huge", "odd", "rare"], dtype=object)
+        cat = names[np.digitize(X[:, 2], [1.2, 1.9, 3.5, 5.0, 6.2, 6.6])]
+        num = np.digitize(X[:, 3], [0.3, 1.0, 1.7, 2.3]).astype(np.float64)
+        out = np.empty((len(X), 2), dtype=object)
+        out[:, 0], out[:, 1] = cat, num
+        return out
+
+    iris_R, iris_RS = with_rare(iris_X), with_rare(iris_S)
+    iris_RS[-3:, 0] = ["unseen", "rare", "tiny"]
+    iris_RS[-2, 1] = 7.0
+    fit("onehot_infrequent",
+        make_pipeline(OneHotEncoder(min_frequency=10, handle_unknown="infrequent_if_exist"),
+                      LogisticRegression(max_iter=1000)),
+        iris_R, iris_y, iris_RS,
+        "iris, a str and a numeric column; min_frequency=10, handle_unknown=infrequent_if_exist")
+    fit("onehot_max_categories",
+        make_pipeline(OneHotEncoder(max_categories=3, handle_unknown="ignore", drop="first"),
+                      LogisticRegression(max_iter=1000)),
+        iris_R, iris_y, iris_RS, "iris, a str and a numeric column; max_categories=3, "
+        "handle_unknown=ignore, drop=first")
+
+    # Multi-output: a 2-D y.
+    dia_Y = np.c_[dia_y, dia_X[:, 3] * 1000.0]
+    fit("decision_tree_regressor_multi", DecisionTreeRegressor(random_state=0, max_depth=6),
+        dia_X, dia_Y, dia_S, "diabetes, two outputs (target, bp x 1000)")
+    fit("random_forest_regressor_multi",
+        RandomForestRegressor(n_estimators=10, max_depth=8, random_state=0), dia_X, dia_Y, dia_S,
+        "diabetes, two outputs")
+    width_bin = np.digitize(iris_X[:, 1], [2.8, 3.2, 3.6])
+    iris_Ys = np.c_[iris_labels, np.array(["narrow", "normal", "wide", "xwide"])[width_bin]]
+    iris_Yi = np.c_[iris_y, width_bin]
+    fit("decision_tree_classifier_multi", DecisionTreeClassifier(random_state=0, max_depth=4),
+        iris_X[:, [0, 2, 3]], iris_Ys, iris_S[:, [0, 2, 3]],
+        "iris without sepal width; outputs: species, sepal width bin (str labels)")
+    fit("extra_trees_classifier_multi", ExtraTreesClassifier(n_estimators=10, random_state=0),
+        iris_X[:, [0, 2, 3]], iris_Yi, iris_S[:, [0, 2, 3]], "iris, two outputs (int labels)")
+    # The same forest with one tree of wider class values (max_n_classes 6
+    # instead of 4, zero-padded): each tree is read with its own stride.
+    padded = joblib.load("extra_trees_classifier_multi.joblib")
+    old = padded.estimators_[0].tree_
+    state = dict(old.__getstate__())
+    wide = Tree(old.n_features, np.array([3, 6], dtype=np.intp), old.n_outputs)
+    values = np.zeros((state["node_count"], old.n_outputs, 6))
+    values[:, :, :old.value.shape[2]] = state["values"]
+    state["values"] = values
+    wide.__setstate__(state)
+    padded.estimators_[0].tree_ = wide
+    record("extra_trees_classifier_multi_padded", padded, iris_S[:, [0, 2, 3]],
+           "extra_trees_classifier_multi with its first tree's values padded to 6 classes")
+    fixtures.append("extra_trees_classifier_multi_padded")
+    fit("kneighbors_classifier_multi", KNeighborsClassifier(n_neighbors=5), iris_X[:, [0, 2, 3]],
+        iris_Ys, iris_S[:, [0, 2, 3]], "iris, two outputs (str labels)")
+    fit("kneighbors_regressor_multi", KNeighborsRegressor(n_neighbors=4, weights="distance"),
+        dia_X, dia_Y, dia_S, "diabetes, two outputs, distance weights")
+    fit("mlp_regressor_multi", MLPRegressor(hidden_layer_sizes=(16,), max_iter=500, random_state=0),
+        dia_X, dia_Y, dia_S, "diabetes, two outputs")
+    dig_L = np.c_[dig_y >= 5, dig_y % 2 == 0, dig_y % 3 == 0].astype(np.int64)
+    fit("mlp_classifier_multilabel",
+        MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, random_state=0),
+        dig_X, dig_L, dig_S, "digits, three labels (>= 5, even, multiple of 3)")
+
     # Feature names (see the module docstring).
     fit("feature_names", LogisticRegression(max_iter=1000), named(iris_X, iris_names), iris_y, iris_S,
         "iris fitted on named columns")
@@ -397,14 +556,31 @@ def main():
     write_json("tree_node_1_3.json", out)
     fixtures.append("tree_node_1_3")
 
+    # The OneHotEncoder attributes of scikit-learn >= 1.3: the grouped drop
+    # indices move to _drop_idx_after_grouping (transform uses them),
+    # drop_idx_ indexes categories_, and feature_name_combiner appears.
+    # Predictions do not change, so the expected outputs are the 1.2 ones.
+    model = joblib.load("onehot_max_categories.joblib")
+    enc = model[0]
+    grouped = enc.drop_idx_
+    enc._drop_idx_after_grouping = grouped
+    enc.drop_idx_ = np.array([np.flatnonzero(mp == d)[0] if mp is not None and d is not None else d
+                              for mp, d in zip(enc._default_to_infrequent_mappings, grouped)],
+                             dtype=object)
+    enc.feature_name_combiner = "concat"
+    joblib.dump(model, "onehot_1_3.joblib")
+    out = json.load(open("onehot_max_categories.json"))
+    out["note"] = "onehot_max_categories with the OneHotEncoder attributes of scikit-learn >= 1.3"
+    write_json("onehot_1_3.json", out)
+    fixtures.append("onehot_1_3")
+
     # Files the runtime must refuse: an estimator it does not implement,
     # a setting it does not implement, and a model with inconsistent
     # shapes. Only the .joblib is written.
     from sklearn.dummy import DummyClassifier
     joblib.dump(DummyClassifier().fit(iris_X, iris_y), "unsupported_dummy.joblib")
-    joblib.dump(HistGradientBoostingClassifier(max_iter=3, categorical_features=[0], random_state=0)
-                .fit(np.c_[np.digitize(bc_X[:, 0], [12, 15, 20]), bc_X[:, 1:]], bc_y),
-                "unsupported_hgb_categorical.joblib")
+    joblib.dump(SVC(kernel="precomputed").fit(iris_X @ iris_X.T, iris_y),
+                "unsupported_svc_precomputed.joblib")
     bad = LogisticRegression(max_iter=1000).fit(iris_X, iris_y)
     bad.coef_ = bad.coef_[:2]
     joblib.dump(bad, "invalid_logistic_shape.joblib")
@@ -417,7 +593,7 @@ def main():
             "numpy": np.__version__,
         },
         "fixtures": sorted(fixtures),
-        "unsupported": ["unsupported_dummy", "unsupported_hgb_categorical"],
+        "unsupported": ["unsupported_dummy", "unsupported_svc_precomputed"],
         "invalid": ["invalid_logistic_shape"],
     })
 

@@ -7,13 +7,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"golang.org/x/net/netutil"
 
+	"github.com/modelvault/modelvault/internal/httpguard"
 	"github.com/modelvault/modelvault/registry/registrymetrics"
 )
 
@@ -152,21 +151,10 @@ const registryMount = "/registry"
 // cut off as net/http does).
 func jsonErrors(next http.Handler, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		w := &trackedWriter{ResponseWriter: rw}
-		defer func() {
-			p := recover()
-			if p == nil {
-				return
-			}
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			logger.Error("panic serving a request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
-			if w.wrote {
-				panic(http.ErrAbortHandler)
-			}
+		w := httpguard.NewWriter(rw)
+		defer httpguard.Recover(w, r, logger, func() {
 			writeError(w, r, http.StatusInternalServerError, "internal", "internal server error")
-		}()
+		})
 		p := r.URL.EscapedPath()
 		if p == registryMount && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			u := *r.URL
@@ -175,47 +163,13 @@ func jsonErrors(next http.Handler, logger *slog.Logger) http.Handler {
 			w.WriteHeader(http.StatusPermanentRedirect)
 			return
 		}
-		if !canonicalPath(p) {
+		if !httpguard.CanonicalPath(p) {
 			writeError(w, r, http.StatusNotFound, "not_found", "no such endpoint (the path must be canonical: no empty, \".\" or \"..\" segments)")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
-
-// canonicalPath reports whether p (an escaped URL path) is one
-// http.ServeMux serves without redirecting to a cleaned form.
-func canonicalPath(p string) bool {
-	if p == "" || p[0] != '/' {
-		return false
-	}
-	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
-	}
-	return c == p
-}
-
-// trackedWriter records whether the answer's header was written.
-type trackedWriter struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (t *trackedWriter) WriteHeader(status int) {
-	if status >= 200 {
-		t.wrote = true
-	}
-	t.ResponseWriter.WriteHeader(status)
-}
-
-func (t *trackedWriter) Write(p []byte) (int, error) {
-	t.wrote = true
-	return t.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (t *trackedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // notFound answers every path nothing else serves, in JSON.
 func notFound(w http.ResponseWriter, r *http.Request) {

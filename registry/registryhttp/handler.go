@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/modelvault/modelvault/internal/httpguard"
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/registry"
 )
@@ -248,8 +247,10 @@ func (h *Handler) Close() error {
 
 // ServeHTTP serves the API and the UI.
 func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	w := &trackedWriter{ResponseWriter: rw}
-	defer h.recoverPanic(w, r)
+	// A panic in a route (or in the host's Authorizer or Serving
+	// function) is logged and answered with the JSON 500.
+	w := httpguard.NewWriter(rw)
+	defer httpguard.Recover(w, r, h.log, func() { h.writeError(w, r, errPanic) })
 	hdr := w.Header()
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Referrer-Policy", "no-referrer")
@@ -259,7 +260,7 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if !canonicalPath(r) {
+	if !httpguard.CanonicalPath(r.URL.EscapedPath()) {
 		// The mux would redirect to the cleaned path, with an HTML body
 		// and a location that lacks any prefix http.StripPrefix removed.
 		hdr.Set("Content-Security-Policy", apiCSP)
@@ -280,75 +281,6 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mux.ServeHTTP(w, r)
-}
-
-// canonicalPath reports whether r's path is one the mux serves as it is,
-// without redirecting to a cleaned form: it starts with a slash and has
-// no empty, "." or ".." segments.
-func canonicalPath(r *http.Request) bool {
-	p := r.URL.EscapedPath()
-	if p == "" || p[0] != '/' {
-		return false
-	}
-	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
-	}
-	return c == p
-}
-
-// trackedWriter records whether the answer's header was written, so that
-// a panic can still be answered in JSON when it was not.
-type trackedWriter struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (t *trackedWriter) WriteHeader(status int) {
-	if status >= 200 {
-		t.wrote = true
-	}
-	t.ResponseWriter.WriteHeader(status)
-}
-
-func (t *trackedWriter) Write(p []byte) (int, error) {
-	t.wrote = true
-	return t.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (t *trackedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
-
-// unwrap returns the server's own ResponseWriter under w's wrappers:
-// http.MaxBytesReader tells it (through an unexported method no wrapper
-// has) that the body was cut off, so that it closes the connection.
-func unwrap(w http.ResponseWriter) http.ResponseWriter {
-	for {
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			return w
-		}
-		w = u.Unwrap()
-	}
-}
-
-// recoverPanic turns a panic in a route (or in the host's Authorizer or
-// Serving function) into a logged fault answered with the JSON 500, when
-// nothing was written yet; otherwise the answer is cut off, as net/http
-// does, by panicking with http.ErrAbortHandler.
-func (h *Handler) recoverPanic(w *trackedWriter, r *http.Request) {
-	p := recover()
-	if p == nil {
-		return
-	}
-	if p == http.ErrAbortHandler {
-		panic(p)
-	}
-	h.log.Error("registryhttp: panic serving a request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
-	if w.wrote {
-		panic(http.ErrAbortHandler)
-	}
-	h.writeError(w, r, errPanic)
 }
 
 // guard wraps a route with its security checks.

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/modelvault/modelvault/internal/httpguard"
 )
 
 // TestUnwrapReachesTheServersWriter: http.MaxBytesReader tells the
@@ -14,7 +16,7 @@ import (
 func TestUnwrapReachesTheServersWriter(t *testing.T) {
 	base := httptest.NewRecorder()
 	h := &Handler{}
-	w := h.observe(&trackedWriter{ResponseWriter: base})
-	assert.Same(t, base, unwrap(w))
-	assert.Same(t, base, unwrap(base))
+	w := h.observe(httpguard.NewWriter(base))
+	assert.Same(t, base, httpguard.Root(w))
+	assert.Same(t, base, httpguard.Root(base))
 }

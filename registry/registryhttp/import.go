@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelvault/modelvault/internal/httpguard"
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/registry"
 )
@@ -62,7 +63,7 @@ func (h *Handler) serveImport(rw http.ResponseWriter, r *http.Request, actor str
 	// front of the connection saves most of the read system calls of a
 	// large upload.
 	rr := &rateReader{r: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: h.opts.UploadGrace, minRate: h.opts.MinUploadRate}
-	body := bufio.NewReaderSize(http.MaxBytesReader(unwrap(rw), io.NopCloser(rr), h.maxUpload), uploadBufferSize)
+	body := bufio.NewReaderSize(http.MaxBytesReader(httpguard.Root(rw), io.NopCloser(rr), h.maxUpload), uploadBufferSize)
 	mr := multipart.NewReader(body, params["boundary"])
 	opts := &registry.ImportOptions{
 		Caller:         caller(r, actor),

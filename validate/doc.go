@@ -32,7 +32,10 @@
 //     class in [Report.ModelType], warns when metadata.model_type
 //     disagrees (model_type_mismatch) and predicts a row of zeros
 //     (load_failed); an estimator the runtime does not implement is a
-//     load_skipped warning.
+//     load_skipped warning. Within one [Standard] call it builds the model
+//     from the value graph PickleScan's joblib reading produced, so the
+//     model file is parsed once (plus the scan's pickle.load reading,
+//     which stops at the first raw array).
 //   - [LoadTest]: the host's own loader loads the model (load_failed).
 //   - [Script]: opt-in only; runs the package's validate_model.py with a
 //     host-chosen interpreter in a temporary copy (script_failed).

@@ -46,8 +46,10 @@ func (s *sharedModel) load(ctx context.Context, fsys fs.FS) (pickle.Value, *pick
 	first := false
 	s.once.Do(func() { first = true })
 	if first {
-		s.v, s.res, s.err = loadFile(ctx, fsys, s.name, &s.opts)
-		close(s.done)
+		func() {
+			defer close(s.done) // whatever happens, nobody waits forever
+			s.v, s.res, s.err = loadFile(ctx, fsys, s.name, &s.opts)
+		}()
 	}
 	select {
 	case <-s.done:

@@ -96,3 +96,35 @@ func ExampleModel_AppendPredictFloats() {
 	// [152.13 -152.13]
 	// sklearn: missing value: LinearRegression: row 2 column 0 is NaN
 }
+
+// A decision tree fitted on a 2-D y (two outputs: the species and a
+// sepal width bin): one label per output, and one probability matrix per
+// output.
+func ExampleModel_PredictProbaOutputs() {
+	f, err := os.Open("testdata/decision_tree_classifier_multi.joblib")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	m, err := sklearn.Load(f)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(m.NOutputs(), m.OutputClasses(0), m.OutputClasses(1))
+	X := [][]float64{{5.1, 1.4, 0.2}, {6.7, 5.2, 2.3}}
+	labels, err := m.Predict(X)
+	if err != nil {
+		log.Fatal(err)
+	}
+	proba, err := m.PredictProbaOutputs(X)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i := range X {
+		fmt.Printf("%v %.2f %.2f\n", labels[i], proba[0][i], proba[1][i])
+	}
+	// Output:
+	// 2 [setosa versicolor virginica] [narrow normal wide xwide]
+	// [setosa wide] [1.00 0.00 0.00] [0.00 0.00 0.67 0.33]
+	// [virginica normal] [0.00 0.00 1.00] [0.00 1.00 0.00 0.00]
+}

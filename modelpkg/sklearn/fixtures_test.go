@@ -88,6 +88,7 @@ var exact = map[string]bool{
 	"hist_gradient_boosting_categorical": true, "missing_indicator": true,
 	"decision_tree_regressor_multi": true, "random_forest_regressor_multi": true,
 	"decision_tree_classifier_multi": true, "extra_trees_classifier_multi": true,
+	"extra_trees_classifier_multi_padded": true, "imputer_indicator_numeric": true,
 }
 
 func TestFixtures(t *testing.T) {

@@ -145,13 +145,12 @@ func (c *treeMultiClassifier) probaOutputs(t *table) ([][]float64, error) {
 	for k, cs := range c.classes {
 		out[k] = make([]float64, t.n*len(cs))
 	}
-	s := c.trees[0].stride
 	for i := 0; i < t.n; i++ {
 		x := t.row(i)
 		for _, tr := range c.trees {
 			leaf := tr.leaf(x)
 			for k, cs := range c.classes {
-				base := (leaf*c.outs + k) * s
+				base := (leaf*c.outs + k) * tr.stride
 				r := out[k][i*len(cs) : (i+1)*len(cs)]
 				for j, p := range tr.prob[base : base+len(cs)] {
 					r[j] += p
@@ -345,19 +344,22 @@ func (r *mlpMultiRegressor) values(t *table) ([]float64, error) {
 // mlpMultilabel is MLPClassifier fitted on a label indicator matrix:
 // classes_ is 0..L-1, predict gives L 0/1 labels per row (a probability
 // above 0.5), predict_proba the L probabilities.
-type mlpMultilabel struct{ *mlp }
-
-var binaryLabels = []any{int64(0), int64(1)}
-
-func (c *mlpMultilabel) outputs() int { return len(c.classes) }
-
-func (c *mlpMultilabel) outputLabels() [][]any {
-	out := make([][]any, len(c.classes))
-	for i := range out {
-		out[i] = binaryLabels
-	}
-	return out
+type mlpMultilabel struct {
+	*mlp
+	out [][]any // 0 and 1 for each label
 }
+
+func newMLPMultilabel(m *mlp) *mlpMultilabel {
+	binary := []any{int64(0), int64(1)}
+	c := &mlpMultilabel{mlp: m, out: make([][]any, len(m.classes))}
+	for i := range c.out {
+		c.out[i] = binary
+	}
+	return c
+}
+
+func (c *mlpMultilabel) outputs() int          { return len(c.classes) }
+func (c *mlpMultilabel) outputLabels() [][]any { return c.out }
 
 func (c *mlpMultilabel) probs(t *table) ([]float64, error) {
 	v, _, err := c.forward(t)

@@ -435,7 +435,7 @@ func decodeMLP(o *obj) (any, error) {
 		if prev != len(m.classes) || m.out != "logistic" {
 			return nil, o.errf("coefs_", "%d outputs, %s output activation for %d labels", prev, m.out, len(m.classes))
 		}
-		return &mlpMultilabel{m}, nil
+		return newMLPMultilabel(m), nil
 	}
 	if !(len(m.classes) == 2 && prev == 1 && m.out == "logistic") && !(len(m.classes) > 2 && prev == len(m.classes) && m.out == "softmax") {
 		return nil, fmt.Errorf("%w: MLPClassifier with %d outputs, %s output activation for %d classes (multilabel?)", ErrUnsupported, prev, m.out, len(m.classes))

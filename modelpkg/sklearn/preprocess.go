@@ -493,7 +493,14 @@ func decodeOneHot(o *obj) (any, error) {
 	for i := range m.drop {
 		m.drop[i] = -1
 	}
-	if dv := o.opt("drop_idx_"); dv != nil {
+	// scikit-learn >= 1.3 keeps the grouped indices transform uses in
+	// _drop_idx_after_grouping (drop_idx_ then indexes categories_); 1.2
+	// has them in drop_idx_.
+	dv := o.opt("drop_idx_")
+	if v, ok := o.o.Attr("_drop_idx_after_grouping"); ok {
+		dv = v
+	}
+	if dv != nil {
 		dl, ok := items(dv)
 		if !ok {
 			f, _, err := toFloats(dv)

@@ -506,6 +506,20 @@ def main():
         "iris without sepal width; outputs: species, sepal width bin (str labels)")
     fit("extra_trees_classifier_multi", ExtraTreesClassifier(n_estimators=10, random_state=0),
         iris_X[:, [0, 2, 3]], iris_Yi, iris_S[:, [0, 2, 3]], "iris, two outputs (int labels)")
+    # The same forest with one tree of wider class values (max_n_classes 6
+    # instead of 4, zero-padded): each tree is read with its own stride.
+    padded = joblib.load("extra_trees_classifier_multi.joblib")
+    old = padded.estimators_[0].tree_
+    state = dict(old.__getstate__())
+    wide = Tree(old.n_features, np.array([3, 6], dtype=np.intp), old.n_outputs)
+    values = np.zeros((state["node_count"], old.n_outputs, 6))
+    values[:, :, :old.value.shape[2]] = state["values"]
+    state["values"] = values
+    wide.__setstate__(state)
+    padded.estimators_[0].tree_ = wide
+    record("extra_trees_classifier_multi_padded", padded, iris_S[:, [0, 2, 3]],
+           "extra_trees_classifier_multi with its first tree's values padded to 6 classes")
+    fixtures.append("extra_trees_classifier_multi_padded")
     fit("kneighbors_classifier_multi", KNeighborsClassifier(n_neighbors=5), iris_X[:, [0, 2, 3]],
         iris_Ys, iris_S[:, [0, 2, 3]], "iris, two outputs (str labels)")
     fit("kneighbors_regressor_multi", KNeighborsRegressor(n_neighbors=4, weights="distance"),
@@ -541,6 +555,24 @@ def main():
     out["note"] = "decision_tree_classifier re-pickled with the >= 1.3 node layout (missing_go_to_left)"
     write_json("tree_node_1_3.json", out)
     fixtures.append("tree_node_1_3")
+
+    # The OneHotEncoder attributes of scikit-learn >= 1.3: the grouped drop
+    # indices move to _drop_idx_after_grouping (transform uses them),
+    # drop_idx_ indexes categories_, and feature_name_combiner appears.
+    # Predictions do not change, so the expected outputs are the 1.2 ones.
+    model = joblib.load("onehot_max_categories.joblib")
+    enc = model[0]
+    grouped = enc.drop_idx_
+    enc._drop_idx_after_grouping = grouped
+    enc.drop_idx_ = np.array([np.flatnonzero(mp == d)[0] if mp is not None and d is not None else d
+                              for mp, d in zip(enc._default_to_infrequent_mappings, grouped)],
+                             dtype=object)
+    enc.feature_name_combiner = "concat"
+    joblib.dump(model, "onehot_1_3.joblib")
+    out = json.load(open("onehot_max_categories.json"))
+    out["note"] = "onehot_max_categories with the OneHotEncoder attributes of scikit-learn >= 1.3"
+    write_json("onehot_1_3.json", out)
+    fixtures.append("onehot_1_3")
 
     # Files the runtime must refuse: an estimator it does not implement,
     # a setting it does not implement, and a model with inconsistent

@@ -3,6 +3,7 @@ package sklearn_test
 import (
 	"fmt"
 	"log"
+	"math"
 	"os"
 
 	"github.com/modelvault/modelvault/modelpkg/sklearn"
@@ -58,6 +59,42 @@ func ExampleModel_PredictRows() {
 	// Output:
 	// [0] <nil>
 	// sklearn: unknown category: "huge" in column 0 of row 0
+}
+
+// A batch in one row-major slice, predicted into a buffer reused from
+// call to call: the fastest form for large batches.
+func ExampleModel_AppendPredictFloats() {
+	f, err := os.Open("testdata/linear_regression_multioutput.joblib")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	m, err := sklearn.Load(f)
+	if err != nil {
+		log.Fatal(err)
+	}
+	d, k := m.NFeatures(), m.NOutputs()
+	X := sklearn.Matrix{Rows: 3, Cols: d, Data: make([]float64, 3*d)} // three rows of zeros
+	X.Data[d+2] = 0.05                                                // row 1, feature 2 (bmi)
+
+	var out []float64
+	for range 2 { // the second call reuses out's array
+		if out, err = m.AppendPredictFloats(out[:0], X); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for i := 0; i < X.Rows; i++ {
+		fmt.Printf("%.2f\n", out[i*k:(i+1)*k])
+	}
+
+	X.Data[2*d] = math.NaN()
+	_, err = m.AppendPredictFloats(out[:0], X)
+	fmt.Println(err)
+	// Output:
+	// [152.13 -152.13]
+	// [178.13 -163.13]
+	// [152.13 -152.13]
+	// sklearn: missing value: LinearRegression: row 2 column 0 is NaN
 }
 
 // A decision tree fitted on a 2-D y (two outputs: the species and a

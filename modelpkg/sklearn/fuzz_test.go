@@ -99,5 +99,11 @@ func FuzzPredict(f *testing.F) {
 		}
 		_, _ = m.Predict([][]float64{x})
 		_, _ = m.PredictProba([][]float64{x})
+		// The Matrix forms, on the row and on a shape from the input.
+		for _, mat := range []sklearn.Matrix{{Rows: 1, Cols: n, Data: x}, {Rows: int(which>>4) - 2, Cols: len(s), Data: x}} {
+			_, _ = m.AppendPredictFloats(nil, mat)
+			_, _ = m.AppendPredictClasses(nil, mat)
+			_, _ = m.AppendPredictProba(nil, mat)
+		}
 	})
 }

@@ -17,6 +17,8 @@ type linearModel struct {
 
 func (l *linearModel) nIn() int { return int(l.d) }
 
+func (l *linearModel) rowCost() int { return int(l.d) * int(l.k) }
+
 func (l *linearModel) name() string { return l.cls.String() }
 
 // coef returns row j of coef_ and intercept_[j].

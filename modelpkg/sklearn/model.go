@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Sentinel errors. Every error the package returns wraps one of them.
@@ -670,50 +671,79 @@ func split(v []float64, n, k int) [][]float64 {
 }
 
 // parallelRows is the batch size from which rows are predicted on
-// several goroutines (GOMAXPROCS), in contiguous chunks.
-const parallelRows = 2048
+// several goroutines (GOMAXPROCS); chunkRows is the size of the chunks
+// they take in turn. An estimator that says what a row costs (rowCoster)
+// goes parallel only from parallelWork multiply-adds on: a linear model
+// of 10,000 rows of 30 features (300,000) runs as fast on one goroutine
+// on the 2-core machine of BENCHMARKS.md (the rows stream from memory),
+// and a helper goroutine the scheduler starts late only adds latency.
+const (
+	parallelRows = 2048
+	chunkRows    = 1024
+	parallelWork = 1 << 20
+)
+
+// rowCoster is implemented by estimators whose rows are cheap.
+type rowCoster interface {
+	// rowCost is about the number of multiply-adds one row takes.
+	rowCost() int
+}
+
+// parallel reports whether t is worth predicting on several goroutines.
+func (m *Model) parallel(t *table, e any) bool {
+	if t.n < parallelRows || runtime.GOMAXPROCS(0) < 2 {
+		return false
+	}
+	if c, ok := e.(rowCoster); ok && m.steps() == nil {
+		return t.n*c.rowCost() >= parallelWork
+	}
+	return true
+}
 
 // runChunks runs the pipeline's transformers and then fn(e, ...) on t,
-// whose results (width per row) go to out; a large batch is cut into
-// contiguous chunks run on GOMAXPROCS goroutines, each writing its own
-// part of out. It returns the error of the first failing chunk (in row
-// order), so the error names the first bad row as a serial run would.
+// whose results (width per row) go to out. A large batch is cut into
+// chunks of chunkRows rows that the calling goroutine and up to
+// GOMAXPROCS-1 helpers take in turn, each writing its own part of out: a
+// helper the scheduler starts late takes fewer chunks (or none), and the
+// call waits only for chunks being predicted, never for a helper to
+// start. It returns the error of the first failing chunk (in row order),
+// so the error names the first bad row as a serial run would.
 //
 // fn is a method expression (classifier.predictIdx) and e its receiver,
 // not a method value, so a small batch allocates no closure.
 func runChunks[T, E any](m *Model, t *table, width int, out []T, e E, fn func(E, *table, []T) error) error {
-	workers := runtime.GOMAXPROCS(0)
-	if t.n < parallelRows || workers < 2 {
+	if !m.parallel(t, e) {
 		pt, err := m.pre(t)
 		if err != nil {
 			return err
 		}
 		return fn(e, pt, out)
 	}
-	size := (t.n + workers - 1) / workers
-	errs := make([]error, workers)
-	run := func(w, lo, hi int) {
-		pt, err := m.pre(t.slice(lo, hi))
-		if err == nil {
-			err = fn(e, pt, out[lo*width:hi*width])
+	chunks := (t.n + chunkRows - 1) / chunkRows
+	errs := make([]error, chunks)
+	var next atomic.Int64
+	var done sync.WaitGroup
+	done.Add(chunks)
+	work := func() {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			lo, hi := c*chunkRows, min((c+1)*chunkRows, t.n)
+			pt, err := m.pre(t.slice(lo, hi))
+			if err == nil {
+				err = fn(e, pt, out[lo*width:hi*width])
+			}
+			errs[c] = err
+			done.Done()
 		}
-		errs[w] = err
 	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		lo, hi := w*size, min((w+1)*size, t.n)
-		if lo >= hi {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run(w, lo, hi)
-		}()
+	for range min(runtime.GOMAXPROCS(0), chunks) - 1 {
+		go work()
 	}
-	// The first chunk runs on the calling goroutine.
-	run(0, 0, size)
-	wg.Wait()
+	work()
+	done.Wait()
 	return firstErr(errs)
 }
 

@@ -212,6 +212,14 @@ func (h *heldClaim) release(ctx context.Context) {
 	}
 }
 
+// forget leaves the claim in place for a repair, which takes it over once
+// its lease has passed (the heartbeat is not running), with everything
+// under the version's directory.
+func (h *heldClaim) forget(ctx context.Context) {
+	h.stopHeartbeat(false)
+	h.r.logger.Debug("registry: claim left to a repair", "version", h.version, "token", h.token)
+}
+
 // stillClaimed reports whether the version's claim still carries token.
 func (r *Registry) stillClaimed(ctx context.Context, version, token string) (bool, error) {
 	rec, _, err := r.readClaim(ctx, version)

@@ -185,15 +185,23 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		cctx := context.WithoutCancel(ctx)
 		if !committed {
 			// Remove what was written, then the claim: a crash in
-			// between leaves a claim that a repair resolves. A claim
-			// taken over meanwhile is someone else's, and so are the
-			// files under it.
-			if held, err := claim.held(cctx); err != nil || !held {
-				r.logger.Warn("registry: failed import no longer holds its claim; files left alone", "version", version, "err", err)
+			// between leaves a claim that a repair resolves.
+			held, err := claim.held(cctx)
+			if err != nil {
+				r.logger.Warn("registry: failed import cannot tell whether it holds its claim; files left to a repair", "version", version, "err", err)
 				return
 			}
-			if err := dst.Abort(cctx); err != nil {
-				r.logger.Warn("registry: cleanup after failed import", "version", version, "err", err)
+			if !held {
+				r.cleanupFenced(cctx, version, dst)
+				return
+			}
+			if err := abortRetrying(cctx, dst); err != nil {
+				// Keep the claim: it covers what is left, and a repair
+				// removes it once the lease has passed. Released, the
+				// files would belong to no claim and no version.
+				r.logger.Warn("registry: cleanup after failed import; the claim is kept for a repair", "version", version, "err", err)
+				claim.forget(cctx)
+				return
 			}
 		}
 		claim.release(cctx)
@@ -286,6 +294,53 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 	}
 	committed = true
 	return r.Get(e.Version)
+}
+
+// cleanupFenced removes what a failed import wrote after its claim was
+// fenced or removed by a repair (its lease passed while it stalled): the
+// repair removed the files written until then, but not those the import
+// wrote afterwards, which no claim and no version would account for. It
+// takes the claim again first, so that no other import can be writing
+// meanwhile: a claim another import holds now is left alone with the
+// files (that import refuses to extract over them and releases it), and
+// so is a version another import committed (its files replaced ours).
+func (r *Registry) cleanupFenced(ctx context.Context, version string, dst *storeDestination) {
+	c, err := r.claim(ctx, version)
+	if err != nil {
+		r.logger.Warn("registry: failed import lost its claim, and another holds it; files left alone", "version", version, "err", err)
+		return
+	}
+	if err := r.Sync(ctx); err != nil {
+		r.logger.Warn("registry: cleanup after a fenced import", "version", version, "err", err)
+		c.forget(ctx)
+		return
+	}
+	r.mu.RLock()
+	other := r.st.alias(version)
+	r.mu.RUnlock()
+	if r.imported(version) || other != "" {
+		c.release(ctx)
+		return
+	}
+	if err := abortRetrying(ctx, dst); err != nil {
+		r.logger.Warn("registry: cleanup after a fenced import; the claim is kept for a repair", "version", version, "err", err)
+		c.forget(ctx)
+		return
+	}
+	c.release(ctx)
+}
+
+// abortRetrying removes what dst wrote, trying three times (deletes are
+// idempotent): a cleanup that fails keeps its claim for a repair, which
+// blocks a new import of the version until the claim's lease passes.
+func abortRetrying(ctx context.Context, dst *storeDestination) error {
+	var err error
+	for range 3 {
+		if err = dst.Abort(ctx); err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	return err
 }
 
 // aliasError: version and other would share a directory on a

@@ -2,12 +2,14 @@ package registry_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -153,6 +155,17 @@ type rawOp struct {
 	event     *registry.Event // returned by deploy, rollback, delete
 	noop      bool
 	verdict   *bool
+	// out, when set, is the output already classified (by a child
+	// process, which reports it instead of the error value).
+	out *linOutput
+}
+
+// output is the model's output for the operation's error.
+func (op *rawOp) output() linOutput {
+	if op.out != nil {
+		return *op.out
+	}
+	return classify(op.err)
 }
 
 // setEvent records what a mutating call returned: the event it
@@ -200,7 +213,7 @@ func (r *recorder) resolve(t *testing.T, hist []*registry.Event) {
 	for _, op := range r.raw {
 		evs := byActor[op.actor]
 		delete(byActor, op.actor)
-		out := classify(op.err)
+		out := op.output()
 		if op.event != nil {
 			out = linOutput{} // a delete whose file removal failed after its commit
 		}
@@ -237,7 +250,7 @@ func (r *recorder) resolve(t *testing.T, hist []*registry.Event) {
 		case op.err == nil && (op.kind == "deploy" || op.kind == "rollback" || op.kind == "delete"):
 			t.Errorf("%s %s %s succeeded without an event in the log", op.actor, op.kind, op.version)
 			continue
-		case op.kind == "prune" || op.kind == "scan":
+		case op.kind == "prune" || op.kind == "scan" || op.kind == "repair":
 			continue // only their events count
 		case op.err == nil && op.kind == "validate":
 			out.Verdict, out.VerdictKnown = *op.verdict, true
@@ -336,6 +349,16 @@ type linClient struct {
 	tamper *tamperSet
 	// clockJumps: see linConfig.
 	clockJumps bool
+	// hook, when set, is told of every operation as it begins (right
+	// before the registry call) and as it ends: a client in a child
+	// process reports its operations to the parent through it.
+	hook linHook
+}
+
+// linHook observes a client's operations (see linClient.hook).
+type linHook interface {
+	begin(op *rawOp)
+	end(op *rawOp)
 }
 
 // tamperSet remembers files the nemesis changed, to restore them.
@@ -463,9 +486,7 @@ func (c *linClient) randomOp(ctx context.Context) {
 	case n < 88:
 		c.doTamper(ctx, v)
 	case n < 92:
-		ctx, cancel := c.opContext(ctx)
-		_, _ = c.reg.Repair(ctx)
-		cancel()
+		c.doRepair(ctx)
 	case n < 95 && c.clockJumps:
 		c.fig.faults.add(faultClockJump)
 		c.clock.jump(2 * time.Minute)
@@ -477,12 +498,20 @@ func (c *linClient) randomOp(ctx context.Context) {
 // begin starts recording one operation.
 func (c *linClient) begin(kind, version string) *rawOp {
 	c.n++
-	return &rawOp{client: c.id, actor: fmt.Sprintf("c%d#%d", c.id, c.n), kind: kind, version: version, call: c.rec.now()}
+	op := &rawOp{client: c.id, actor: fmt.Sprintf("c%d#%d", c.id, c.n), kind: kind, version: version, call: c.rec.now()}
+	if c.hook != nil {
+		c.hook.begin(op)
+	}
+	return op
 }
 
 func (c *linClient) end(op *rawOp, err error) {
 	op.ret = c.rec.now()
 	op.err = err
+	if c.hook != nil {
+		c.hook.end(op)
+		return
+	}
 	c.rec.add(op)
 }
 
@@ -560,17 +589,30 @@ func (c *linClient) doScan(ctx context.Context) {
 	c.end(op, err)
 }
 
+// doRepair runs a repair. Its only events are claim_expired fences,
+// which are not operations of the model: it is recorded so that a child
+// process can be killed in the middle of one.
+func (c *linClient) doRepair(ctx context.Context) {
+	ctx, cancel := c.opContext(ctx)
+	defer cancel()
+	op := c.begin("repair", "")
+	_, err := c.reg.Repair(ctx)
+	c.end(op, err)
+}
+
 // doPlace copies a package's files into the store by hand, as an
-// operator does, for a scan to find.
+// operator does, for a scan to find. metadata.json goes first: a scan of
+// a partly placed package then records it under the same model_type as
+// every other version (without it, as "default", a second model name
+// that a Live started later refuses as ambiguous until the registry is
+// one lineage, issue #11).
 func (c *linClient) doPlace(ctx context.Context, v string) {
 	files := pkgFiles(v, "")
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for n := range files {
-			if !yield(n) {
-				return
-			}
-		}
-	}) {
+	names := slices.Sorted(maps.Keys(files))
+	slices.SortStableFunc(names, func(a, b string) int {
+		return cmp.Compare(b2i(a != modelpkg.DefaultMetadataFile), b2i(b != modelpkg.DefaultMetadataFile))
+	})
+	for _, name := range names {
 		if err := storage.WriteAll(ctx, c.store.inner, modelpkg.DirName(v)+"/"+name, files[name].Data, nil); err != nil {
 			return
 		}
@@ -579,7 +621,7 @@ func (c *linClient) doPlace(ctx context.Context, v string) {
 
 // doTamper changes a stored file of v (or restores every changed file).
 func (c *linClient) doTamper(ctx context.Context, v string) {
-	if c.rng.IntN(2) == 0 {
+	if c.tamper == nil || c.rng.IntN(2) == 0 {
 		return
 	}
 	key := modelpkg.DirName(v) + "/README.md"
@@ -748,6 +790,13 @@ func checkLives(t *testing.T, r *registry.Registry, clients []*linClient) {
 		served.Add(1)
 	}
 	require.EqualValues(t, len(clients), served.Load())
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func sha256Hex(data []byte) string {

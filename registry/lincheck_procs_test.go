@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -389,8 +390,43 @@ func (ph *procHistory) startChild(t *testing.T) *procChild {
 	ph.fig.mu.Lock()
 	ph.fig.processes++
 	ph.fig.mu.Unlock()
-	return &procChild{child: startChild(t, "lincheck", childStoreEnv+"="+ph.target, childPkgsEnv+"="+ph.pkgs,
+	return &procChild{child: startProcChild(t, childStoreEnv+"="+ph.target, childPkgsEnv+"="+ph.pkgs,
 		procKillEnv+"="+strconv.Itoa(ph.c.rate))}
+}
+
+// startProcChild is startChild with the child's stdout on a pipe of our
+// own: exec's StdoutPipe is closed by Wait as soon as the child exits,
+// which would lose the lines a killed child wrote last (its "kill" line,
+// a return) and fail the read with "file already closed".
+func startProcChild(t *testing.T, env ...string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.count=1", "-test.timeout=10m")
+	cmd.Env = append(append(os.Environ(), childEnv+"=lincheck"), env...)
+	newProcessGroup(cmd)
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	cmd.Stdout = w
+	in, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	c := &child{cmd: cmd, stdin: in, stderr: &strings.Builder{}, done: make(chan struct{})}
+	cmd.Stderr = &limitedWriter{b: c.stderr} // written by one goroutine, read after Wait
+	err = cmd.Start()
+	w.Close() // the child holds the write end now
+	if err != nil {
+		r.Close()
+		t.Fatal(err)
+	}
+	c.stdout = bufio.NewScanner(r)
+	c.stdout.Buffer(make([]byte, 1<<16), 1<<24)
+	go func() {
+		cmd.Wait()
+		close(c.done)
+	}()
+	t.Cleanup(func() {
+		c.kill()
+		r.Close()
+	})
+	return c
 }
 
 // procMsg is one line between a child and the parent.

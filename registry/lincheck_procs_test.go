@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -483,16 +482,28 @@ func (ph *procHistory) drive(pc *procChild, budget *int) (bool, error) {
 	var (
 		pending *rawOp
 		timer   *time.Timer
-		fired   atomic.Bool
-		self    bool // the child announced its own kill
+		// killMu orders a random kill against its cancellation: once
+		// stopTimer returned, fired is final.
+		killMu sync.Mutex
+		armed  bool
+		fired  bool
+		self   bool // the child announced its own kill
 	)
 	stopTimer := func() {
+		killMu.Lock()
+		defer killMu.Unlock()
+		armed = false
 		if timer != nil {
 			timer.Stop()
 			timer = nil
 		}
 	}
 	defer stopTimer()
+	killed := func() bool {
+		killMu.Lock()
+		defer killMu.Unlock()
+		return fired
+	}
 	for {
 		m, err := pc.next()
 		if errors.Is(err, io.EOF) {
@@ -507,10 +518,17 @@ func (ph *procHistory) drive(pc *procChild, budget *int) (bool, error) {
 			pending = &rawOp{client: pc.id, actor: m.Actor, kind: m.Kind, version: m.Version, call: ph.rec.now()}
 			point, delay := ph.pickKill(m.Kind)
 			if point == killRandom {
+				killMu.Lock()
+				armed = true
 				timer = time.AfterFunc(delay, func() {
-					fired.Store(true)
-					killProcessGroup(pc.cmd)
+					killMu.Lock()
+					defer killMu.Unlock()
+					if armed {
+						fired = true
+						killProcessGroup(pc.cmd)
+					}
 				})
+				killMu.Unlock()
 				point = ""
 			}
 			fmt.Fprintf(pc.stdin, "go %s\n", point)
@@ -544,7 +562,7 @@ func (ph *procHistory) drive(pc *procChild, budget *int) (bool, error) {
 			ph.mu.Lock()
 			ph.faults[pc.id] = m.Faults
 			ph.mu.Unlock()
-			if !fired.Load() {
+			if !killed() {
 				return true, nil
 			}
 			// The random kill fired as the last operation returned.
@@ -560,7 +578,7 @@ func (ph *procHistory) drive(pc *procChild, budget *int) (bool, error) {
 		}
 	}
 	if !self {
-		if !fired.Load() {
+		if !killed() {
 			return false, fmt.Errorf("exited without being killed: %s", pc.stderr.String())
 		}
 		ph.fig.kill(killRandom)

@@ -60,7 +60,7 @@ func Example() {
 	}
 	defer lease.Release()
 	labels, _ := lease.Model().Predict([][]float64{{5.1, 3.5, 1.4, 0.2}})
-	fmt.Println(v.Model, lease.Version(), "predicts", labels[0])
+	fmt.Println(v.ModelType, lease.Version(), "predicts", labels[0])
 	// Output:
 	// LogisticRegression 1.0 predicts setosa
 }

@@ -33,17 +33,17 @@ func writeSyntheticLog(tb testing.TB, dir string, nVersions, nEvents int) {
 		var e *Event
 		if seq <= int64(nVersions) {
 			v := fmt.Sprintf("1.0.%d", seq)
-			e = &Event{Type: EventImported, Version: v, Model: fmt.Sprintf("model-%d", seq%10), Record: &Version{
-				Version: v, Model: fmt.Sprintf("model-%d", seq%10), ImportMethod: MethodZipUpload,
+			e = &Event{Type: EventImported, Version: v, Record: &Version{
+				Version: v, ModelType: "RandomForestClassifier", ImportMethod: MethodZipUpload,
 				ImportedAt: t0, Size: 7 * 1234, Files: files,
 				Metadata: []byte(`{"model_type":"RandomForestClassifier","version":"` + v + `","created_at":"2026-01-01T00:00:00","training_info":{"accuracy":0.97}}`),
 			}}
 		} else {
 			v := fmt.Sprintf("1.0.%d", 1+seq%int64(nVersions))
-			e = &Event{Type: EventDeployed, Model: st.Versions[v].Model, From: st.Deployed[st.Versions[v].Model], To: v, Version: v}
+			e = &Event{Type: EventDeployed, From: st.Current, To: v, Version: v}
 			if e.From == v {
 				v = fmt.Sprintf("1.0.%d", 1+(seq+1)%int64(nVersions))
-				e = &Event{Type: EventDeployed, Model: st.Versions[v].Model, From: st.Deployed[st.Versions[v].Model], To: v, Version: v}
+				e = &Event{Type: EventDeployed, From: st.Current, To: v, Version: v}
 			}
 		}
 		e.Seq = seq

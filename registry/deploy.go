@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 
 	"github.com/modelvault/modelvault/modelpkg"
@@ -13,9 +12,9 @@ import (
 	"github.com/modelvault/modelvault/validate"
 )
 
-// Deploy makes version the deployed version of its model name, replacing
-// whichever version of that model name was deployed (other model names
-// are not affected). The version must be valid; its files are re-verified
+// Deploy makes version the registry's deployed version, replacing the
+// one deployed before (whatever its model_type: a registry is one model's
+// lineage). The version must be valid; its files are re-verified
 // against their digests and, when [Options.Loader] is set, loaded as a
 // test, before the deploy is recorded. Deploying the version that is
 // already deployed is a no-op that records nothing and returns an event
@@ -32,11 +31,8 @@ func (r *Registry) Deploy(ctx context.Context, version string, caller *Caller) (
 type RollbackOptions struct {
 	Caller
 	// To is the version to roll back to. Empty means the version that was
-	// deployed before the current one (of Model), from history.
+	// deployed before the current one, from history.
 	To string
-	// Model is the model name to roll back when To is empty; it may be
-	// empty when the registry holds one model name.
-	Model string
 }
 
 // Rollback deploys an earlier version again: opts.To, or the one deployed
@@ -64,13 +60,13 @@ func (r *Registry) Rollback(ctx context.Context, opts *RollbackOptions) (*Event,
 			return nil, fmt.Errorf("rollback: %w", err)
 		}
 		r.mu.RLock()
-		target, err := r.st.previous(o.Model)
+		target, err := r.st.previous()
 		r.mu.RUnlock()
 		if err != nil {
 			return nil, fmt.Errorf("rollback: %w", err)
 		}
 		e, err := r.deploy(ctx, target, EventRolledBack, &o.Caller, func(st *state) error {
-			now, err := st.previous(o.Model)
+			now, err := st.previous()
 			if err != nil {
 				return err
 			}
@@ -93,19 +89,18 @@ func (r *Registry) Rollback(ctx context.Context, opts *RollbackOptions) (*Event,
 // errRetarget: the previous deployment changed before a rollback's append.
 var errRetarget = errors.New("rollback target changed")
 
-// previous returns the version a rollback of model returns to.
-func (s *state) previous(model string) (string, error) {
-	model, err := s.resolveModel(model)
-	if err != nil {
-		return "", err
-	}
-	stack := s.Stack[model]
+// previous returns the version a rollback returns to.
+func (s *state) previous() (string, error) {
+	stack := s.Rollbacks
 	for i := len(stack) - 2; i >= 0; i-- {
-		if v := s.Versions[stack[i]]; v != nil && v.Valid && stack[i] != s.Deployed[model] {
+		if v := s.Versions[stack[i]]; v != nil && v.Valid && stack[i] != s.Current {
 			return stack[i], nil
 		}
 	}
-	return "", fmt.Errorf("%w for model %q", ErrNoPrevious, model)
+	if s.Current == "" {
+		return "", fmt.Errorf("%w: nothing is deployed", ErrNoPrevious)
+	}
+	return "", fmt.Errorf("%w: %q is the only valid deployment in the history", ErrNoPrevious, s.Current)
 }
 
 // deploy records typ of version after load-testing it. check, when set,
@@ -125,7 +120,7 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 		r.mu.RLock()
 		seq := r.st.Seq
 		r.mu.RUnlock()
-		return &Event{Type: typ, Version: version, Model: v.Model, From: version, To: version, Seq: seq, NoOp: true}, nil
+		return &Event{Type: typ, Version: version, From: version, To: version, Seq: seq, NoOp: true}, nil
 	}
 	if !v.Valid {
 		return nil, fmt.Errorf("%w: %q failed validation", ErrInvalid, version)
@@ -146,8 +141,8 @@ func (r *Registry) deploy(ctx context.Context, version string, typ EventType, ca
 				return nil, err
 			}
 		}
-		from := st.Deployed[cur.Model]
-		e := &Event{Type: typ, Version: version, Model: cur.Model, From: from, To: version}
+		from := st.Current
+		e := &Event{Type: typ, Version: version, From: from, To: version}
 		if from == version {
 			return noop(e)
 		}
@@ -171,7 +166,7 @@ func (r *Registry) loadTest(ctx context.Context, v *Version) error {
 		_ = c.Close()
 	}
 	if err := vfs.verifyRest(ctx); err != nil {
-		r.notify(Notice{Kind: NoticeVerificationFailed, Version: v.Version, Model: v.Model, Err: err})
+		r.notify(Notice{Kind: NoticeVerificationFailed, Version: v.Version, Err: err})
 		return fmt.Errorf("verify %s: %w", v.Version, err)
 	}
 	if lerr != nil {
@@ -201,10 +196,10 @@ func (r *Registry) Delete(ctx context.Context, version string, caller *Caller) (
 		if v == nil {
 			return nil, fmt.Errorf("%w: %q", ErrNotFound, version)
 		}
-		if st.Deployed[v.Model] == version {
-			return nil, fmt.Errorf("%w: %q is deployed for model %q", ErrInUse, version, v.Model)
+		if st.Current == version {
+			return nil, fmt.Errorf("%w: %q is deployed", ErrInUse, version)
 		}
-		return &Event{Type: EventDeleted, Version: version, Model: v.Model}, nil
+		return &Event{Type: EventDeleted, Version: version}, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delete %s: %w", version, err)
@@ -254,17 +249,15 @@ func (r *Registry) removeDeletedFiles(ctx context.Context, version string) (remo
 // PruneOptions controls [Registry.Prune].
 type PruneOptions struct {
 	Caller
-	// Model restricts pruning to one model name ("" for all).
-	Model string
-	// Keep is how many versions besides the deployed one to keep per
-	// model name: the most recently imported ones.
+	// Keep is how many versions besides the deployed one to keep: the
+	// most recently imported ones.
 	Keep int
 	// DryRun reports what would be deleted without deleting it.
 	DryRun bool
 }
 
-// Prune deletes, per model name, every version except the deployed one
-// and the Keep most recently imported others. It returns the versions it
+// Prune deletes every version except the deployed one and the Keep most
+// recently imported others. It returns the versions it
 // deleted (or would delete, with DryRun).
 func (r *Registry) Prune(ctx context.Context, opts *PruneOptions) ([]string, error) {
 	var o PruneOptions
@@ -277,27 +270,21 @@ func (r *Registry) Prune(ctx context.Context, opts *PruneOptions) ([]string, err
 	if err := r.Sync(ctx); err != nil {
 		return nil, err
 	}
-	byModel := map[string][]*Version{}
-	for _, v := range r.List(&ListOptions{Model: o.Model}) {
-		if v.Deployed {
-			continue
+	var vs []*Version
+	for _, v := range r.List(nil) {
+		if !v.Deployed {
+			vs = append(vs, v)
 		}
-		byModel[v.Model] = append(byModel[v.Model], v)
 	}
-	var victims []string
-	for _, m := range slices.Sorted(maps.Keys(byModel)) {
-		vs := byModel[m]
-		slices.SortFunc(vs, func(a, b *Version) int {
-			if c := b.ImportedAt.Compare(a.ImportedAt); c != 0 {
-				return c
-			}
-			return modelpkg.CompareVersions(b.Version, a.Version)
-		})
-		if len(vs) > o.Keep {
-			for _, v := range vs[o.Keep:] {
-				victims = append(victims, v.Version)
-			}
+	slices.SortFunc(vs, func(a, b *Version) int {
+		if c := b.ImportedAt.Compare(a.ImportedAt); c != 0 {
+			return c
 		}
+		return modelpkg.CompareVersions(b.Version, a.Version)
+	})
+	var victims []string
+	for _, v := range vs[min(o.Keep, len(vs)):] {
+		victims = append(victims, v.Version)
 	}
 	if o.DryRun {
 		return victims, nil
@@ -330,7 +317,7 @@ func (r *Registry) Validate(ctx context.Context, version string, caller *Caller)
 	}
 	valid := report.Valid()
 	if !valid {
-		r.notify(Notice{Kind: NoticeVerificationFailed, Version: version, Model: v.Model, Err: report.Err(), Findings: report.Findings})
+		r.notify(Notice{Kind: NoticeVerificationFailed, Version: version, Err: report.Err(), Findings: report.Findings})
 	}
 	wasInvalid := !v.Valid
 	if valid == !wasInvalid {
@@ -349,7 +336,7 @@ func (r *Registry) Validate(ctx context.Context, version string, caller *Caller)
 		if st.Versions[version] == nil {
 			return nil, fmt.Errorf("%w: %q was deleted meanwhile", ErrNotFound, version)
 		}
-		return &Event{Type: typ, Version: version, Model: rec.Model, Record: rec}, nil
+		return &Event{Type: typ, Version: version, Record: rec}, nil
 	})
 	if err != nil {
 		return report, fmt.Errorf("validate %s: %w", version, err)

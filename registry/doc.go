@@ -2,6 +2,13 @@
 // storage.Store, deploys and rolls them back, and serves the deployed one
 // to a host's code through [Live], hot-swapped under live traffic.
 //
+// A registry is the lineage of versions of one model: whatever estimator
+// class each version holds (metadata.model_type, kept as
+// Version.ModelType), one version is deployed and rollbacks walk back
+// through its deployments. A host with several models opens one registry
+// per model; [OpenModel] keeps each under models/NAME/ of one store and
+// [Models] lists them.
+//
 // # The story
 //
 // [Open] a registry on a store; [Registry.Import] a package (a
@@ -9,8 +16,8 @@
 // written, claimed, extracted in one pass into model_{version}/ with every
 // file hashed, validated, and registered as available. [Registry.Scan]
 // registers packages placed in the store by hand. Nothing is deployed
-// automatically: [Registry.Deploy] makes a version the deployed one of its
-// model name (after re-verifying its files and, with a [Loader]
+// automatically: [Registry.Deploy] makes a version the deployed one
+// (after re-verifying its files and, with a [Loader]
 // configured, a test load), [Registry.Rollback] returns to the previous
 // deployment, [Registry.Delete] and [Registry.Prune] remove versions, and
 // [Registry.History] lists every event with its actor and reason.
@@ -71,7 +78,7 @@
 // (versions are immutable), [ErrInUse] (deleting the deployed version),
 // [ErrConflict] (another writer kept winning, or an import of the same
 // version is in progress), [ErrInvalid] (deploying an invalid version),
-// [ErrNoPrevious], [ErrAmbiguousModel], [ErrUnknownEvent] (a log written
+// [ErrNoPrevious], [ErrLegacyLayout], [ErrUnknownEvent] (a log written
 // by a newer library) and [ErrCorruptLog]. Package rejections wrap
 // modelpkg's sentinels (modelpkg.ErrUnsafePath, modelpkg.ErrHashMismatch,
 // ...); validation failures are a *validate.Error carrying every finding.

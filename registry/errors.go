@@ -20,9 +20,6 @@ var (
 	ErrInvalid = modelpkg.NewError("invalid_version", "registry: version is invalid")
 	// ErrNoPrevious: a rollback found no earlier deployment to return to.
 	ErrNoPrevious = modelpkg.NewError("no_previous", "registry: no previous deployment")
-	// ErrAmbiguousModel: an operation that needs a model name was given
-	// none while the registry holds several.
-	ErrAmbiguousModel = modelpkg.NewError("ambiguous_model", "registry: model name required")
 	// ErrUnknownEvent: the log holds an event type this version of the
 	// library does not know (written by a newer writer).
 	ErrUnknownEvent = modelpkg.NewError("unknown_event", "registry: unknown event type in log")

@@ -36,7 +36,7 @@ func ExampleRegistry_Import() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(v.Version, v.Model, v.Status, v.ImportMethod, len(v.Files), "files")
+	fmt.Println(v.Version, v.ModelType, v.Status, v.ImportMethod, len(v.Files), "files")
 
 	// Importing the same content again is a no-op; other content under the
 	// same version is refused.

@@ -65,8 +65,8 @@ func faultOps(zip200 []byte) []faultOp {
 			if err := status("3.0.0", registry.StatusAvailable)(r); err != nil {
 				return err
 			}
-			if v, _ := r.Get("3.0.0"); v.Model != "RandomForestClassifier" {
-				return fmt.Errorf("3.0.0 registered under model %q", v.Model)
+			if v, _ := r.Get("3.0.0"); v.ModelType != "RandomForestClassifier" {
+				return fmt.Errorf("3.0.0 registered with model_type %q", v.ModelType)
 			}
 			return nil
 		}},

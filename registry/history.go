@@ -10,8 +10,6 @@ import (
 type HistoryOptions struct {
 	// Version keeps events about this version (as Version, From or To).
 	Version string
-	// Model keeps events about this model name.
-	Model string
 	// After keeps events with a sequence number greater than After.
 	After int64
 	// Limit keeps at most the last Limit matching events (0: all).
@@ -22,7 +20,7 @@ func (o *HistoryOptions) match(e *Event) bool {
 	if o.Version != "" && e.Version != o.Version && e.From != o.Version && e.To != o.Version {
 		return false
 	}
-	return o.Model == "" || e.Model == o.Model
+	return true
 }
 
 // History returns the events of the log in order, read from the store

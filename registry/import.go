@@ -22,9 +22,6 @@ import (
 // ImportOptions controls an import. A nil *ImportOptions means defaults.
 type ImportOptions struct {
 	Caller
-	// Model overrides the model name (default: metadata.model_type, or
-	// "default" when the metadata has none).
-	Model string
 	// SkipValidation skips the registry's Validator. Structure, limits,
 	// the manifest and every file's SHA-256 are still checked: they are
 	// not optional.
@@ -156,16 +153,8 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 	if err := modelpkg.CheckVersion(version, md); err != nil {
 		return nil, err
 	}
-	model := o.Model
-	if model == "" {
-		model = md.ModelType
-	}
-	if model == "" {
-		model = "default"
-	}
-
 	if o.DryRun {
-		return r.dryRun(ctx, version, model, pkg, manifest, o)
+		return r.dryRun(ctx, version, pkg, manifest, o)
 	}
 
 	if v, err := r.existing(ctx, version, manifest); v != nil || err != nil {
@@ -229,7 +218,7 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 	}
 	rec := &Version{
 		Version:      version,
-		Model:        model,
+		ModelType:    md.ModelType,
 		ImportMethod: o.method,
 		ImportedAt:   r.opts.Now().UTC(),
 		Files:        make(map[string]File, len(res.Files)),
@@ -275,7 +264,7 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		if old := st.Versions[version]; old != nil && old.Valid {
 			return nil, fmt.Errorf("%w: %q was registered meanwhile", ErrVersionExists, version)
 		}
-		return &Event{Type: EventImported, Version: version, Model: model, Record: rec}, nil
+		return &Event{Type: EventImported, Version: version, Record: rec}, nil
 	})
 	if err != nil {
 		// The store may have kept the event although the write failed:
@@ -320,14 +309,14 @@ func claimErr(ctx context.Context, err error) error {
 
 // dryRun validates the package from the archive itself and returns the
 // version that an import would register.
-func (r *Registry) dryRun(ctx context.Context, version, model string, pkg *modelpkg.Package, manifest *modelpkg.Manifest, o *ImportOptions) (*Version, error) {
+func (r *Registry) dryRun(ctx context.Context, version string, pkg *modelpkg.Package, manifest *modelpkg.Manifest, o *ImportOptions) (*Version, error) {
 	md, err := pkg.ReadMetadata()
 	if err != nil {
 		return nil, err
 	}
 	rec := &Version{
 		Version:      version,
-		Model:        model,
+		ModelType:    md.ModelType,
 		Status:       StatusAvailable,
 		Valid:        true,
 		ImportMethod: o.method,

@@ -41,7 +41,7 @@ var readAllLoader = registry.LoaderFunc[string](func(ctx context.Context, pkg *r
 type invariantReport struct {
 	Events   int
 	Versions int
-	Deployed map[string]string // model -> version
+	Deployed string // the deployed version ("" when none)
 	Repair   *registry.RepairResult
 }
 
@@ -71,7 +71,7 @@ func checkInvariants(ctx context.Context, store storage.Store, placed ...string)
 		return nil, fmt.Errorf("reopen: %w", err)
 	}
 	defer reg.Close()
-	rep := &invariantReport{Deployed: map[string]string{}}
+	rep := &invariantReport{}
 
 	hist, err := reg.History(ctx, nil)
 	if err != nil {
@@ -139,13 +139,13 @@ func checkInvariants(ctx context.Context, store storage.Store, placed ...string)
 		}
 		seen[version][name] = true
 	}
-	deployedCount := map[string]int{}
+	deployedCount := 0
 	for _, v := range versions {
 		if v.Status == registry.StatusInvalid {
 			continue
 		}
 		if v.Status == registry.StatusDeployed {
-			deployedCount[v.Model]++
+			deployedCount++
 		}
 		if len(seen[v.Version]) != len(v.Files) {
 			return nil, fmt.Errorf("version %s (%s): %d files in the store, %d recorded", v.Version, v.Status, len(seen[v.Version]), len(v.Files))
@@ -164,30 +164,28 @@ func checkInvariants(ctx context.Context, store storage.Store, placed ...string)
 			}
 		}
 	}
-	for _, m := range reg.Models() {
-		dep, err := reg.Deployed(m)
-		if errors.Is(err, registry.ErrNotFound) {
-			if deployedCount[m] != 0 {
-				return nil, fmt.Errorf("model %s: nothing deployed but %d versions say deployed", m, deployedCount[m])
-			}
-			continue
+	dep, err := reg.Deployed()
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		if deployedCount != 0 {
+			return nil, fmt.Errorf("nothing deployed but %d versions say deployed", deployedCount)
 		}
+	case err != nil:
+		return nil, err
+	default:
+		if dep.Status != registry.StatusDeployed || deployedCount != 1 {
+			return nil, fmt.Errorf("deployed %s has status %s; %d versions say deployed", dep.Version, dep.Status, deployedCount)
+		}
+		live, err := registry.NewLive(ctx, reg, readAllLoader, nil)
 		if err != nil {
-			return nil, err
-		}
-		if dep.Status != registry.StatusDeployed || deployedCount[m] != 1 {
-			return nil, fmt.Errorf("model %s: deployed %s has status %s; %d versions say deployed", m, dep.Version, dep.Status, deployedCount[m])
-		}
-		live, err := registry.NewLive(ctx, reg, readAllLoader, &registry.LiveOptions[string]{Model: m})
-		if err != nil {
-			return nil, fmt.Errorf("model %s: live: %w", m, err)
+			return nil, fmt.Errorf("live: %w", err)
 		}
 		got := live.Version()
 		live.Close()
 		if got != dep.Version {
-			return nil, fmt.Errorf("model %s: live serves %q, deployed is %s", m, got, dep.Version)
+			return nil, fmt.Errorf("live serves %q, deployed is %s", got, dep.Version)
 		}
-		rep.Deployed[m] = dep.Version
+		rep.Deployed = dep.Version
 	}
 	res, err := reg.Scan(ctx, nil)
 	if err != nil {

@@ -2,14 +2,12 @@ package registry_test
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -601,18 +599,16 @@ func (c *linClient) doRepair(ctx context.Context) {
 }
 
 // doPlace copies a package's files into the store by hand, as an
-// operator does, for a scan to find. metadata.json goes first: a scan of
-// a partly placed package then records it under the same model_type as
-// every other version (without it, as "default", a second model name
-// that a Live started later refuses as ambiguous until the registry is
-// one lineage, issue #11).
+// operator does, for a scan to find.
 func (c *linClient) doPlace(ctx context.Context, v string) {
 	files := pkgFiles(v, "")
-	names := slices.Sorted(maps.Keys(files))
-	slices.SortStableFunc(names, func(a, b string) int {
-		return cmp.Compare(b2i(a != modelpkg.DefaultMetadataFile), b2i(b != modelpkg.DefaultMetadataFile))
-	})
-	for _, name := range names {
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for n := range files {
+			if !yield(n) {
+				return
+			}
+		}
+	}) {
 		if err := storage.WriteAll(ctx, c.store.inner, modelpkg.DirName(v)+"/"+name, files[name].Data, nil); err != nil {
 			return
 		}
@@ -790,13 +786,6 @@ func checkLives(t *testing.T, r *registry.Registry, clients []*linClient) {
 		served.Add(1)
 	}
 	require.EqualValues(t, len(clients), served.Load())
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func sha256Hex(data []byte) string {

@@ -72,9 +72,6 @@ const (
 
 // LiveOptions configures [NewLive].
 type LiveOptions[M any] struct {
-	// Model is the model name to serve; "" is allowed when the registry
-	// holds a single model name (or none yet: then the first one deployed).
-	Model string
 	// Warmup, when set, runs on a newly loaded model before it is swapped
 	// in; an error keeps the old model serving.
 	Warmup func(ctx context.Context, m M) error
@@ -102,7 +99,7 @@ type LiveOptions[M any] struct {
 	PublishInterval time.Duration
 }
 
-// Live serves the deployed version of one model name as an in-memory model
+// Live serves the registry's deployed version as an in-memory model
 // of the host's type M, and follows deploys and rollbacks (made by this
 // process or any other sharing the store) by loading the new version
 // completely and then swapping it in atomically. A failed load is retried
@@ -121,7 +118,6 @@ type Live[M any] struct {
 
 	cur    atomic.Pointer[handle[M]]
 	closed atomic.Bool
-	model  atomic.Pointer[string]
 
 	loadMu  sync.Mutex // serialises loads
 	lastErr atomic.Pointer[error]
@@ -169,23 +165,9 @@ func NewLive[M any](ctx context.Context, reg *Registry, loader Loader[M], opts *
 	} else if !validLiveName(l.name) {
 		return nil, fmt.Errorf("new live: %w: %q", ErrLiveName, l.name)
 	}
-	l.st.Name = l.name
+	l.st.Name, l.st.Model = l.name, reg.Name()
 	if err := reg.Sync(ctx); err != nil {
 		return nil, err
-	}
-	model := o.Model
-	if model == "" {
-		reg.mu.RLock()
-		m, err := reg.st.resolveModel("")
-		reg.mu.RUnlock()
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-		model = m
-	}
-	if model != "" {
-		l.model.Store(&model)
-		l.st.Model = model
 	}
 	// Subscribe before the initial load, so no deploy is missed.
 	sub, _ := reg.subscribe(false)
@@ -396,37 +378,13 @@ func (l *Live[M]) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// wanted returns the deployed version of the Live's model ("" when none).
+// wanted returns the deployed version ("" when none).
 func (l *Live[M]) wanted() string {
-	p := l.model.Load()
-	if p == nil {
-		return ""
-	}
-	v, err := l.reg.Deployed(*p)
+	v, err := l.reg.Deployed()
 	if err != nil {
 		return ""
 	}
 	return v.Version
-}
-
-// resolveModel picks the model to follow when none was named: the only
-// model with a deployment.
-func (l *Live[M]) resolveModel() *string {
-	if p := l.model.Load(); p != nil {
-		return p
-	}
-	l.reg.mu.RLock()
-	var models []string
-	for m := range l.reg.st.Deployed {
-		models = append(models, m)
-	}
-	l.reg.mu.RUnlock()
-	if len(models) != 1 {
-		return nil
-	}
-	l.model.Store(&models[0])
-	l.update(func(st *ServingState) { st.Model = models[0] })
-	return &models[0]
 }
 
 // sync loads the deployed version if it is not the one served.
@@ -436,11 +394,7 @@ func (l *Live[M]) sync(ctx context.Context) error {
 	if l.closed.Load() {
 		return ErrClosed
 	}
-	p := l.resolveModel()
-	if p == nil {
-		return nil
-	}
-	want, err := l.reg.Deployed(*p)
+	want, err := l.reg.Deployed()
 	if errors.Is(err, ErrNotFound) {
 		return nil // nothing deployed: keep serving what we have
 	}
@@ -475,7 +429,7 @@ func (l *Live[M]) sync(ctx context.Context) error {
 		st.Version, st.Since = want.Version, now
 		st.LastError, st.ErrorVersion, st.Failures = "", "", 0
 	})
-	l.reg.notify(Notice{Kind: NoticeLoaded, Version: want.Version, Model: want.Model})
+	l.reg.notify(Notice{Kind: NoticeLoaded, Version: want.Version})
 	return nil
 }
 
@@ -483,7 +437,7 @@ func (l *Live[M]) fail(v *Version, err error) error {
 	l.lastErr.Store(&err)
 	n := Notice{Kind: NoticeLoadFailed, Err: err}
 	if v != nil {
-		n.Version, n.Model = v.Version, v.Model
+		n.Version = v.Version
 	}
 	now := l.reg.opts.Now().UTC()
 	l.update(func(st *ServingState) {
@@ -515,7 +469,7 @@ func (l *Live[M]) load(ctx context.Context, v *Version) (*handle[M], error) {
 	}
 	if err := vfs.verifyRest(ctx); err != nil {
 		closeModel()
-		l.reg.notify(Notice{Kind: NoticeVerificationFailed, Version: v.Version, Model: v.Model, Err: err})
+		l.reg.notify(Notice{Kind: NoticeVerificationFailed, Version: v.Version, Err: err})
 		return nil, fmt.Errorf("load %s: %w", v.Version, err)
 	}
 	if l.opts.Warmup != nil {

@@ -315,7 +315,7 @@ func TestReplicasConverge(t *testing.T) {
 	})
 	var deployed []string
 	for _, r := range regs {
-		d, err := r.Deployed("")
+		d, err := r.Deployed()
 		require.NoError(t, err)
 		deployed = append(deployed, d.Version)
 	}

@@ -46,10 +46,12 @@ func claimKey(version string) string { return claimPrefix + version + ".json" }
 // Checkpoints are gob-encoded after a magic line: decoding one is about
 // three times faster than JSON, which keeps Open with 10,000 versions well
 // inside its budget. They are only a cache of the fold; the log, in JSON,
-// stays the truth, and an unreadable checkpoint is skipped.
+// stays the truth, and an unreadable checkpoint is skipped. v3 is the
+// fold of one model's lineage; older checkpoints (v2 kept a deployed
+// version per model_type) are skipped, so the log is replayed once.
 const (
 	checkpointExt   = ".ckpt"
-	checkpointMagic = "modelvault-checkpoint-v2\n"
+	checkpointMagic = "modelvault-checkpoint-v3\n"
 )
 
 // parseSeqKey returns the sequence number in a log or checkpoint key.
@@ -77,11 +79,11 @@ func parseSeqKey(prefix, key string) (int64, bool) {
 type state struct {
 	Seq      int64               `json:"seq"`
 	Versions map[string]*Version `json:"versions"`
-	// Deployed maps a model name to its deployed version.
-	Deployed map[string]string `json:"deployed"`
-	// Stack maps a model name to the deployments a rollback returns
-	// through, oldest first; the last element is the deployed version.
-	Stack map[string][]string `json:"stack"`
+	// Current is the deployed version ("" when none).
+	Current string `json:"current"`
+	// Rollbacks are the deployments a rollback returns through, oldest
+	// first; the last element is the deployed version.
+	Rollbacks []string `json:"rollbacks"`
 	// Deleted holds versions whose last event is a deletion, so that a
 	// repair can remove files a crash left behind.
 	Deleted map[string]int64 `json:"deleted"`
@@ -92,39 +94,57 @@ type state struct {
 	// Expired maps a version to the token of its last claim fenced off by
 	// a repair: an import holding it cannot commit.
 	Expired map[string]string `json:"expired,omitempty"`
+	// Legacy maps each version registered by a log written before a
+	// registry was one model's lineage to the model name that log gave it.
+	Legacy map[string]legacyName `json:"legacy,omitempty"`
+
+	// legacyOK lets a fold hold several named models (for Migrate).
+	legacyOK bool
+	// legacyNames counts the versions in Legacy by name, legacyChosen
+	// those named by their importer; both are derived from Legacy.
+	legacyNames  map[string]int
+	legacyChosen int
+}
+
+// legacyName is the model name an old log gave a version.
+type legacyName struct {
+	Name string
+	// Chosen: the importer named the model (not metadata.model_type).
+	Chosen bool
 }
 
 func newState() *state {
 	return &state{
 		Versions: map[string]*Version{},
-		Deployed: map[string]string{},
-		Stack:    map[string][]string{},
 		Deleted:  map[string]int64{},
 		Expired:  map[string]string{},
+		Legacy:   map[string]legacyName{},
 	}
 }
 
 func (s *state) clone() *state {
 	c := &state{
-		Seq:      s.Seq,
-		Head:     s.Head,
-		Versions: make(map[string]*Version, len(s.Versions)),
-		Deployed: make(map[string]string, len(s.Deployed)),
-		Stack:    make(map[string][]string, len(s.Stack)),
-		Deleted:  make(map[string]int64, len(s.Deleted)),
-		Expired:  maps.Clone(s.Expired),
+		Seq:       s.Seq,
+		Head:      s.Head,
+		Versions:  make(map[string]*Version, len(s.Versions)),
+		Current:   s.Current,
+		Rollbacks: slices.Clone(s.Rollbacks),
+		Deleted:   make(map[string]int64, len(s.Deleted)),
+		Expired:   maps.Clone(s.Expired),
+		Legacy:    maps.Clone(s.Legacy),
+		legacyOK:  s.legacyOK,
+
+		legacyNames:  maps.Clone(s.legacyNames),
+		legacyChosen: s.legacyChosen,
 	}
 	if c.Expired == nil {
 		c.Expired = map[string]string{}
 	}
+	if c.Legacy == nil {
+		c.Legacy = map[string]legacyName{}
+	}
 	for k, v := range s.Versions {
 		c.Versions[k] = v // versions are replaced, never mutated in place
-	}
-	for k, v := range s.Deployed {
-		c.Deployed[k] = v
-	}
-	for k, v := range s.Stack {
-		c.Stack[k] = slices.Clone(v)
 	}
 	for k, v := range s.Deleted {
 		c.Deleted[k] = v
@@ -148,10 +168,17 @@ func (s *state) apply(e *Event, hash string) error {
 			return fmt.Errorf("%w: event %d: %s without a record", ErrCorruptLog, e.Seq, e.Type)
 		}
 		rec := e.Record.clone()
+		if rec.ModelType == "" {
+			rec.ModelType = metadataModelType(rec.Metadata)
+		}
+		if e.LegacyModel != "" {
+			if err := s.addLegacy(e, rec); err != nil {
+				return err
+			}
+		}
 		rec.Valid = e.Type == EventImported
 		// Revalidating the deployed version: it stays deployed.
-		old := s.Versions[e.Version]
-		rec.Deployed = old != nil && s.Deployed[old.Model] == e.Version
+		rec.Deployed = s.Current == e.Version
 		rec.derive()
 		s.Versions[e.Version] = rec
 		delete(s.Deleted, e.Version)
@@ -161,8 +188,8 @@ func (s *state) apply(e *Event, hash string) error {
 		if v == nil {
 			return fmt.Errorf("%w: event %d: %s of unknown version %q", ErrCorruptLog, e.Seq, e.Type, e.To)
 		}
-		s.setDeployed(e.Model, e.To)
-		stack := s.Stack[e.Model]
+		s.setDeployed(e.To)
+		stack := s.Rollbacks
 		if e.Type == EventDeployed {
 			stack = append(stack, e.To)
 		} else if i := lastIndexBelowTop(stack, e.To); i >= 0 {
@@ -173,17 +200,18 @@ func (s *state) apply(e *Event, hash string) error {
 		if len(stack) > maxRollbackStack {
 			stack = slices.Clone(stack[len(stack)-maxRollbackStack:])
 		}
-		s.Stack[e.Model] = stack
+		s.Rollbacks = stack
 	case EventDeleted:
-		v := s.Versions[e.Version]
-		if v == nil {
+		if s.Versions[e.Version] == nil {
 			return fmt.Errorf("%w: event %d: deleted unknown version %q", ErrCorruptLog, e.Seq, e.Version)
 		}
 		delete(s.Versions, e.Version)
+		s.dropLegacy(e.Version)
 		s.Deleted[e.Version] = e.Seq
-		if st := s.Stack[v.Model]; len(st) > 0 {
-			s.Stack[v.Model] = slices.DeleteFunc(slices.Clone(st), func(x string) bool { return x == e.Version })
+		if s.Current == e.Version {
+			s.Current = "" // only an old log deletes a deployed version
 		}
+		s.Rollbacks = slices.DeleteFunc(slices.Clone(s.Rollbacks), func(x string) bool { return x == e.Version })
 	case EventClaimExpired:
 		s.Expired[e.Version] = e.Claim
 	default:
@@ -223,11 +251,10 @@ func lastIndexBelowTop(stack []string, v string) int {
 	return -1
 }
 
-// setDeployed marks version as the deployed one of model, and the
-// previously deployed one (if any) as not deployed; validity is left as
-// it is.
-func (s *state) setDeployed(model, version string) {
-	if old, ok := s.Deployed[model]; ok && old != version {
+// setDeployed marks version as the deployed one, and the previously
+// deployed one (if any) as not deployed; validity is left as it is.
+func (s *state) setDeployed(version string) {
+	if old := s.Current; old != "" && old != version {
 		if v := s.Versions[old]; v != nil && v.Deployed {
 			c := v.clone()
 			c.Deployed = false
@@ -235,7 +262,7 @@ func (s *state) setDeployed(model, version string) {
 			s.Versions[old] = c
 		}
 	}
-	s.Deployed[model] = version
+	s.Current = version
 	if v := s.Versions[version]; v != nil && !v.Deployed {
 		c := v.clone()
 		c.Deployed = true
@@ -435,11 +462,10 @@ func decodeCheckpoint(data []byte) (*state, error) {
 	if st.Versions == nil {
 		st.Versions = map[string]*Version{}
 	}
-	if st.Deployed == nil {
-		st.Deployed = map[string]string{}
-	}
-	if st.Stack == nil {
-		st.Stack = map[string][]string{}
+	legacy := st.Legacy
+	st.Legacy = map[string]legacyName{}
+	for v, n := range legacy {
+		st.addLegacyName(v, n)
 	}
 	if st.Deleted == nil {
 		st.Deleted = map[string]int64{}

@@ -17,11 +17,11 @@ import (
 func TestCheckpointRoundTrip(t *testing.T) {
 	st := newState()
 	st.Seq = 7
-	st.Versions["1"] = &Version{Version: "1", Model: "m", Status: StatusInvalid,
+	st.Versions["1"] = &Version{Version: "1", ModelType: "m", Status: StatusInvalid,
 		Files:    map[string]File{"a": {Size: 1, SHA256: "ab"}},
 		Findings: []validate.Finding{{Severity: validate.SeverityError, Code: "hash_mismatch", Path: "a", Message: "bad", Err: modelpkg.ErrHashMismatch}}}
-	st.Deployed["m"] = "1"
-	st.Stack["m"] = []string{"1"}
+	st.Current = "1"
+	st.Rollbacks = []string{"1"}
 	data, err := encodeCheckpoint(st)
 	require.NoError(t, err, "findings' error values must not break the encoding")
 	assert.NotNil(t, st.Versions["1"].Findings[0].Err, "encoding must not touch the live state")
@@ -31,13 +31,16 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	assert.Equal(t, int64(7), got.Seq)
 	assert.Equal(t, "hash_mismatch", got.Versions["1"].Findings[0].Code)
 	assert.Nil(t, got.Versions["1"].Findings[0].Err)
-	assert.Equal(t, st.Stack, got.Stack)
+	assert.Equal(t, st.Rollbacks, got.Rollbacks)
+	assert.Equal(t, "1", got.Current)
 	assert.NotNil(t, got.Deleted, "empty maps come back usable")
 
 	_, err = decodeCheckpoint(data[:len(data)/2])
 	assert.ErrorIs(t, err, ErrCorruptLog)
 	_, err = decodeCheckpoint([]byte(`{"seq":7}`))
 	assert.ErrorIs(t, err, ErrCorruptLog)
+	_, err = decodeCheckpoint(append([]byte("modelvault-checkpoint-v2\n"), data[len(checkpointMagic):]...))
+	assert.ErrorIs(t, err, ErrCorruptLog, "a checkpoint of the grouping layout is skipped (the log is replayed)")
 }
 
 func TestTornCheckpointFallsBack(t *testing.T) {
@@ -64,11 +67,11 @@ func TestRollbackStackIsBounded(t *testing.T) {
 		require.NoError(t, st.apply(e, ""))
 	}
 	for _, v := range []string{"a", "b"} {
-		next(&Event{Type: EventImported, Version: v, Model: "m", Record: &Version{Version: v, Model: "m"}})
+		next(&Event{Type: EventImported, Version: v, Record: &Version{Version: v}})
 	}
 	for i := 0; i < 3*maxRollbackStack; i++ {
 		v := []string{"a", "b"}[i%2]
-		next(&Event{Type: EventDeployed, Version: v, Model: "m", To: v})
+		next(&Event{Type: EventDeployed, Version: v, To: v})
 	}
-	assert.Len(t, st.Stack["m"], maxRollbackStack)
+	assert.Len(t, st.Rollbacks, maxRollbackStack)
 }

@@ -28,9 +28,11 @@ type Notice struct {
 	Kind NoticeKind
 	// Event is set for NoticeEvent.
 	Event *Event
-	// Version and Model name what the notice is about, when it is about one.
+	// Version names the version the notice is about, when it is about one.
 	Version string
-	Model   string
+	// Model is the registry's name (Options.Name), so that one Notify
+	// can serve the registries of several models.
+	Model string
 	// Err is the failure, for the *Failed and Rejected kinds.
 	Err error
 	// Findings are the validation findings, when there are any.
@@ -39,6 +41,7 @@ type Notice struct {
 
 func (r *Registry) notify(n Notice) {
 	if r.opts.Notify != nil {
+		n.Model = r.opts.Name
 		r.opts.Notify(n)
 	}
 }

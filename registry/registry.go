@@ -405,8 +405,6 @@ func (r *Registry) Sync(ctx context.Context) error {
 
 // ListOptions filters [Registry.List].
 type ListOptions struct {
-	// Model keeps only versions of this model name.
-	Model string
 	// Status keeps only versions in this status.
 	Status Status
 }
@@ -418,9 +416,6 @@ func (r *Registry) List(opts *ListOptions) []*Version {
 	r.mu.RLock()
 	out := make([]*Version, 0, len(r.st.Versions))
 	for _, v := range r.st.Versions {
-		if opts != nil && opts.Model != "" && v.Model != opts.Model {
-			continue
-		}
 		if opts != nil && opts.Status != "" && v.Status != opts.Status {
 			continue
 		}
@@ -442,57 +437,14 @@ func (r *Registry) Get(version string) (*Version, error) {
 	return v.clone(), nil
 }
 
-// Deployed returns the deployed version of model ("" for the only model
-// name the registry holds), or an error matching [ErrNotFound] when none
-// is deployed.
-func (r *Registry) Deployed(model string) (*Version, error) {
+// Deployed returns the deployed version, or an error matching
+// [ErrNotFound] when none is deployed.
+func (r *Registry) Deployed() (*Version, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	model, err := r.st.resolveModel(model)
-	if err != nil {
-		return nil, err
-	}
-	v := r.st.Versions[r.st.Deployed[model]]
+	v := r.st.Versions[r.st.Current]
 	if v == nil {
-		return nil, fmt.Errorf("%w: nothing deployed for model %q", ErrNotFound, model)
+		return nil, fmt.Errorf("%w: nothing is deployed", ErrNotFound)
 	}
 	return v.clone(), nil
-}
-
-// Models returns the model names in the registry, sorted.
-func (r *Registry) Models() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.st.models()
-}
-
-func (s *state) models() []string {
-	seen := map[string]bool{}
-	for _, v := range s.Versions {
-		seen[v.Model] = true
-	}
-	for m := range s.Deployed {
-		seen[m] = true
-	}
-	out := make([]string, 0, len(seen))
-	for m := range seen {
-		out = append(out, m)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// resolveModel returns model, or the only model name when model is "".
-func (s *state) resolveModel(model string) (string, error) {
-	if model != "" {
-		return model, nil
-	}
-	ms := s.models()
-	switch len(ms) {
-	case 0:
-		return "", fmt.Errorf("%w: the registry holds no models", ErrNotFound)
-	case 1:
-		return ms[0], nil
-	}
-	return "", fmt.Errorf("%w: the registry holds %d model names %v", ErrAmbiguousModel, len(ms), ms)
 }

@@ -32,7 +32,7 @@ func TestImport(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, "1.0.0", v.Version)
-	assert.Equal(t, "RandomForestClassifier", v.Model)
+	assert.Equal(t, "RandomForestClassifier", v.ModelType)
 	assert.Equal(t, registry.StatusAvailable, v.Status)
 	assert.Equal(t, registry.MethodZipUpload, v.ImportMethod)
 	assert.Len(t, v.Files, 7)
@@ -166,7 +166,7 @@ func TestDeployRollbackHistory(t *testing.T) {
 	require.NoError(t, err)
 	_, err = r.Deploy(ctx, "1.2", caller)
 	require.NoError(t, err)
-	d, err := r.Deployed("")
+	d, err := r.Deployed()
 	require.NoError(t, err)
 	assert.Equal(t, "1.2", d.Version)
 	assert.Equal(t, registry.StatusDeployed, d.Status)
@@ -213,34 +213,48 @@ func TestDeployErrors(t *testing.T) {
 	_, err := r.Deploy(ctx, "9.9", nil)
 	require.ErrorIs(t, err, registry.ErrNotFound)
 	_, err = r.Rollback(ctx, nil)
-	require.ErrorIs(t, err, registry.ErrNotFound)
+	require.ErrorIs(t, err, registry.ErrNoPrevious)
 }
 
-func TestModelsAreIndependent(t *testing.T) {
+// A registry is one model's lineage: moving from one estimator class to
+// another (LogisticRegression 1.0, then RandomForest 2.0) replaces the
+// deployment instead of starting a second "model", and a package without
+// model_type joins the same lineage.
+func TestOneLineageWhateverTheModelType(t *testing.T) {
 	r := openReg(t, memStore(), nil)
-	importVersion(t, r, "a1", "alpha")
-	importVersion(t, r, "a2", "alpha")
-	importVersion(t, r, "b1", "beta")
-	for _, v := range []string{"a1", "b1", "a2"} {
+	importVersion(t, r, "1.0", "LogisticRegression")
+	importVersion(t, r, "2.0", "RandomForestClassifier")
+	files := pkgFiles("3.0", "")
+	files[modelpkg.DefaultMetadataFile].Data = []byte(`{"version":"3.0","created_at":"2026-01-01T00:00:00"}`)
+	v3, err := r.ImportReaderAt(ctx, modelpkg.FileName("3.0"), bytes.NewReader(zipOf(t, files)), int64(len(zipOf(t, files))), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "", v3.ModelType)
+
+	live, err := registry.NewLive(ctx, r, readAllLoader, nil)
+	require.NoError(t, err, "a Live starts whatever the model types")
+	defer live.Close()
+	for _, v := range []string{"1.0", "2.0", "3.0"} {
 		_, err := r.Deploy(ctx, v, nil)
 		require.NoError(t, err)
+		require.NoError(t, live.WaitFor(ctx, v))
 	}
-	a, err := r.Deployed("alpha")
+	d, err := r.Deployed()
 	require.NoError(t, err)
-	assert.Equal(t, "a2", a.Version)
-	b, err := r.Deployed("beta")
+	assert.Equal(t, "3.0", d.Version)
+	deployed := r.List(&registry.ListOptions{Status: registry.StatusDeployed})
+	require.Len(t, deployed, 1, "one deployed version, not one per model_type")
+	one, err := r.Get("1.0")
 	require.NoError(t, err)
-	assert.Equal(t, "b1", b.Version, "deploying alpha must not replace beta")
+	assert.Equal(t, "LogisticRegression", one.ModelType)
+	assert.Equal(t, registry.StatusAvailable, one.Status)
 
-	_, err = r.Deployed("")
-	require.ErrorIs(t, err, registry.ErrAmbiguousModel)
-	_, err = r.Rollback(ctx, nil)
-	require.ErrorIs(t, err, registry.ErrAmbiguousModel)
-	e, err := r.Rollback(ctx, &registry.RollbackOptions{Model: "alpha"})
+	e, err := r.Rollback(ctx, nil)
 	require.NoError(t, err)
-	assert.Equal(t, "a1", e.To)
-	assert.Equal(t, []string{"alpha", "beta"}, r.Models())
-	assert.Len(t, r.List(&registry.ListOptions{Model: "alpha"}), 2)
+	assert.Equal(t, "3.0", e.From)
+	assert.Equal(t, "2.0", e.To, "rollback crosses model types")
+	e, err = r.Rollback(ctx, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "1.0", e.To)
 }
 
 func TestDeleteAndPrune(t *testing.T) {
@@ -359,7 +373,7 @@ func TestScanZipAndOpenScan(t *testing.T) {
 	v, err := r.Get("8.1")
 	require.NoError(t, err)
 	assert.Equal(t, registry.MethodManualPlacement, v.ImportMethod)
-	_, err = r.Deployed("")
+	_, err = r.Deployed()
 	require.ErrorIs(t, err, registry.ErrNotFound, "nothing is deployed automatically")
 }
 
@@ -464,7 +478,7 @@ func TestWatchSeesOtherRegistries(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []registry.EventType{registry.EventImported, registry.EventDeployed}, got)
-	d, err := b.Deployed("")
+	d, err := b.Deployed()
 	require.NoError(t, err)
 	assert.Equal(t, "1", d.Version)
 }

@@ -213,7 +213,7 @@ func runReplicas(t *testing.T, srv *testservers.Server) {
 	if err := reg.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	settled, err := reg.Deployed("")
+	settled, err := reg.Deployed()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func runReplicas(t *testing.T, srv *testservers.Server) {
 		t.Fatal(err)
 	}
 	changeTime := time.Now()
-	dep, err := reg.Deployed("")
+	dep, err := reg.Deployed()
 	if err != nil {
 		t.Fatal(err)
 	}

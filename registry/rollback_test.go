@@ -44,7 +44,7 @@ func TestRollbackTargetFromLandingState(t *testing.T) {
 	assert.Equal(t, registry.EventRolledBack, e.Type)
 	assert.Equal(t, "4.0", e.From)
 	assert.Equal(t, "3.0", e.To, "the rollback returns to the deployment before the one it replaced")
-	d, err := x.Deployed("")
+	d, err := x.Deployed()
 	require.NoError(t, err)
 	assert.Equal(t, "3.0", d.Version)
 }
@@ -86,7 +86,7 @@ func TestConcurrentRollbacksEachOneEvent(t *testing.T) {
 	after, err := r0.History(ctx, nil)
 	require.NoError(t, err)
 	require.Len(t, after, len(before)+n, "one event per successful rollback")
-	d, err := r0.Deployed("")
+	d, err := r0.Deployed()
 	require.NoError(t, err)
 	assert.Equal(t, versions[len(versions)-1-n], d.Version, "%d rollbacks go back %d deployments", n, n)
 }

@@ -183,7 +183,7 @@ func (r *Registry) scanDir(ctx context.Context, version string, caller *Caller, 
 	for _, f := range files {
 		rec.Size += f.Size
 	}
-	rec.Model, rec.Metadata, err = r.storedMetadata(ctx, version)
+	rec.ModelType, rec.Metadata, err = r.storedMetadata(ctx, version)
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func (r *Registry) scanDir(ctx context.Context, version string, caller *Caller, 
 			// Deleted while the scan ran: never resurrected.
 			return nil, errNoop
 		}
-		return &Event{Type: EventImported, Version: version, Model: rec.Model, Record: rec}, nil
+		return &Event{Type: EventImported, Version: version, Record: rec}, nil
 	})
 	if err != nil {
 		return err
@@ -225,9 +225,6 @@ func (r *Registry) scanDir(ctx context.Context, version string, caller *Caller, 
 // recordInvalid records a placed package as invalid, unless it is already
 // recorded with the same findings (so repeated scans do not grow the log).
 func (r *Registry) recordInvalid(ctx context.Context, rec *Version, caller *Caller) error {
-	if rec.Model == "" {
-		rec.Model = "default"
-	}
 	c := callerOr(caller)
 	_, err := r.appendEvent(ctx, &c, func(st *state) (*Event, error) {
 		if old := st.Versions[rec.Version]; old != nil {
@@ -237,7 +234,7 @@ func (r *Registry) recordInvalid(ctx context.Context, rec *Version, caller *Call
 		} else if _, deleted := st.Deleted[rec.Version]; deleted && rec.ImportMethod == MethodManualPlacement && len(rec.Files) > 0 {
 			return nil, errNoop // deleted while the scan ran
 		}
-		return &Event{Type: EventInvalid, Version: rec.Version, Model: rec.Model, Record: rec}, nil
+		return &Event{Type: EventInvalid, Version: rec.Version, Record: rec}, nil
 	})
 	return err
 }
@@ -248,16 +245,15 @@ func sameFindings(a, b []validate.Finding) bool {
 	})
 }
 
-// storedMetadata reads a stored version's model name and metadata,
-// best effort (validation reports what is wrong with them).
-// A failure of the store is returned: it must not register the package
-// under the default model name.
+// storedMetadata reads a stored version's model_type and metadata, best
+// effort (validation reports what is wrong with them). A failure of the
+// store is returned: it must not register the package without them.
 func (r *Registry) storedMetadata(ctx context.Context, version string) (string, []byte, error) {
 	key := modelpkg.DirName(version) + "/" + r.layout.MetadataFile
 	rec := &errRecorder{Store: r.store}
 	obj, err := rec.Get(ctx, key)
 	if err != nil {
-		return "default", nil, rec.failure()
+		return "", nil, rec.failure()
 	}
 	defer obj.Close()
 	md, err := modelpkg.ParseMetadata(obj, nil)
@@ -265,13 +261,9 @@ func (r *Registry) storedMetadata(ctx context.Context, version string) (string, 
 		return "", nil, err
 	}
 	if err != nil {
-		return "default", nil, nil
+		return "", nil, nil
 	}
-	model := md.ModelType
-	if model == "" {
-		model = "default"
-	}
-	return model, metadataJSON(md), nil
+	return md.ModelType, metadataJSON(md), nil
 }
 
 // checkStored hashes every stored file of version, compares them with

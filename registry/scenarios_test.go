@@ -145,7 +145,7 @@ func TestScenario2CommittedLogEntryNeverUndone(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, h, 2, "the committed deploy stays in the log")
 	require.NoError(t, r.Sync(ctx))
-	d, err := r.Deployed("")
+	d, err := r.Deployed()
 	require.NoError(t, err)
 	assert.Equal(t, "1.0", d.Version)
 	importVersion(t, other, "2.0", "")
@@ -301,7 +301,7 @@ func TestScenario4RollbackIsLinearizable(t *testing.T) {
 		assert.Len(t, h, successes, "every successful rollback is exactly one event")
 		// Rolling back k times goes back k deployments.
 		require.NoError(t, seed.Sync(ctx))
-		d, err := seed.Deployed("")
+		d, err := seed.Deployed()
 		require.NoError(t, err)
 		assert.Equal(t, vs[len(vs)-1-len(h)], d.Version)
 	})

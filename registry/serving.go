@@ -44,7 +44,8 @@ var ErrLiveName = modelpkg.NewError("invalid_live_name", "registry: invalid Live
 type ServingState struct {
 	// Name identifies the Live (see LiveOptions.Name).
 	Name string `json:"name"`
-	// Model is the model name the Live follows ("" until it knows one).
+	// Model is the name of the registry the Live follows (Options.Name,
+	// "" when not given).
 	Model string `json:"model,omitempty"`
 	// Version is the version served ("" when none).
 	Version string `json:"version"`

@@ -14,7 +14,7 @@ type Status string
 const (
 	// StatusAvailable: imported and valid; can be deployed.
 	StatusAvailable Status = "available"
-	// StatusDeployed: the version currently deployed for its model name.
+	// StatusDeployed: the registry's deployed version.
 	StatusDeployed Status = "deployed"
 	// StatusInvalid: found by a scan (or re-validated) and failed
 	// validation; see the version's findings.
@@ -43,9 +43,11 @@ type File struct {
 type Version struct {
 	// Version is the version string, e.g. "1.2.0".
 	Version string `json:"version"`
-	// Model is the model name: metadata.model_type unless the importer
-	// gave one.
-	Model string `json:"model"`
+	// ModelType is metadata.model_type: the estimator's class, e.g.
+	// "LogisticRegression". It is information, not identity: a registry
+	// is one model's lineage whatever its versions' classes (see
+	// [OpenModel] for several models in one store).
+	ModelType string `json:"model_type,omitempty"`
 	// Status is available, deployed or invalid, derived from Valid and
 	// Deployed for compatibility: deployed when Deployed, else invalid when
 	// not Valid, else available.
@@ -123,9 +125,9 @@ const (
 	// EventInvalid: a placed or stored version failed validation
 	// (Record holds it with its findings).
 	EventInvalid EventType = "invalid"
-	// EventDeployed: To was deployed for Model, replacing From.
+	// EventDeployed: To was deployed, replacing From.
 	EventDeployed EventType = "deployed"
-	// EventRolledBack: Model was rolled back from From to To.
+	// EventRolledBack: the deployment was rolled back from From to To.
 	EventRolledBack EventType = "rolled_back"
 	// EventDeleted: Version was deleted.
 	EventDeleted EventType = "deleted"
@@ -158,8 +160,10 @@ type Event struct {
 	// Version is the version the event is about (for deploys and
 	// rollbacks, the one now deployed).
 	Version string `json:"version,omitempty"`
-	// Model is the model name the event is about.
-	Model string `json:"model,omitempty"`
+	// LegacyModel is the model name that logs written before a registry
+	// became one model's lineage carried (metadata.model_type unless the
+	// importer named one). It is read, never written; see [ErrLegacyLayout].
+	LegacyModel string `json:"model,omitempty"`
 	// From and To are the deployed versions before and after a deploy or
 	// rollback ("" when none).
 	From string `json:"from,omitempty"`

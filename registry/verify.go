@@ -208,7 +208,7 @@ func (r *Registry) verifyVersion(ctx context.Context, v *Version) error {
 	}
 	err := vfs.verifyRest(ctx)
 	if err != nil {
-		r.notify(Notice{Kind: NoticeVerificationFailed, Version: v.Version, Model: v.Model, Err: err})
+		r.notify(Notice{Kind: NoticeVerificationFailed, Version: v.Version, Err: err})
 		return fmt.Errorf("verify %s: %w", v.Version, err)
 	}
 	return nil
@@ -226,7 +226,7 @@ func (r *Registry) checkSignature(ctx context.Context, fsys fs.FS, v *Version) e
 	validate.Signature(&validate.SignatureOptions{Policy: r.opts.Signers, Now: r.opts.Now}).
 		Validate(ctx, &validate.Package{FS: fsys, Version: v.Version, Layout: r.layout}, &rep)
 	if err := rep.Err(); err != nil {
-		r.notify(Notice{Kind: NoticeVerificationFailed, Version: v.Version, Model: v.Model, Err: err, Findings: rep.Findings})
+		r.notify(Notice{Kind: NoticeVerificationFailed, Version: v.Version, Err: err, Findings: rep.Findings})
 		return fmt.Errorf("verify %s: signature: %w", v.Version, err)
 	}
 	return nil

@@ -66,7 +66,6 @@ type command struct {
 // cmdOpts holds every command-specific flag.
 type cmdOpts struct {
 	out        string
-	model      string
 	status     string
 	version    string
 	noValidate bool
@@ -87,7 +86,7 @@ func commands() []*command {
 	return []*command{
 		cmdInit(), cmdInspect(), cmdPack(), cmdImport(), cmdScan(), cmdList(), cmdShow(),
 		cmdValidate(), cmdDeploy(), cmdRollback(), cmdHistory(), cmdDelete(), cmdPrune(), cmdServe(),
-		cmdSign(), cmdVerify(), cmdPredict(), cmdExport(),
+		cmdSign(), cmdVerify(), cmdPredict(), cmdExport(), cmdMigrate(),
 	}
 }
 
@@ -372,6 +371,14 @@ func versionJSON(v *registry.Version) *registry.Version {
 	return v
 }
 
+// modelType describes a version's estimator class for a one-line summary.
+func modelType(v *registry.Version) string {
+	if v.ModelType == "" {
+		return "no model_type"
+	}
+	return safe(v.ModelType)
+}
+
 func printVersions(e *env, vs []*registry.Version) {
 	if e.json {
 		out := make([]*registry.Version, len(vs))
@@ -386,9 +393,9 @@ func printVersions(e *env, vs []*registry.Version) {
 		return
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tMODEL\tSTATUS\tIMPORTED\tMETHOD\tSIZE\tSIGNED BY")
+	fmt.Fprintln(tw, "VERSION\tMODEL TYPE\tSTATUS\tIMPORTED\tMETHOD\tSIZE\tSIGNED BY")
 	for _, v := range vs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", safe(v.Version), safe(v.Model), v.Status,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", safe(v.Version), safe(v.ModelType), v.Status,
 			v.ImportedAt.Local().Format("2006-01-02 15:04:05"), v.ImportMethod, humanBytes(v.Size), signedBy(v.Signer))
 	}
 	tw.Flush()
@@ -401,7 +408,7 @@ func printVersion(e *env, v *registry.Version) {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "version\t%s\nmodel\t%s\nstatus\t%s\nimport method\t%s\nimported at\t%s\nsize\t%s\nsigned by\t%s\n",
-		safe(v.Version), safe(v.Model), v.Status, v.ImportMethod, v.ImportedAt.Local().Format("2006-01-02 15:04:05 MST"), humanBytes(v.Size), signedBy(v.Signer))
+		safe(v.Version), safe(v.ModelType), v.Status, v.ImportMethod, v.ImportedAt.Local().Format("2006-01-02 15:04:05 MST"), humanBytes(v.Size), signedBy(v.Signer))
 	tw.Flush()
 	fmt.Fprintln(e.stdout, "files:")
 	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
@@ -432,7 +439,7 @@ func printEvent(e *env, ev *registry.Event, verb string) {
 	if from == "" {
 		from = "(none)"
 	}
-	fmt.Fprintf(e.stdout, "%s %s: %s -> %s (event %d)\n", ev.Type, safe(ev.Model), safe(from), safe(ev.To), ev.Seq)
+	fmt.Fprintf(e.stdout, "%s: %s -> %s (event %d)\n", ev.Type, safe(from), safe(ev.To), ev.Seq)
 }
 
 // eventJSON is an event as modelctl --json prints it: the log's event

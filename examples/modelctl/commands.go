@@ -158,7 +158,6 @@ validates it and registers the version as available. Nothing is deployed.
 Importing identical content again is a no-op; other content under an
 existing version is refused (versions are immutable).`,
 		flags: func(fs *flag.FlagSet, o *cmdOpts) {
-			fs.StringVar(&o.model, "model", "", "model name (default: metadata.model_type)")
 			fs.BoolVar(&o.noValidate, "no-validate", false, "skip validators other than the manifest and SHA-256 checks")
 			fs.BoolVar(&o.dryRun, "dry-run", false, "check and show what would be registered, without writing")
 			fs.BoolVar(&o.noProgress, "no-progress", false, "do not show a progress bar")
@@ -186,7 +185,6 @@ func runImport(e *env, o *cmdOpts, args []string) error {
 	bar := newBar(e, o, "import", fi.Size())
 	v, err := reg.ImportReaderAt(e.ctx, filepath.Base(path), f, fi.Size(), &registry.ImportOptions{
 		Caller:         *e.caller(),
-		Model:          o.model,
 		SkipValidation: o.noValidate,
 		DryRun:         o.dryRun,
 		Progress:       bar.set,
@@ -203,7 +201,7 @@ func runImport(e *env, o *cmdOpts, args []string) error {
 		if o.dryRun {
 			what = "would import"
 		}
-		fmt.Fprintf(e.stdout, "%s %s (model %s, %s, %d files)\n", what, safe(v.Version), safe(v.Model), humanBytes(v.Size), len(v.Files))
+		fmt.Fprintf(e.stdout, "%s %s (%s, %s, %d files)\n", what, safe(v.Version), modelType(v), humanBytes(v.Size), len(v.Files))
 		printFindings(e.stdout, v.Findings)
 		return nil
 	}
@@ -251,7 +249,7 @@ func runScan(e *env, o *cmdOpts, args []string) error {
 		return nil
 	}
 	for _, v := range res.Registered {
-		fmt.Fprintf(e.stdout, "registered %s (model %s)\n", safe(v.Version), safe(v.Model))
+		fmt.Fprintf(e.stdout, "registered %s (%s)\n", safe(v.Version), modelType(v))
 	}
 	for _, v := range res.Invalid {
 		fmt.Fprintf(e.stdout, "invalid %s:\n", safe(v.Version))
@@ -272,7 +270,6 @@ func cmdList() *command {
 		summary: "list versions",
 		help:    "Lists the registered versions, newest first.",
 		flags: func(fs *flag.FlagSet, o *cmdOpts) {
-			fs.StringVar(&o.model, "model", "", "only this model name")
 			fs.StringVar(&o.status, "status", "", "only this status: available, deployed or invalid")
 		},
 		run: func(e *env, o *cmdOpts, args []string) error {
@@ -286,7 +283,7 @@ func cmdList() *command {
 				return err
 			}
 			defer done()
-			printVersions(e, reg.List(&registry.ListOptions{Model: o.model, Status: registry.Status(o.status)}))
+			printVersions(e, reg.List(&registry.ListOptions{Status: registry.Status(o.status)}))
 			return nil
 		},
 	}
@@ -356,8 +353,8 @@ func cmdDeploy() *command {
 	return &command{
 		name: "deploy", args: "VERSION", minArgs: 1, maxArgs: 1,
 		summary: "deploy a version",
-		help: `Deploys a version: re-verifies its files and records it as the deployed
-version of its model name. Deploying the deployed version does nothing.`,
+		help: `Deploys a version: re-verifies its files and records it as the registry's deployed
+version. Deploying the deployed version does nothing.`,
 		run: func(e *env, o *cmdOpts, args []string) error {
 			reg, done, err := e.openRegistry(nil)
 			if err != nil {
@@ -381,7 +378,6 @@ func cmdRollback() *command {
 		help: `Deploys an earlier version again: VERSION, or the one deployed before the
 current one. Rolling back twice goes back two deployments.`,
 		flags: func(fs *flag.FlagSet, o *cmdOpts) {
-			fs.StringVar(&o.model, "model", "", "model name (needed when the registry holds several)")
 		},
 		run: func(e *env, o *cmdOpts, args []string) error {
 			reg, done, err := e.openRegistry(nil)
@@ -389,7 +385,7 @@ current one. Rolling back twice goes back two deployments.`,
 				return err
 			}
 			defer done()
-			ro := &registry.RollbackOptions{Caller: *e.caller(), Model: o.model}
+			ro := &registry.RollbackOptions{Caller: *e.caller()}
 			if len(args) == 1 {
 				ro.To = args[0]
 			}
@@ -410,7 +406,6 @@ func cmdHistory() *command {
 		help:    "Shows the registry's events in order: imports, deploys, rollbacks, deletions.",
 		flags: func(fs *flag.FlagSet, o *cmdOpts) {
 			fs.StringVar(&o.version, "version", "", "only events about this version")
-			fs.StringVar(&o.model, "model", "", "only events about this model name")
 			fs.IntVar(&o.limit, "limit", 0, "only the last N events")
 		},
 		run: func(e *env, o *cmdOpts, args []string) error {
@@ -422,7 +417,7 @@ func cmdHistory() *command {
 				return err
 			}
 			defer done()
-			h, err := reg.History(e.ctx, &registry.HistoryOptions{Version: o.version, Model: o.model, Limit: o.limit})
+			h, err := reg.History(e.ctx, &registry.HistoryOptions{Version: o.version, Limit: o.limit})
 			if err != nil {
 				return err
 			}
@@ -471,11 +466,10 @@ func cmdPrune() *command {
 	return &command{
 		name: "prune", args: "--keep N", maxArgs: 0,
 		summary: "delete all but the deployed and N newest versions",
-		help: `Deletes, per model name, every version except the deployed one and the N
+		help: `Deletes every version except the deployed one and the N
 most recently imported others.`,
 		flags: func(fs *flag.FlagSet, o *cmdOpts) {
 			fs.IntVar(&o.keep, "keep", -1, "how many versions besides the deployed one to keep (required)")
-			fs.StringVar(&o.model, "model", "", "only this model name")
 			fs.BoolVar(&o.dryRun, "dry-run", false, "only show what would be deleted")
 		},
 		run: func(e *env, o *cmdOpts, args []string) error {
@@ -487,7 +481,7 @@ most recently imported others.`,
 				return err
 			}
 			defer done()
-			deleted, err := reg.Prune(e.ctx, &registry.PruneOptions{Caller: *e.caller(), Model: o.model, Keep: o.keep, DryRun: o.dryRun})
+			deleted, err := reg.Prune(e.ctx, &registry.PruneOptions{Caller: *e.caller(), Keep: o.keep, DryRun: o.dryRun})
 			if deleted == nil {
 				deleted = []string{}
 			}

@@ -29,7 +29,7 @@ kept unless --force. With --model FILE, model.joblib is copied in too.
 Then: modelctl pack DIR -o model_{version}_deployment.zip.`,
 		flags: func(fs *flag.FlagSet, o *cmdOpts) {
 			fs.StringVar(&o.version, "version", "1.0.0", "the package's version")
-			fs.StringVar(&o.modelType, "model-type", "RandomForestClassifier", "metadata model_type (the registry's model name)")
+			fs.StringVar(&o.modelType, "model-type", "RandomForestClassifier", "metadata model_type (the estimator class)")
 			fs.StringVar(&o.modelFile, "model", "", "a model.joblib to copy into DIR")
 			fs.BoolVar(&o.force, "force", false, "overwrite existing files")
 		},

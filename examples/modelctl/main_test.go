@@ -94,7 +94,7 @@ func TestRegistryCommands(t *testing.T) {
 
 	m := ctlJSON(t, 0, "--store", store, "import", p1)
 	v := m["version"].(map[string]any)
-	for _, k := range []string{"version", "model", "status", "import_method", "imported_at", "size", "files", "metadata", "findings"} {
+	for _, k := range []string{"version", "model_type", "status", "import_method", "imported_at", "size", "files", "metadata", "findings"} {
 		assert.Contains(t, v, k)
 	}
 	assert.Equal(t, "available", v["status"])

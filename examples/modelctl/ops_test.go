@@ -149,6 +149,6 @@ func TestSamplePackage(t *testing.T) {
 	code, _, errs := ctl(t, "pack", filepath.Join("..", "sample"), "-o", out)
 	require.Equal(t, 0, code, errs)
 	m := ctlJSON(t, 0, "--store", store, "import", out)
-	assert.Equal(t, "LogisticRegression", m["version"].(map[string]any)["model"])
+	assert.Equal(t, "LogisticRegression", m["version"].(map[string]any)["model_type"])
 	ctlJSON(t, 0, "--store", store, "deploy", "1.0.0", "--reason", "first model")
 }

@@ -115,7 +115,7 @@ func printHistory(w io.Writer, h []*registry.Event) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tTIME\tEVENT\tMODEL\tVERSION\tACTOR\tREASON")
+	fmt.Fprintln(tw, "SEQ\tTIME\tEVENT\tVERSION\tACTOR\tREASON")
 	for _, e := range h {
 		what := e.Version
 		if e.Type == registry.EventDeployed || e.Type == registry.EventRolledBack {
@@ -125,8 +125,8 @@ func printHistory(w io.Writer, h []*registry.Event) {
 			}
 			what = from + " -> " + e.To
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Local().Format("2006-01-02 15:04:05"),
-			e.Type, safe(e.Model), safe(what), safe(e.Actor), safe(strings.ReplaceAll(e.Reason, "\t", " ")))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Local().Format("2006-01-02 15:04:05"),
+			e.Type, safe(what), safe(e.Actor), safe(strings.ReplaceAll(e.Reason, "\t", " ")))
 	}
 	tw.Flush()
 }

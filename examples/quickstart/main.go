@@ -73,7 +73,7 @@ func run(ctx context.Context, out io.Writer) error {
 			return err
 		}
 		say("imported %-26s -> %s %s: %d files, %d bytes, status %s, %d warnings",
-			name, v.Model, v.Version, len(v.Files), v.Size, v.Status, len(v.Findings))
+			name, v.ModelType, v.Version, len(v.Files), v.Size, v.Status, len(v.Findings))
 	}
 
 	// 3. Validate again from the store: every file re-hashed, the model

@@ -40,7 +40,7 @@ func loadModel(ctx context.Context, pkg *registry.Package) (*servedModel, error)
 	if err != nil {
 		return nil, err
 	}
-	return &servedModel{Model: m, name: pkg.Version.Model, version: pkg.Version.Version}, nil
+	return &servedModel{Model: m, name: pkg.Version.ModelType, version: pkg.Version.Version}, nil
 }
 
 // registerInference adds the prediction endpoints to mux.

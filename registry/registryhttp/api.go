@@ -90,7 +90,7 @@ func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, _ string) {
 		return
 	}
 	q := r.URL.Query()
-	opts := &registry.ListOptions{Model: q.Get("model"), Status: registry.Status(q.Get("status"))}
+	opts := &registry.ListOptions{Status: registry.Status(q.Get("status"))}
 	switch opts.Status {
 	case "", registry.StatusAvailable, registry.StatusDeployed, registry.StatusInvalid:
 	default:
@@ -148,7 +148,7 @@ func (h *Handler) serveRollbackTo(w http.ResponseWriter, r *http.Request, actor 
 }
 
 func (h *Handler) serveRollback(w http.ResponseWriter, r *http.Request, actor string) {
-	e, err := h.reg.Rollback(r.Context(), &registry.RollbackOptions{Caller: caller(r, actor), Model: r.URL.Query().Get("model")})
+	e, err := h.reg.Rollback(r.Context(), &registry.RollbackOptions{Caller: caller(r, actor)})
 	version := ""
 	if e != nil {
 		version = e.To
@@ -214,7 +214,7 @@ func (h *Handler) serveScan(w http.ResponseWriter, r *http.Request, actor string
 
 func (h *Handler) serveHistory(w http.ResponseWriter, r *http.Request, _ string) {
 	q := r.URL.Query()
-	opts := &registry.HistoryOptions{Version: q.Get("version"), Model: q.Get("model")}
+	opts := &registry.HistoryOptions{Version: q.Get("version")}
 	var err error
 	if opts.After, err = intParam(q.Get("after")); err != nil {
 		h.writeError(w, r, fmt.Errorf("%w: after: %w", errBadRequest, err))

@@ -11,18 +11,18 @@
 //
 //	GET    /                          the web UI (index.html, app.js, app.css)
 //	GET    /openapi.json              the OpenAPI 3 document of this API
-//	POST   /models/import             multipart field "file"; ?validate=true ?dry_run=false ?model= ?reason=
+//	POST   /models/import             multipart field "file"; ?validate=true ?dry_run=false ?reason=
 //	POST   /staged/{token}            import the package a dry run staged, without uploading it again
-//	GET    /models                    ?model= ?status=
+//	GET    /models                    ?status=
 //	GET    /models/{version}
 //	GET    /models/{version}/package  the stored version as a package (application/zip)
 //	POST   /models/{version}/validate
 //	POST   /models/{version}/deploy
 //	POST   /models/{version}/rollback roll back to that version
-//	POST   /rollback                  to the previous deployment; ?model= when several
+//	POST   /rollback                  to the previous deployment
 //	DELETE /models/{version}
 //	POST   /models/scan
-//	GET    /history                   ?version= ?model= ?after= ?limit=
+//	GET    /history                   ?version= ?after= ?limit=
 //	GET    /events                    server-sent events; Last-Event-ID or ?after= resumes
 //	GET    /serving                   what each running process serves (Registry.Serving, or Options.Serving)
 //
@@ -53,7 +53,7 @@
 // error (modelpkg.Code). Statuses:
 //
 //   - 400: a malformed request or form, an invalid version or file name
-//     (invalid_name), a model name needed (ambiguous_model).
+//     (invalid_name).
 //   - 401: missing or wrong credentials (unauthenticated).
 //   - 403: the authorizer refused (forbidden), no authorizer is configured
 //     (no_authorizer), or a change came from another origin (cross_origin).

@@ -52,7 +52,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, errMethod):
 		return http.StatusMethodNotAllowed
-	case errors.Is(err, errBadRequest), errors.Is(err, modelpkg.ErrInvalidName), errors.Is(err, registry.ErrAmbiguousModel):
+	case errors.Is(err, errBadRequest), errors.Is(err, modelpkg.ErrInvalidName):
 		return http.StatusBadRequest
 	case errors.Is(err, registry.ErrVersionExists), errors.Is(err, registry.ErrInUse),
 		errors.Is(err, registry.ErrConflict), errors.Is(err, registry.ErrInvalid),

@@ -107,7 +107,7 @@ func TestCrossOrigin(t *testing.T) {
 		resp, body := e.do("POST", "/models/1.0/deploy", nil, with("Origin", "https://evil.example"))
 		require.Equal(t, 403, resp.StatusCode, "%s", body)
 		assert.Equal(t, "cross_origin", errorOf(t, body).Error.Code)
-		_, err := e.reg.Deployed("")
+		_, err := e.reg.Deployed()
 		assert.ErrorIs(t, err, registry.ErrNotFound, "nothing may be deployed")
 	})
 	t.Run("cross-site fetch refused", func(t *testing.T) {
@@ -190,7 +190,7 @@ func TestImport(t *testing.T) {
 		assert.Equal(t, "1.0", v.Version)
 		assert.Equal(t, registry.StatusAvailable, v.Status)
 		assert.Equal(t, registry.MethodZipUpload, v.ImportMethod)
-		assert.Equal(t, "RandomForestClassifier", v.Model)
+		assert.Equal(t, "RandomForestClassifier", v.ModelType)
 		assert.NotNil(t, v.Findings)
 		assert.Contains(t, v.Files, "model.joblib")
 		got, err := e.reg.Get("1.0")
@@ -214,11 +214,6 @@ func TestImport(t *testing.T) {
 			resp, body := e.upload("", "model_1.0_deployment.zip", zipOf(t, files))
 			require.Equal(t, http.StatusConflict, resp.StatusCode, "%s", body)
 			assert.Equal(t, "version_exists", errorOf(t, body).Error.Code)
-		})
-		t.Run("model name override", func(t *testing.T) {
-			resp, body := e.upload("?model=iris", "model_2.0_deployment.zip", validZip(t, "2.0"))
-			require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
-			assert.Equal(t, "iris", decode[versionResp](t, body).Version.Model)
 		})
 	})
 
@@ -402,11 +397,11 @@ func TestEndpoints(t *testing.T) {
 		require.Len(t, vs, 2)
 		assert.Equal(t, "1.1", vs[0].Version, "newest first")
 	})
-	t.Run("list by model", func(t *testing.T) {
-		_, body := e.call("GET", "/models?model=nothing")
+	t.Run("list by status", func(t *testing.T) {
+		_, body := e.call("GET", "/models?status=invalid")
 		assert.Empty(t, decode[versionsResp](t, body).Versions)
 		assert.Contains(t, string(body), `"versions": []`, "an empty list is [] not null")
-		_, body = e.call("GET", "/models?model=RandomForestClassifier")
+		_, body = e.call("GET", "/models?status=available")
 		assert.Len(t, decode[versionsResp](t, body).Versions, 2)
 	})
 	t.Run("list by bad status", func(t *testing.T) {
@@ -568,14 +563,15 @@ func TestEndpoints(t *testing.T) {
 		resp, _ = e.call("GET", "/history?after=x")
 		assert.Equal(t, 400, resp.StatusCode)
 	})
-	t.Run("rollback needs a model when there are several", func(t *testing.T) {
-		resp, body := e.upload("?model=other", "model_3.0_deployment.zip", validZip(t, "3.0"))
+	t.Run("a package of another model_type joins the lineage", func(t *testing.T) {
+		resp, body := e.upload("", "model_3.0_deployment.zip", zipOf(t, pkgFiles("3.0", "LogisticRegression")))
 		require.Equal(t, 201, resp.StatusCode, "%s", body)
+		resp, body = e.call("POST", "/models/3.0/deploy")
+		require.Equal(t, 200, resp.StatusCode, "%s", body)
+		assert.Equal(t, "3.0", decode[eventResp](t, body).Event.To)
 		resp, body = e.call("POST", "/rollback")
-		require.Equal(t, 400, resp.StatusCode, "%s", body)
-		assert.Equal(t, "ambiguous_model", errorOf(t, body).Error.Code)
-		resp, body = e.call("POST", "/rollback?model=other")
-		require.Equal(t, 409, resp.StatusCode, "nothing deployed for other: %s", body)
+		require.Equal(t, 200, resp.StatusCode, "%s", body)
+		assert.NotEqual(t, "3.0", decode[eventResp](t, body).Event.To)
 	})
 }
 

@@ -193,7 +193,7 @@ func TestHostileHostCheck(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusMisdirectedRequest, resp.StatusCode, "%s", body)
 	assert.Equal(t, "misdirected_host", errorOf(t, body).Error.Code)
-	_, err = e.reg.Deployed("")
+	_, err = e.reg.Deployed()
 	assert.Error(t, err, "nothing was deployed")
 
 	resp, body = e.do("POST", "/models/1.0/deploy", nil, nil) // Host 127.0.0.1:port

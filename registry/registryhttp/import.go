@@ -43,10 +43,6 @@ func (h *Handler) serveImport(rw http.ResponseWriter, r *http.Request, actor str
 		h.writeError(w, r, errTooLarge)
 		return
 	}
-	if err := validText("model", q.Get("model"), maxModelName); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
 	reserve := h.maxUpload
 	if r.ContentLength > 0 {
 		reserve = r.ContentLength
@@ -70,7 +66,6 @@ func (h *Handler) serveImport(rw http.ResponseWriter, r *http.Request, actor str
 	mr := multipart.NewReader(body, params["boundary"])
 	opts := &registry.ImportOptions{
 		Caller:         caller(r, actor),
-		Model:          q.Get("model"),
 		SkipValidation: !doValidate,
 		DryRun:         dryRun,
 		TempDir:        h.opts.TempDir,
@@ -156,7 +151,7 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 	stagedPath := filepath.Join(filepath.Dir(f.Name()), strings.Replace(filepath.Base(f.Name()), "upload", "staged", 1))
 	if err := os.Rename(f.Name(), stagedPath); err == nil {
 		keep = true
-		s := &staged{path: stagedPath, name: name, size: min(size, reserved), actor: opts.Actor, model: opts.Model, validate: !opts.SkipValidation}
+		s := &staged{path: stagedPath, name: name, size: min(size, reserved), actor: opts.Actor, validate: !opts.SkipValidation}
 		tok := h.stage.add(s)
 		resp.Staged = &stagedJSON{Token: tok, ExpiresAt: s.expires}
 		kept = s.size
@@ -189,7 +184,7 @@ func (h *Handler) importSpooled(w http.ResponseWriter, r *http.Request, f *os.Fi
 	case existed:
 		status = http.StatusOK // the same package again: nothing changed
 	default:
-		h.log.Info("registryhttp: imported", "version", v.Version, "model", v.Model, "size", size, "actor", opts.Actor)
+		h.log.Info("registryhttp: imported", "version", v.Version, "model_type", v.ModelType, "size", size, "actor", opts.Actor)
 	}
 	writeJSON(w, status, versionResponse{Version: versionJSON(v)})
 }

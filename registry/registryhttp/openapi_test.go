@@ -57,7 +57,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 	desc := doc["info"].(map[string]any)["description"].(string)
 	for _, code := range []string{"invalid_name", "unauthenticated", "no_authorizer", "cross_origin", "not_found",
 		"version_exists", "in_use", "conflict", "invalid_version", "no_previous", "too_large", "validation_failed",
-		"hash_mismatch", "unsafe_path", "load_failed", "internal", "ambiguous_model"} {
+		"hash_mismatch", "unsafe_path", "load_failed", "internal"} {
 		assert.Contains(t, desc, code)
 	}
 }

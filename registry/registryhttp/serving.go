@@ -14,7 +14,7 @@ import (
 type Replica struct {
 	// Name identifies the process (a host name, a pod name).
 	Name string `json:"name"`
-	// Model is the model name it follows.
+	// Model is the name of the registry it follows (registry.Options.Name).
 	Model string `json:"model,omitempty"`
 	// Version is the version it serves ("" when none); Since is since
 	// when.

@@ -44,7 +44,6 @@ type staged struct {
 	name     string
 	size     int64
 	actor    string
-	model    string
 	validate bool
 	expires  time.Time
 	timer    *time.Timer
@@ -204,7 +203,6 @@ func (h *Handler) serveCommit(rw http.ResponseWriter, r *http.Request, actor str
 	defer f.Close()
 	opts := &registry.ImportOptions{
 		Caller:         caller(r, actor),
-		Model:          s.model,
 		SkipValidation: !s.validate,
 		TempDir:        h.opts.TempDir,
 	}

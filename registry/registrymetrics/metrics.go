@@ -127,7 +127,8 @@ func (m *Metrics) Notify(n registry.Notice) {
 	}
 }
 
-// SetServing sets the served-version gauge of model to version ("" when
+// SetServing sets the served-version gauge of model (the registry's
+// Options.Name; "" for an unnamed one) to version ("" when
 // it serves nothing).
 func (m *Metrics) SetServing(model, version string) {
 	m.mu.Lock()

@@ -35,7 +35,7 @@ func TestMetrics(t *testing.T) {
 	m, err := registrymetrics.New(nil)
 	require.NoError(t, err)
 	var notified int
-	opts := &registry.Options{Notify: func(registry.Notice) { notified++ }}
+	opts := &registry.Options{Name: "iris", Notify: func(registry.Notice) { notified++ }}
 	m.Instrument(opts)
 	reg, err := registry.Open(ctx, aferostore.New(afero.NewMemMapFs(), nil), opts)
 	require.NoError(t, err)
@@ -76,7 +76,7 @@ func TestMetrics(t *testing.T) {
 		`modelvault_import_duration_seconds_count 1`,
 		`modelvault_load_duration_seconds_count{result="ok"} 1`,
 		`modelvault_swaps_total 1`,
-		`modelvault_served_version{model="RandomForestClassifier",version="1.0"} 1`,
+		`modelvault_served_version{model="iris",version="1.0"} 1`,
 		`modelvault_leases_in_flight 1`,
 	} {
 		assert.Contains(t, text, want)
@@ -87,7 +87,7 @@ func TestMetrics(t *testing.T) {
 	assert.Contains(t, scrape(t, m), "modelvault_leases_in_flight 0")
 	assert.Positive(t, notified, "the host's own Notify still runs")
 
-	m.SetServing("RandomForestClassifier", "")
+	m.SetServing("iris", "")
 	assert.NotContains(t, scrape(t, m), `modelvault_served_version{`)
 }
 

@@ -237,7 +237,7 @@
       dl.append(dt, dd);
     };
     add('Version', v.version);
-    add('Model', v.model);
+    add('Model type', v.model_type || '');
     add('Size', human(v.size));
     add('Files', Object.keys(v.files || {}).length);
     let md = {};
@@ -318,12 +318,11 @@
       const tr = document.createElement('tr');
       tr.dataset.version = v.version;
       tr.dataset.status = v.status;
-      tr.dataset.model = v.model;
       const link = document.createElement('a');
       link.href = '#/versions/' + encodeURIComponent(v.version);
       link.textContent = v.version;
       cell(tr, 'Version', link);
-      cell(tr, 'Model', v.model);
+      cell(tr, 'Model type', v.model_type || '');
       const badge = document.createElement('span');
       badge.className = 'badge badge-' + v.status;
       badge.textContent = v.status;
@@ -362,7 +361,6 @@
       cell(tr, 'Time', when(e.time));
       cell(tr, 'Event', e.type.replace('_', ' ') + (e.from ? ' (from ' + e.from + ')' : ''));
       cell(tr, 'Version', e.version || '');
-      cell(tr, 'Model', e.model || '');
       cell(tr, 'Actor', e.actor || '');
       cell(tr, 'Reason', e.reason || '');
       body.append(tr);
@@ -480,7 +478,7 @@
         dd.textContent = val;
         dl.append(dt, dd);
       };
-      add('Model', ver.model);
+      add('Model type', ver.model_type || '');
       add('Status', ver.status);
       add('Imported', when(ver.imported_at) + ' (' + (ver.import_method === 'zip_upload' ? 'upload' : 'placed') + ')');
       add('Size', human(ver.size));
@@ -545,7 +543,7 @@
       const what = {
         deploy: ['Deploy version ' + version + '?', 'Every service following this registry will load and serve it.'],
         rollback: deployed
-          ? ['Roll back from version ' + version + '?', 'The previous deployment of ' + tr.dataset.model + ' is served again.']
+          ? ['Roll back from version ' + version + '?', 'The previous deployment is served again.']
           : ['Roll back to version ' + version + '?', 'Version ' + version + ' is served again.'],
         delete: ['Delete version ' + version + '?', 'Its files are removed from the store. This cannot be undone.'],
       }[action];
@@ -563,7 +561,7 @@
         }
         case 'rollback': {
           const r = tr.dataset.status === 'deployed'
-            ? await api('POST', 'rollback?model=' + encodeURIComponent(tr.dataset.model) + (reason ? '&' + reason.slice(1) : ''))
+            ? await api('POST', 'rollback' + reason)
             : await api('POST', 'models/' + v + '/rollback' + reason);
           toast('success', r.event ? 'Rolled back to version ' + r.event.to : 'Nothing to roll back');
           break;

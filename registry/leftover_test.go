@@ -9,17 +9,26 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/modelvault/modelvault/modelpkg"
+	"github.com/modelvault/modelvault/registry"
 	"github.com/modelvault/modelvault/storage"
 )
 
 // expectFixedEnv runs regression tests of defects found by the
 // linearizability check that are not fixed yet; without it they skip.
 const expectFixedEnv = "MODELVAULT_EXPECT_FIXED"
+
+// spareFileDeletes: until the defect TestFailedImportCleanupLeavesNoOrphans
+// shows is fixed, the linearizability checks' nemesis does not fail
+// deletes of package files (an import whose cleanup could not delete a
+// file releases its claim anyway, and the store invariants then find the
+// orphan); with MODELVAULT_EXPECT_FIXED=1 it does.
+func spareFileDeletes() bool { return os.Getenv(expectFixedEnv) == "" }
 
 // abortFailStore fails the Put of one package file (so the import fails
 // after writing others) and the first Delete of a package file (so the
@@ -78,5 +87,58 @@ func TestFailedImportCleanupLeavesNoOrphans(t *testing.T) {
 	_, err = checkInvariants(ctx, base)
 	assert.NoError(t, err, "leftover files %v", left)
 	// And the version can be imported again.
+	importVersion(t, openReg(t, base, nil), "1.0", "")
+}
+
+// TestFencedImportLeavesNoOrphans: an import's claim looks abandoned (its
+// lease passed while the import was paused after its first file, here
+// by a clock jump); a repair fences it in the log, removes the files
+// written so far and the claim. The import then goes on writing the
+// other files, fails (validation misses the first file), finds its claim
+// gone and leaves its files "alone", as if they belonged to another
+// importer's claim: no claim, no version and no repair accounts for
+// them, and the version cannot be imported again. Found by TestLinearizableDisk with the
+// store invariants checked after every history ("key
+// model_3.0/README.md belongs to no registered version").
+func TestFencedImportLeavesNoOrphans(t *testing.T) {
+	if os.Getenv(expectFixedEnv) == "" {
+		t.Skipf("known defect (registry/import.go: a failed import whose claim was removed leaves its later files); set %s=1 to run", expectFixedEnv)
+	}
+	ctx := context.Background()
+	base := memStore()
+	clock := &jumpClock{}
+	paused, resume := make(chan struct{}), make(chan struct{})
+	var files atomic.Int32
+	sa := &scenarioStore{Store: base}
+	sa.put = func(_ context.Context, key string, _ *storage.PutOptions) func(error, []byte) error {
+		if !strings.HasPrefix(key, "model_1.0/") {
+			return nil
+		}
+		if files.Add(1) == 2 {
+			// The first file is written (and checked); the import stalls
+			// before the second.
+			close(paused)
+		}
+		if files.Load() >= 2 {
+			<-resume
+		}
+		return nil
+	}
+	a := openReg(t, sa, &registry.Options{Now: clock.Now, ClaimLease: time.Minute, SkipOpenScan: true})
+	b := openReg(t, base, &registry.Options{Now: clock.Now, ClaimLease: time.Minute, SkipOpenScan: true})
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Import(ctx, modelpkg.FileName("1.0"), bytes.NewReader(zipOf(t, pkgFiles("1.0", ""))), nil)
+		done <- err
+	}()
+	<-paused
+	clock.jump(2 * time.Minute)
+	res, err := b.Repair(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"1.0"}, res.RemovedImports, "the repair fenced and removed the paused import")
+	close(resume)
+	require.Error(t, <-done, "the fenced import fails")
+	_, err = checkInvariants(ctx, base)
+	assert.NoError(t, err, "leftover files %v", fileKeys(t, base))
 	importVersion(t, openReg(t, base, nil), "1.0", "")
 }

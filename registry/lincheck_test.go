@@ -71,7 +71,10 @@ func linDefault() linConfig {
 // linFigures accumulates what a run checked, for RELIABILITY.md.
 type linFigures struct {
 	histories, ops, unknown, resolved int
-	faults                            faultCounts
+	// invariants counts histories after which the store invariants
+	// were checked.
+	invariants int
+	faults     faultCounts
 }
 
 func TestLinearizableMemMapFs(t *testing.T) {
@@ -125,8 +128,8 @@ func runLincheck(t *testing.T, c linConfig, newStore func(t *testing.T) storage.
 			break
 		}
 	}
-	t.Logf("figures: %d histories, %d operations (%d with an unknown outcome, %d of them found in the log), faults: %s, in %v",
-		fig.histories, fig.ops, fig.unknown, fig.resolved, fig.faults.String(), time.Since(start).Round(time.Millisecond))
+	t.Logf("figures: %d histories (store invariants checked after %d), %d operations (%d with an unknown outcome, %d of them found in the log), faults: %s, in %v",
+		fig.histories, fig.invariants, fig.ops, fig.unknown, fig.resolved, fig.faults.String(), time.Since(start).Round(time.Millisecond))
 }
 
 // recorder collects what the clients did.
@@ -385,6 +388,7 @@ func runHistory(t *testing.T, c linConfig, base storage.Store, seed uint64, zips
 	clients := make([]*linClient, c.clients)
 	for i := range clients {
 		stores[i] = newNemesisStore(base, seed+uint64(i)+1, c.rate, &fig.faults)
+		stores[i].spareFileDeletes = spareFileDeletes()
 		reg := openReg(t, stores[i], linOptions(clock))
 		live, err := registry.NewLive(ctx, reg, testLoader(nil, nil, nil), linLiveOptions())
 		require.NoError(t, err)
@@ -431,11 +435,37 @@ func runHistory(t *testing.T, c linConfig, base storage.Store, seed uint64, zips
 	checkHistory(t, rec)
 	checkFiles(t, base, fresh)
 	checkLives(t, fresh, clients)
+	// A clock jump can fence an import in progress, which then orphans
+	// the files it writes after the repair (TestFencedImportLeavesNoOrphans):
+	// until that is fixed, the store invariants are checked after
+	// histories without a jump only.
+	if clock.offset.Load() == 0 || os.Getenv(expectFixedEnv) != "" {
+		linInvariants(t, base, fresh)
+		fig.invariants++
+	}
 
 	fig.histories++
 	fig.ops += len(rec.raw)
 	fig.unknown += rec.unknown
 	fig.resolved += rec.resolved
+}
+
+// linInvariants checks the store's invariants after a history (see
+// checkInvariants: a repair with every lease expired, then no claim, no
+// key outside a registered version, every file matching). Packages
+// placed by hand that no scan registered may be partial (a placement cut
+// short): the operator finishes the copies first.
+func linInvariants(t *testing.T, base storage.Store, r *registry.Registry) *invariantReport {
+	t.Helper()
+	ctx := context.Background()
+	for _, v := range linPlaced {
+		if _, err := r.Get(v); errors.Is(err, registry.ErrNotFound) {
+			(&linClient{store: &nemesisStore{inner: base}}).doPlace(ctx, v)
+		}
+	}
+	rep, err := checkInvariants(ctx, base, linPlaced...)
+	require.NoError(t, err, "invariants")
+	return rep
 }
 
 // observe projects a registry's view on the model's state.
@@ -638,7 +668,13 @@ func (ts *tamperSet) restore(t *testing.T, s storage.Store) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	for key, data := range ts.files {
-		require.NoError(t, storage.WriteAll(context.Background(), s, key, data, nil))
+		// A file whose version was deleted since stays deleted: putting
+		// it back would leave a file of no version.
+		ok, err := storage.Exists(context.Background(), s, key)
+		require.NoError(t, err)
+		if ok {
+			require.NoError(t, storage.WriteAll(context.Background(), s, key, data, nil))
+		}
 	}
 	ts.files = map[string][]byte{}
 }

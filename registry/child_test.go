@@ -42,6 +42,8 @@ func TestChild(t *testing.T) {
 		err = replicaChild()
 	case "bomb":
 		err = bombChild()
+	case "lincheck":
+		err = linProcChild()
 	default:
 		err = fmt.Errorf("unknown child mode %q", mode)
 	}

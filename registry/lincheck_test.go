@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,7 +71,10 @@ func linDefault() linConfig {
 // linFigures accumulates what a run checked, for RELIABILITY.md.
 type linFigures struct {
 	histories, ops, unknown, resolved int
-	faults                            faultCounts
+	// invariants counts histories after which the store invariants
+	// were checked.
+	invariants int
+	faults     faultCounts
 }
 
 func TestLinearizableMemMapFs(t *testing.T) {
@@ -126,8 +128,8 @@ func runLincheck(t *testing.T, c linConfig, newStore func(t *testing.T) storage.
 			break
 		}
 	}
-	t.Logf("figures: %d histories, %d operations (%d with an unknown outcome, %d of them found in the log), faults: %s, in %v",
-		fig.histories, fig.ops, fig.unknown, fig.resolved, fig.faults.String(), time.Since(start).Round(time.Millisecond))
+	t.Logf("figures: %d histories (store invariants checked after %d), %d operations (%d with an unknown outcome, %d of them found in the log), faults: %s, in %v",
+		fig.histories, fig.invariants, fig.ops, fig.unknown, fig.resolved, fig.faults.String(), time.Since(start).Round(time.Millisecond))
 }
 
 // recorder collects what the clients did.
@@ -153,6 +155,17 @@ type rawOp struct {
 	event     *registry.Event // returned by deploy, rollback, delete
 	noop      bool
 	verdict   *bool
+	// out, when set, is the output already classified (by a child
+	// process, which reports it instead of the error value).
+	out *linOutput
+}
+
+// output is the model's output for the operation's error.
+func (op *rawOp) output() linOutput {
+	if op.out != nil {
+		return *op.out
+	}
+	return classify(op.err)
 }
 
 // setEvent records what a mutating call returned: the event it
@@ -200,7 +213,7 @@ func (r *recorder) resolve(t *testing.T, hist []*registry.Event) {
 	for _, op := range r.raw {
 		evs := byActor[op.actor]
 		delete(byActor, op.actor)
-		out := classify(op.err)
+		out := op.output()
 		if op.event != nil {
 			out = linOutput{} // a delete whose file removal failed after its commit
 		}
@@ -237,7 +250,7 @@ func (r *recorder) resolve(t *testing.T, hist []*registry.Event) {
 		case op.err == nil && (op.kind == "deploy" || op.kind == "rollback" || op.kind == "delete"):
 			t.Errorf("%s %s %s succeeded without an event in the log", op.actor, op.kind, op.version)
 			continue
-		case op.kind == "prune" || op.kind == "scan":
+		case op.kind == "prune" || op.kind == "scan" || op.kind == "repair":
 			continue // only their events count
 		case op.err == nil && op.kind == "validate":
 			out.Verdict, out.VerdictKnown = *op.verdict, true
@@ -336,6 +349,16 @@ type linClient struct {
 	tamper *tamperSet
 	// clockJumps: see linConfig.
 	clockJumps bool
+	// hook, when set, is told of every operation as it begins (right
+	// before the registry call) and as it ends: a client in a child
+	// process reports its operations to the parent through it.
+	hook linHook
+}
+
+// linHook observes a client's operations (see linClient.hook).
+type linHook interface {
+	begin(op *rawOp)
+	end(op *rawOp)
 }
 
 // tamperSet remembers files the nemesis changed, to restore them.
@@ -365,8 +388,9 @@ func runHistory(t *testing.T, c linConfig, base storage.Store, seed uint64, zips
 	clients := make([]*linClient, c.clients)
 	for i := range clients {
 		stores[i] = newNemesisStore(base, seed+uint64(i)+1, c.rate, &fig.faults)
+		stores[i].spareFileDeletes = spareFileDeletes()
 		reg := openReg(t, stores[i], linOptions(clock))
-		live, err := registry.NewLive(ctx, reg, testLoader(nil, nil, nil), nil)
+		live, err := registry.NewLive(ctx, reg, testLoader(nil, nil, nil), linLiveOptions())
 		require.NoError(t, err)
 		t.Cleanup(func() { live.Close() })
 		clients[i] = &linClient{id: i + 1, reg: reg, live: live, store: stores[i], rec: rec, clock: clock, zips: zips,
@@ -411,11 +435,37 @@ func runHistory(t *testing.T, c linConfig, base storage.Store, seed uint64, zips
 	checkHistory(t, rec)
 	checkFiles(t, base, fresh)
 	checkLives(t, fresh, clients)
+	// A clock jump can fence an import in progress, which then orphans
+	// the files it writes after the repair (TestFencedImportLeavesNoOrphans):
+	// until that is fixed, the store invariants are checked after
+	// histories without a jump only.
+	if clock.offset.Load() == 0 || os.Getenv(expectFixedEnv) != "" {
+		linInvariants(t, base, fresh)
+		fig.invariants++
+	}
 
 	fig.histories++
 	fig.ops += len(rec.raw)
 	fig.unknown += rec.unknown
 	fig.resolved += rec.resolved
+}
+
+// linInvariants checks the store's invariants after a history (see
+// checkInvariants: a repair with every lease expired, then no claim, no
+// key outside a registered version, every file matching). Packages
+// placed by hand that no scan registered may be partial (a placement cut
+// short): the operator finishes the copies first.
+func linInvariants(t *testing.T, base storage.Store, r *registry.Registry) *invariantReport {
+	t.Helper()
+	ctx := context.Background()
+	for _, v := range linPlaced {
+		if _, err := r.Get(v); errors.Is(err, registry.ErrNotFound) {
+			(&linClient{store: &nemesisStore{inner: base}}).doPlace(ctx, v)
+		}
+	}
+	rep, err := checkInvariants(ctx, base, linPlaced...)
+	require.NoError(t, err, "invariants")
+	return rep
 }
 
 // observe projects a registry's view on the model's state.
@@ -463,9 +513,7 @@ func (c *linClient) randomOp(ctx context.Context) {
 	case n < 88:
 		c.doTamper(ctx, v)
 	case n < 92:
-		ctx, cancel := c.opContext(ctx)
-		_, _ = c.reg.Repair(ctx)
-		cancel()
+		c.doRepair(ctx)
 	case n < 95 && c.clockJumps:
 		c.fig.faults.add(faultClockJump)
 		c.clock.jump(2 * time.Minute)
@@ -477,12 +525,20 @@ func (c *linClient) randomOp(ctx context.Context) {
 // begin starts recording one operation.
 func (c *linClient) begin(kind, version string) *rawOp {
 	c.n++
-	return &rawOp{client: c.id, actor: fmt.Sprintf("c%d#%d", c.id, c.n), kind: kind, version: version, call: c.rec.now()}
+	op := &rawOp{client: c.id, actor: fmt.Sprintf("c%d#%d", c.id, c.n), kind: kind, version: version, call: c.rec.now()}
+	if c.hook != nil {
+		c.hook.begin(op)
+	}
+	return op
 }
 
 func (c *linClient) end(op *rawOp, err error) {
 	op.ret = c.rec.now()
 	op.err = err
+	if c.hook != nil {
+		c.hook.end(op)
+		return
+	}
 	c.rec.add(op)
 }
 
@@ -560,6 +616,17 @@ func (c *linClient) doScan(ctx context.Context) {
 	c.end(op, err)
 }
 
+// doRepair runs a repair. Its only events are claim_expired fences,
+// which are not operations of the model: it is recorded so that a child
+// process can be killed in the middle of one.
+func (c *linClient) doRepair(ctx context.Context) {
+	ctx, cancel := c.opContext(ctx)
+	defer cancel()
+	op := c.begin("repair", "")
+	_, err := c.reg.Repair(ctx)
+	c.end(op, err)
+}
+
 // doPlace copies a package's files into the store by hand, as an
 // operator does, for a scan to find.
 func (c *linClient) doPlace(ctx context.Context, v string) {
@@ -579,7 +646,7 @@ func (c *linClient) doPlace(ctx context.Context, v string) {
 
 // doTamper changes a stored file of v (or restores every changed file).
 func (c *linClient) doTamper(ctx context.Context, v string) {
-	if c.rng.IntN(2) == 0 {
+	if c.tamper == nil || c.rng.IntN(2) == 0 {
 		return
 	}
 	key := modelpkg.DirName(v) + "/README.md"
@@ -601,7 +668,13 @@ func (ts *tamperSet) restore(t *testing.T, s storage.Store) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	for key, data := range ts.files {
-		require.NoError(t, storage.WriteAll(context.Background(), s, key, data, nil))
+		// A file whose version was deleted since stays deleted: putting
+		// it back would leave a file of no version.
+		ok, err := storage.Exists(context.Background(), s, key)
+		require.NoError(t, err)
+		if ok {
+			require.NoError(t, storage.WriteAll(context.Background(), s, key, data, nil))
+		}
 	}
 	ts.files = map[string][]byte{}
 }
@@ -728,6 +801,14 @@ func hashStored(store storage.Store, key string) (registry.File, error) {
 	return registry.File{Size: int64(len(data)), SHA256: sha256Hex(data)}, nil
 }
 
+// linLiveOptions are the clients' Live options: retries of failed loads
+// (a tampered file) stay short, so that a Live serves the deployed
+// version soon after the faults stop, whatever the history did to its
+// backoff.
+func linLiveOptions() *registry.LiveOptions[*testModel] {
+	return &registry.LiveOptions[*testModel]{RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}
+}
+
 // checkLives checks that every client's Live serves the deployed version
 // once the faults have stopped.
 func checkLives(t *testing.T, r *registry.Registry, clients []*linClient) {
@@ -741,13 +822,13 @@ func checkLives(t *testing.T, r *registry.Registry, clients []*linClient) {
 	if want == "" {
 		return
 	}
-	var served atomic.Int32
+	// The minute only bounds a failure: a Live is woken by the events it
+	// follows and by its retries.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	for _, c := range clients {
-		waitFor(t, fmt.Sprintf("client %d's Live to serve %s (serves %q, err %v)", c.id, want, c.live.Version(), c.live.Err()),
-			func() bool { return c.live.Version() == want })
-		served.Add(1)
+		require.NoError(t, c.live.WaitFor(ctx, want), "client %d's Live serves %q (last error %v)", c.id, c.live.Version(), c.live.Err())
 	}
-	require.EqualValues(t, len(clients), served.Load())
 }
 
 func sha256Hex(data []byte) string {

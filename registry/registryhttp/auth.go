@@ -81,8 +81,10 @@ func TokenActor(token string) string {
 const actorHeader = "X-Modelvault-Actor"
 
 // actorFor combines the authorizer's actor with the client's
-// X-Modelvault-Actor header, if any. A claimed actor that is too long or
-// holds control characters is refused (400), never stored.
+// X-Modelvault-Actor header, if any. Without an authenticated actor
+// (AllowUnauthenticated) the claim is recorded as "NAME (unauthenticated)",
+// so it never passes for an authenticated one. A claimed actor that is too
+// long or holds control characters is refused (400), never stored.
 func actorFor(r *http.Request, authActor string) (string, error) {
 	claimed := strings.TrimSpace(r.Header.Get(actorHeader))
 	if err := validText(actorHeader, claimed, maxActor); err != nil {
@@ -92,7 +94,7 @@ func actorFor(r *http.Request, authActor string) (string, error) {
 	case claimed == "":
 		return authActor, nil
 	case authActor == "":
-		return claimed, nil
+		return claimed + " (unauthenticated)", nil
 	}
 	return claimed + " (" + authActor + ")", nil
 }

@@ -47,7 +47,9 @@
 // Every change accepts ?reason=, recorded in the registry's history with
 // the actor: the one the [Authorizer] reports (for [BearerTokens],
 // "token:" and 8 hex digits of the token's SHA-256), preceded by the
-// X-Modelvault-Actor request header when the client sends one.
+// X-Modelvault-Actor request header when the client sends one (without
+// an authorizer, under AllowUnauthenticated, the header's name followed by
+// "(unauthenticated)").
 //
 // The UI is one page with a token prompt (the token is kept in the tab's
 // sessionStorage), a file picker that checks the

@@ -115,6 +115,13 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, opts *storage.
 	return s.p.Put(ctx, key, r, opts)
 }
 
+// ConditionalCreates reports true: a put with IfNotExist publishes its
+// file with link(2), which fails with EEXIST when the key exists and
+// never replaces it, so [storage.CheckConditionalCreate] needs no probe
+// (see [storage.ConditionalCreator]). It is what saves registry.Open
+// its probe writes and their fsyncs on a directory.
+func (s *Store) ConditionalCreates() bool { return true }
+
 // LocalPath returns the file name of the object at key, for loaders that
 // need one. The object must exist ([storage.ErrNotExist] otherwise). The
 // path is not protected by the root (see the package documentation), and

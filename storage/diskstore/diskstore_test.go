@@ -118,3 +118,17 @@ func TestConformanceSub(t *testing.T) {
 	storagetest.RunOptions(t, storagetest.Sub(func(t *testing.T) storage.Store { return newStore(t, &diskstore.Options{NoSync: true}) }),
 		&storagetest.Options{ListKeys: 1001, LargeSize: 16 << 20})
 }
+
+// A directory's conditional creates are link(2) calls: the probe is
+// skipped and writes nothing, directly or through a view.
+func TestConditionalCreatesWithoutProbe(t *testing.T) {
+	s := newStore(t, nil)
+	require.True(t, s.ConditionalCreates())
+	require.NoError(t, storage.CheckConditionalCreate(t.Context(), s, "_registry/probe"))
+	sub, err := storage.Sub(s, "models/a")
+	require.NoError(t, err)
+	require.NoError(t, storage.CheckConditionalCreate(t.Context(), sub, "_registry/probe"))
+	entries, err := os.ReadDir(s.Dir())
+	require.NoError(t, err)
+	require.Empty(t, entries, "no probe file or directory is created")
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,6 +49,10 @@ type driver struct {
 
 	removeHook func(tmp string) // for tests; nil removes
 	dirs       fslist.DirCache  // names of large directories being paged
+	syncer     dirSyncer        // coalesces directory fsyncs
+
+	pendingMu sync.Mutex             // held across a mkdir and its entry here
+	pending   map[string]*pendingDir // directories created, entries not yet durable
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -238,13 +243,23 @@ const maxMkdirAttempts = 10
 
 func (s *driver) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
 	dir := path.Dir(key)
-	tmp, f, err := s.createTemp(dir)
+	var ps pathSync
+	tmp, f, err := s.createTemp(dir, &ps)
 	if err != nil {
+		ps.abandon(s, err)
 		return pathErr("put", key, err)
 	}
+	// The entries of the directories on the path are made durable while
+	// the file is written: the put publishes nothing before both are
+	// done, and a crash before then loses a put that had not returned,
+	// so their order does not matter.
+	pathDurable := s.syncPath(&ps)
 	err = s.write(ctx, f, r)
 	if err == nil {
 		err = ctx.Err() // a put cancelled at the last moment still fails
+	}
+	if perr := pathDurable(); err == nil {
+		err = perr
 	}
 	if err != nil {
 		s.root.Remove(tmp)
@@ -291,55 +306,10 @@ func (s *driver) removeTemp(tmp string) {
 	s.root.Remove(tmp)
 }
 
-// createTemp creates the directory dir as needed and a new temporary file
-// in it.
-func (s *driver) createTemp(dir string) (string, *os.File, error) {
-	var lastErr error
-	for range maxMkdirAttempts {
-		if err := s.mkdirAll(dir); err != nil {
-			return "", nil, err
-		}
-		tmp := path.Join(dir, storage.ReservedPrefix+randomSuffix())
-		f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, s.filePerm)
-		if err == nil {
-			return tmp, f, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrExist) {
-			return "", nil, err
-		}
-		lastErr = err // pruned by a concurrent Delete, or a name clash
-	}
-	return "", nil, lastErr
-}
-
 func randomSuffix() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// mkdirAll creates dir and its missing parents, fsyncing the parent of
-// every directory it creates.
-func (s *driver) mkdirAll(dir string) error {
-	if dir == "." {
-		return nil
-	}
-	if info, err := s.root.Stat(dir); err == nil {
-		if !info.IsDir() {
-			return &fs.PathError{Op: "mkdir", Path: dir, Err: syscall.ENOTDIR}
-		}
-		return nil
-	}
-	if err := s.mkdirAll(path.Dir(dir)); err != nil {
-		return err
-	}
-	if err := s.root.Mkdir(dir, s.dirPerm); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil
-		}
-		return err
-	}
-	return s.syncDir(path.Dir(dir))
 }
 
 // write copies r into f, checking ctx between reads, then fsyncs and
@@ -359,19 +329,24 @@ func (s *driver) write(ctx context.Context, f *os.File, r io.Reader) error {
 	return err
 }
 
+// syncDir fsyncs the directory dir, sharing the fsync with concurrent
+// callers (see dirSyncer): it returns after an fsync of dir that started
+// after the call.
 func (s *driver) syncDir(dir string) error {
 	if s.noSync {
 		return nil
 	}
-	d, err := s.root.Open(dir)
-	if err != nil {
+	return s.syncer.sync(dir, func() error {
+		d, err := s.root.Open(dir)
+		if err != nil {
+			return err
+		}
+		err = d.Sync()
+		if cerr := d.Close(); err == nil {
+			err = cerr
+		}
 		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	})
 }
 
 // Clean removes temporary files left behind by puts that crashed, if they

@@ -50,6 +50,7 @@ type driver struct {
 	removeHook func(tmp string) // for tests; nil removes
 	dirs       fslist.DirCache  // names of large directories being paged
 	syncer     dirSyncer        // coalesces directory fsyncs
+	bufs       sync.Pool        // *[]byte of writeBufSize: a put's copy buffer
 
 	pendingMu sync.Mutex             // held across a mkdir and its entry here
 	pending   map[string]*pendingDir // directories created, entries not yet durable
@@ -64,6 +65,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 		opts = &Options{}
 	}
 	s := &driver{noSync: opts.NoSync, dirPerm: opts.DirPerm, filePerm: opts.FilePerm}
+	s.bufs.New = func() any { b := make([]byte, writeBufSize); return &b }
 	if s.dirPerm == 0 {
 		s.dirPerm = 0o755
 	}
@@ -312,14 +314,20 @@ func randomSuffix() string {
 	return hex.EncodeToString(b[:])
 }
 
+// writeBufSize is the size of a put's writes: large enough that a big
+// object takes few write calls. Buffers are pooled, so a put of a small
+// object does not allocate and zero one.
+const writeBufSize = 256 << 10
+
 // write copies r into f, checking ctx between reads, then fsyncs and
 // closes f.
 func (s *driver) write(ctx context.Context, f *os.File, r io.Reader) error {
 	// r is the portable layer's guard (it hashes and watches the
 	// caller's context), so in-memory data no longer reaches here as a
 	// *bytes.Reader: everything is copied through one buffer.
-	buf := make([]byte, 256<<10)
-	_, err := io.CopyBuffer(newWriteback(f, s.noSync), ctxio.Reader(ctx, r), buf)
+	bp := s.bufs.Get().(*[]byte)
+	_, err := io.CopyBuffer(newWriteback(f, s.noSync), ctxio.Reader(ctx, r), *bp)
+	s.bufs.Put(bp)
 	if err == nil && !s.noSync {
 		err = f.Sync()
 	}

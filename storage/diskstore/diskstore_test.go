@@ -1,11 +1,14 @@
 package diskstore_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/modelvault/modelvault/storage"
@@ -131,4 +134,22 @@ func TestConditionalCreatesWithoutProbe(t *testing.T) {
 	entries, err := os.ReadDir(s.Dir())
 	require.NoError(t, err)
 	require.Empty(t, entries, "no probe file or directory is created")
+}
+
+// A put's copy buffer is pooled: small puts do not each allocate (and
+// zero) 256 KiB.
+func TestSmallPutsReuseTheCopyBuffer(t *testing.T) {
+	s := newStore(t, &diskstore.Options{NoSync: true})
+	ctx := t.Context()
+	require.NoError(t, storage.WriteAll(ctx, s, "warm", []byte("x"), nil))
+	const runs = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range runs {
+		require.NoError(t, storage.WriteAll(ctx, s, fmt.Sprint("k", i), []byte("small"), nil))
+	}
+	runtime.ReadMemStats(&after)
+	perPut := (after.TotalAlloc - before.TotalAlloc) / runs
+	t.Logf("%d bytes allocated per small put", perPut)
+	assert.Less(t, perPut, uint64(64<<10))
 }

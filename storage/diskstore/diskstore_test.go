@@ -142,7 +142,7 @@ func TestSmallPutsReuseTheCopyBuffer(t *testing.T) {
 	s := newStore(t, &diskstore.Options{NoSync: true})
 	ctx := t.Context()
 	require.NoError(t, storage.WriteAll(ctx, s, "warm", []byte("x"), nil))
-	const runs = 20
+	const runs = 100
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for i := range runs {
@@ -151,5 +151,9 @@ func TestSmallPutsReuseTheCopyBuffer(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	perPut := (after.TotalAlloc - before.TotalAlloc) / runs
 	t.Logf("%d bytes allocated per small put", perPut)
-	assert.Less(t, perPut, uint64(64<<10))
+	limit := uint64(32 << 10)
+	if raceEnabled {
+		limit = 128 << 10 // the pool drops 1 in 4 buffers: about 64 KiB
+	}
+	assert.Less(t, perPut, limit, "most puts reuse a buffer")
 }

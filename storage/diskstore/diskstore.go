@@ -48,6 +48,7 @@ type driver struct {
 	filePerm fs.FileMode
 
 	removeHook func(tmp string) // for tests; nil removes
+	syncHook   func(dir string) // for tests: called before each directory fsync
 	dirs       fslist.DirCache  // names of large directories being paged
 	bufs       sync.Pool        // *[]byte of writeBufSize: a put's copy buffer
 
@@ -344,6 +345,9 @@ func (s *driver) write(ctx context.Context, f *os.File, r io.Reader) error {
 func (s *driver) syncDir(dir string) error {
 	if s.noSync {
 		return nil
+	}
+	if s.syncHook != nil {
+		s.syncHook(dir)
 	}
 	d, err := s.root.Open(dir)
 	if err != nil {

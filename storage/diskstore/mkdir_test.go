@@ -80,3 +80,26 @@ func TestConcurrentPutsIntoNewDirectories(t *testing.T) {
 	assert.Equal(t, 24, n)
 	assert.Empty(t, s.d.pending)
 }
+
+// Every put into new directories fsyncs the parent of each directory it
+// created and the directory it renamed into, before it returns; the
+// probe-free registry path relies on no fewer.
+func TestPutFsyncsEveryNewDirectoryEntry(t *testing.T) {
+	s, err := Open(t.TempDir(), nil)
+	require.NoError(t, err)
+	defer s.Close()
+	var mu sync.Mutex
+	synced := map[string]int{}
+	s.d.syncHook = func(dir string) { mu.Lock(); synced[dir]++; mu.Unlock() }
+
+	require.NoError(t, storage.WriteAll(t.Context(), s, "a/b/k", []byte("x"), nil))
+	assert.Equal(t, map[string]int{".": 1, "a": 1, "a/b": 1}, synced, "a's and b's entries, and k's")
+
+	clear(synced)
+	require.NoError(t, storage.WriteAll(t.Context(), s, "a/b/j", []byte("y"), &storage.PutOptions{IfNotExist: true}))
+	assert.Equal(t, map[string]int{"a/b": 1}, synced, "an existing durable path: only the directory of the new entry")
+
+	clear(synced)
+	require.NoError(t, s.Delete(t.Context(), "a/b/j"))
+	assert.Equal(t, map[string]int{"a/b": 1}, synced, "a delete is durable too")
+}

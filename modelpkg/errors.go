@@ -37,6 +37,9 @@ var (
 	// ErrIgnoredEntry is the code of a warning, not a rejection: an
 	// entry Open deliberately left out (see [Package.Warnings]).
 	ErrIgnoredEntry = NewError("ignored_entry", "modelpkg: ignored entry")
+	// ErrNormalizedName is the code of a warning too: an entry name Open
+	// rewrote to its canonical form (bsdtar's leading "./").
+	ErrNormalizedName = NewError("normalized_name", "modelpkg: normalized entry name")
 )
 
 // Code returns the stable code of the first error in err's tree that has

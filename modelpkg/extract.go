@@ -263,22 +263,33 @@ func (x *extractor) extractOne(ctx context.Context, e *entry, want string, check
 
 	bufs := make([][]byte, ringLen)
 	free := make(chan []byte, ringLen)
-	for i := range bufs {
-		select {
-		case bufs[i] = <-x.pool:
-		default:
-			bufs[i] = make([]byte, chunkSize)
-		}
-		free <- bufs[i]
-	}
-	defer func() {
-		for _, b := range bufs {
+	if e.usize < chunkSize {
+		// A small file (most of a package's) gets one buffer that
+		// holds it whole, plus the byte that finds its end: not
+		// ringLen x 256 KiB to allocate and zero for a few hundred
+		// bytes. An entry that produces more than it declared still
+		// flows through it, and is refused by the entry reader.
+		bufs = bufs[:1]
+		bufs[0] = make([]byte, max(e.usize+1, 512))
+		free <- bufs[0]
+	} else {
+		for i := range bufs {
 			select {
-			case x.pool <- b:
+			case bufs[i] = <-x.pool:
 			default:
+				bufs[i] = make([]byte, chunkSize)
 			}
+			free <- bufs[i]
 		}
-	}()
+		defer func() {
+			for _, b := range bufs {
+				select {
+				case x.pool <- b:
+				default:
+				}
+			}
+		}()
+	}
 	toHash := make(chan []byte, ringLen)
 	toWrite := make(chan []byte, ringLen)
 	stored := e.method == zip.Store

@@ -380,7 +380,7 @@ func TestAcceptedShapes(t *testing.T) {
 			m := manifestEntry(t, file("model.joblib", string(model)))
 			m.name = "./" + m.name
 			return craft(t, craftOpts{}, append(entries, m)...)
-		}, files: []string{"deployment_manifest.json", "model.joblib"}},
+		}, files: []string{"deployment_manifest.json", "model.joblib"}, warnings: 1},
 		{name: "macOS ditto AppleDouble entries", data: func(t *testing.T) []byte {
 			return craft(t, craftOpts{}, file("model.joblib", string(model)), rawEntry{name: "__MACOSX/", unixMode: 0o040755},
 				rawEntry{name: "__MACOSX/._model.joblib", plain: []byte("\x00\x05\x16\x07appledouble"), unixMode: 0o100644},
@@ -433,6 +433,10 @@ func TestAcceptedShapes(t *testing.T) {
 			}
 			assert.Equal(t, tc.files, names)
 			assert.Len(t, p.Warnings(), tc.warnings, "%q", p.Warnings())
+			assert.Len(t, p.CodedWarnings(), tc.warnings)
+			for _, w := range p.CodedWarnings() {
+				assert.Contains(t, []string{"ignored_entry", "normalized_name"}, modelpkg.Code(w.Code), w.Message)
+			}
 			dir, res, err := openAndExtract(t, data, nil, nil)
 			require.NoError(t, err)
 			assert.Equal(t, p.Warnings(), res.Warnings)

@@ -44,7 +44,7 @@ type Package struct {
 	layout   Layout
 	entries  map[string]*entry // every file and directory, by name; "." is the root
 	files    []*entry          // regular files, sorted by name
-	warnings []string          // entries deliberately ignored, and why
+	warnings []Warning         // entries deliberately ignored or renamed, and why
 	flate    sync.Pool         // of *inflater
 }
 
@@ -175,7 +175,7 @@ func (p *Package) index(central []rawCentral, dir *directory) error {
 	spans := make([]span, 0, len(central))
 	explicitDirs := map[string]bool{}
 	var total int64
-	var appleDouble []string
+	var appleDouble, dotSlash []string
 	for i := range central {
 		c := &central[i]
 		zf := p.zr.File[i]
@@ -234,6 +234,9 @@ func (p *Package) index(central []rawCentral, dir *directory) error {
 		}
 		spans = append(spans, span{start: c.headerOffset, end: li.dataEnd, name: name, index: i})
 
+		if clean != "." && strings.HasPrefix(name, "./") {
+			dotSlash = append(dotSlash, name)
+		}
 		switch {
 		case clean == ".":
 			continue // "./", the root itself (bsdtar)
@@ -253,8 +256,12 @@ func (p *Package) index(central []rawCentral, dir *directory) error {
 		return err
 	}
 	if len(appleDouble) > 0 {
-		p.warnings = append(p.warnings, fmt.Sprintf("ignored %d macOS AppleDouble metadata entries under %s (%s...)",
-			len(appleDouble), macOSXDir, appleDouble[0]))
+		p.warnings = append(p.warnings, Warning{Code: ErrIgnoredEntry, Message: fmt.Sprintf("ignored %d macOS AppleDouble metadata entries under %s (%s...)",
+			len(appleDouble), macOSXDir, appleDouble[0])})
+	}
+	if len(dotSlash) > 0 {
+		p.warnings = append(p.warnings, Warning{Code: ErrNormalizedName, Message: fmt.Sprintf("dropped the leading ./ of %d entry names (bsdtar), e.g. %q is %s",
+			len(dotSlash), dotSlash[0], strings.TrimPrefix(strings.TrimSuffix(dotSlash[0], "/"), "./"))})
 	}
 	for _, e := range p.entries {
 		if e.isDir {
@@ -427,9 +434,32 @@ func (p *Package) Layout() *Layout {
 	return &l
 }
 
-// Warnings lists what Open deliberately ignored, such as the AppleDouble
-// entries macOS adds under __MACOSX/; nil if nothing.
-func (p *Package) Warnings() []string { return slices.Clone(p.warnings) }
+// Warnings lists what Open deliberately ignored or changed, such as the
+// AppleDouble entries macOS adds under __MACOSX/ and the leading "./" of
+// bsdtar's names; nil if nothing. [Package.CodedWarnings] gives the same
+// with their codes.
+func (p *Package) Warnings() []string {
+	var out []string
+	for _, w := range p.warnings {
+		out = append(out, w.Message)
+	}
+	return out
+}
+
+// Warning is something Open accepted but ignored or changed: not a
+// rejection, but worth telling whoever imports the package.
+type Warning struct {
+	// Code is the warning's sentinel: [ErrIgnoredEntry] or
+	// [ErrNormalizedName] (see [Code]).
+	Code error
+	// Message says what was ignored or changed.
+	Message string
+}
+
+// CodedWarnings is [Package.Warnings] with each warning's code, for
+// reports (a validate.Report's warning findings) and the registry, which
+// keeps them with the version.
+func (p *Package) CodedWarnings() []Warning { return slices.Clone(p.warnings) }
 
 // Files lists the package's regular files, sorted by name.
 func (p *Package) Files() []Entry {

@@ -306,3 +306,39 @@ func textBytes(n int) []byte {
 	}
 	return b[:n]
 }
+
+// countingDest reads every file to the end and keeps nothing.
+type countingDest struct{ n atomic.Int64 }
+
+func (d *countingDest) WriteFile(_ context.Context, _ string, r io.Reader) error {
+	n, err := io.Copy(io.Discard, r)
+	d.n.Add(n)
+	return err
+}
+
+func (d *countingDest) Abort(context.Context) error { return nil }
+
+// Small files get a buffer their size, not a ring of 256 KiB buffers:
+// extracting a package of a few small files allocates well under one
+// ring (it allocated 1 MiB per file before).
+func TestExtractSmallFilesAllocateLittle(t *testing.T) {
+	files := pkgtest.Files("1.0")
+	var want int64
+	for _, f := range files {
+		want += int64(len(f.Data))
+	}
+	p := openBytes(t, pkgtest.Zip(t, files))
+	const runs = 5
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		var d countingDest
+		_, err := p.Extract(t.Context(), &d, nil)
+		require.NoError(t, err)
+		require.Positive(t, d.n.Load())
+	}
+	runtime.ReadMemStats(&after)
+	perRun := (after.TotalAlloc - before.TotalAlloc) / runs
+	t.Logf("%d files, %d bytes: %d bytes allocated per extraction", len(files), want, perRun)
+	assert.Less(t, perRun, uint64(256<<10))
+}

@@ -237,8 +237,10 @@ func (r *Registry) importPackage(ctx context.Context, name string, ra io.ReaderA
 		rec.Size += f.Size
 	}
 	// Unlisted-file warnings (res.Warnings) are reported again by the
-	// manifest validator, with codes.
+	// manifest validator, with codes; what Open ignored or renamed is
+	// kept with the version.
 	var report validate.Report
+	packageWarnings(&report, pkg)
 	// A validator that cannot read a file may skip it or report it; both
 	// are failures of the store, which fail the import as such.
 	stored := &errRecorder{Store: r.store}
@@ -383,6 +385,7 @@ func (r *Registry) dryRun(ctx context.Context, version string, pkg *modelpkg.Pac
 		rec.Size += f.Size
 	}
 	var report validate.Report
+	packageWarnings(&report, pkg)
 	r.validatorFor(o).Validate(ctx, &validate.Package{FS: pkg, Version: version, Layout: r.layout}, &report)
 	rec.Findings = report.Findings
 	rec.Signer = report.Signer
@@ -394,6 +397,15 @@ func (r *Registry) dryRun(ctx context.Context, version string, pkg *modelpkg.Pac
 		return rec, fmt.Errorf("%w: %q", ErrVersionExists, version)
 	}
 	return rec, nil
+}
+
+// packageWarnings adds what Open ignored or renamed (AppleDouble entries,
+// bsdtar's "./" names) to report as warning findings, so that the version
+// record keeps them.
+func packageWarnings(report *validate.Report, pkg *modelpkg.Package) {
+	for _, w := range pkg.CodedWarnings() {
+		report.Warnf(w.Code, "", "%s", w.Message)
+	}
 }
 
 // validatorFor returns the validators an import runs: the full set, or

@@ -19,6 +19,19 @@ const probeCleanupTimeout = 30 * time.Second
 // hold a registry shared by several writers.
 var ErrNoConditionalCreate = errors.New("storage: the store ignores create-if-absent (PutOptions.IfNotExist)")
 
+// ConditionalCreator is implemented by stores whose
+// [PutOptions.IfNotExist] holds by construction, not by a server's
+// configuration: a local directory whose conditional creates are link(2)
+// calls, which fail with EEXIST and never replace the target
+// (storage/diskstore). A probe of such a store cannot fail, so
+// [CheckConditionalCreate] skips it. Wrappers such as [Sub] forward the
+// answer of the store they wrap.
+type ConditionalCreator interface {
+	// ConditionalCreates reports whether IfNotExist is guaranteed by
+	// the store's implementation.
+	ConditionalCreates() bool
+}
+
 // CheckConditionalCreate probes whether s honours [PutOptions.IfNotExist].
 // It creates a probe object at key followed by a random suffix ("-" and
 // 16 hex digits), creates it again with other bytes and IfNotExist, which
@@ -30,8 +43,13 @@ var ErrNoConditionalCreate = errors.New("storage: the store ignores create-if-ab
 // [MaxKeyLen] and [MaxElemLen].
 //
 // Call it once when opening a shared store, not per write: it makes
-// four requests (three puts or reads and a delete).
+// four requests (three puts or reads and a delete). A store that
+// implements [ConditionalCreator] and reports true is trusted without a
+// probe: nothing is written.
 func CheckConditionalCreate(ctx context.Context, s Store, key string) error {
+	if c, ok := s.(ConditionalCreator); ok && c.ConditionalCreates() {
+		return nil
+	}
 	var b [8]byte
 	rand.Read(b[:])
 	probe := key + "-" + hex.EncodeToString(b[:])

@@ -129,3 +129,10 @@ func (v *subStore) List(ctx context.Context, opts *ListOptions) (*ListPage, erro
 	}
 	return out, nil
 }
+
+// ConditionalCreates forwards [ConditionalCreator]: a view has the
+// conditional-create guarantee of the store it is a view of.
+func (v *subStore) ConditionalCreates() bool {
+	c, ok := v.s.(ConditionalCreator)
+	return ok && c.ConditionalCreates()
+}

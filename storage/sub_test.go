@@ -92,6 +92,20 @@ func (s ignoringStore) Put(ctx context.Context, key string, r io.Reader, opts *s
 	return s.Store.Put(ctx, key, r, nil)
 }
 
+// guaranteedStore implements storage.ConditionalCreator and counts puts.
+type guaranteedStore struct {
+	storage.Store
+	guaranteed bool
+	puts       int
+}
+
+func (s *guaranteedStore) ConditionalCreates() bool { return s.guaranteed }
+
+func (s *guaranteedStore) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
+	s.puts++
+	return s.Store.Put(ctx, key, r, opts)
+}
+
 func TestCheckConditionalCreate(t *testing.T) {
 	ctx := t.Context()
 	t.Run("honoured", func(t *testing.T) {
@@ -110,6 +124,21 @@ func TestCheckConditionalCreate(t *testing.T) {
 			require.NoError(t, err)
 			t.Errorf("probe left %q behind", o.Key)
 		}
+	})
+	t.Run("a ConditionalCreator is trusted without a probe", func(t *testing.T) {
+		s := &guaranteedStore{Store: newStore(t), guaranteed: true}
+		require.NoError(t, storage.CheckConditionalCreate(ctx, s, "probe"))
+		sub, err := storage.Sub(s, "models/a")
+		require.NoError(t, err)
+		require.NoError(t, storage.CheckConditionalCreate(ctx, sub, "probe"))
+		assert.Zero(t, s.puts, "no probe object is written")
+	})
+	t.Run("a ConditionalCreator that says false is probed", func(t *testing.T) {
+		s := &guaranteedStore{Store: newStore(t)}
+		sub, err := storage.Sub(s, "models/a")
+		require.NoError(t, err)
+		require.NoError(t, storage.CheckConditionalCreate(ctx, sub, "probe"))
+		assert.Equal(t, 2, s.puts, "the probe's two creates")
 	})
 	t.Run("store error is not a verdict", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)

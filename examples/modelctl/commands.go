@@ -80,8 +80,8 @@ func checkPackage(e *env, op, path string) (*validate.Report, string, error) {
 		return report, version, nil
 	}
 	defer pkg.Close()
-	for _, w := range pkg.Warnings() {
-		report.Warnf(modelpkg.ErrIgnoredEntry, "", "%s", w)
+	for _, w := range pkg.CodedWarnings() {
+		report.Warnf(w.Code, "", "%s", w.Message)
 	}
 	validate.Standard(&validate.Options{Signature: &validate.SignatureOptions{Policy: policy}}).
 		Validate(e.ctx, &validate.Package{FS: pkg, Version: version}, report)

@@ -119,7 +119,7 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 		}
 	}()
 	started := time.Now()
-	bw := bufio.NewWriterSize(f, uploadBufferSize)
+	bw := spoolWriter(f)
 	size, err := io.Copy(bw, part)
 	if err == nil {
 		err = bw.Flush()
@@ -195,6 +195,19 @@ func (h *Handler) importSpooled(w http.ResponseWriter, r *http.Request, f *os.Fi
 // uploadBufferSize is the size of the read and write buffers an upload
 // is copied through.
 const uploadBufferSize = 256 << 10
+
+// spoolWriter returns the buffered writer an upload is spooled through:
+// it writes to f in uploadBufferSize writes. Not through f's ReadFrom:
+// bufio.Writer hands the copy to it whenever its buffer is empty, and
+// *os.File's generic fallback writes whatever each Read returns, which
+// from a multipart part is at most 4 KiB (262,144 write calls per GiB).
+func spoolWriter(f io.Writer) *bufio.Writer {
+	return bufio.NewWriterSize(writerOnly{f}, uploadBufferSize)
+}
+
+// writerOnly hides every method of a writer but Write (an *os.File's
+// ReadFrom, here), so that io.Copy and bufio use their own buffers.
+type writerOnly struct{ io.Writer }
 
 // isWriteError reports whether err came from writing the spool file f
 // (a server fault) rather than from reading the request.

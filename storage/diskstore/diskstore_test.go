@@ -1,11 +1,14 @@
 package diskstore_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/modelvault/modelvault/storage"
@@ -117,4 +120,40 @@ func TestLocalPath(t *testing.T) {
 func TestConformanceSub(t *testing.T) {
 	storagetest.RunOptions(t, storagetest.Sub(func(t *testing.T) storage.Store { return newStore(t, &diskstore.Options{NoSync: true}) }),
 		&storagetest.Options{ListKeys: 1001, LargeSize: 16 << 20})
+}
+
+// A directory's conditional creates are link(2) calls: the probe is
+// skipped and writes nothing, directly or through a view.
+func TestConditionalCreatesWithoutProbe(t *testing.T) {
+	s := newStore(t, nil)
+	require.True(t, s.ConditionalCreates())
+	require.NoError(t, storage.CheckConditionalCreate(t.Context(), s, "_registry/probe"))
+	sub, err := storage.Sub(s, "models/a")
+	require.NoError(t, err)
+	require.NoError(t, storage.CheckConditionalCreate(t.Context(), sub, "_registry/probe"))
+	entries, err := os.ReadDir(s.Dir())
+	require.NoError(t, err)
+	require.Empty(t, entries, "no probe file or directory is created")
+}
+
+// A put's copy buffer is pooled: small puts do not each allocate (and
+// zero) 256 KiB.
+func TestSmallPutsReuseTheCopyBuffer(t *testing.T) {
+	s := newStore(t, &diskstore.Options{NoSync: true})
+	ctx := t.Context()
+	require.NoError(t, storage.WriteAll(ctx, s, "warm", []byte("x"), nil))
+	const runs = 100
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range runs {
+		require.NoError(t, storage.WriteAll(ctx, s, fmt.Sprint("k", i), []byte("small"), nil))
+	}
+	runtime.ReadMemStats(&after)
+	perPut := (after.TotalAlloc - before.TotalAlloc) / runs
+	t.Logf("%d bytes allocated per small put", perPut)
+	limit := uint64(32 << 10)
+	if raceEnabled {
+		limit = 128 << 10 // the pool drops 1 in 4 buffers: about 64 KiB
+	}
+	assert.Less(t, perPut, limit, "most puts reuse a buffer")
 }

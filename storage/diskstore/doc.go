@@ -9,8 +9,11 @@
 // [storage.PutOptions.IfNotExist] (the kernel's EEXIST decides the race),
 // after which the directory is fsynced. Once the link or rename is done
 // the put has succeeded: a temporary name that cannot be removed is left
-// for [Store.Clean]. Directories are created as needed and removed by
-// Delete when they become empty. Checks and the commit rules are
+// for [Store.Clean]. Directories are created as needed (the parent of a
+// new directory is fsynced while the file is written, and a put into a
+// directory another put has just created waits for that fsync) and
+// removed by Delete when they become empty. Conditional creates need no
+// probe ([Store.ConditionalCreates]). Checks and the commit rules are
 // [storage.Portable]'s.
 //
 // A listing page reads the names of the directories on its path, skips

@@ -49,6 +49,14 @@ func (s *Store) LocalPath(key string) (string, error) {
 	return "", ErrNoLocalPath
 }
 
+// ConditionalCreates forwards [storage.ConditionalCreator] to the backend:
+// true for a directory (diskstore), so that opening a registry on it
+// writes no probe object.
+func (s *Store) ConditionalCreates() bool {
+	c, ok := s.Store.(storage.ConditionalCreator)
+	return ok && c.ConditionalCreates()
+}
+
 // Open opens the store that target names: a directory path or a file://
 // URL (storage/diskstore, creating the directory if needed), or another
 // URL (storage/blobstore). See the package documentation.

@@ -78,3 +78,15 @@ func TestLocalPath(t *testing.T) {
 	_, err = m.LocalPath("a")
 	assert.ErrorIs(t, err, storeurl.ErrNoLocalPath)
 }
+
+func TestConditionalCreates(t *testing.T) {
+	ctx := t.Context()
+	d, err := storeurl.Open(ctx, t.TempDir(), nil)
+	require.NoError(t, err)
+	defer d.Close()
+	assert.True(t, d.ConditionalCreates(), "a directory forwards diskstore's guarantee")
+	m, err := storeurl.Open(ctx, "mem://", nil)
+	require.NoError(t, err)
+	defer m.Close()
+	assert.False(t, m.ConditionalCreates(), "a bucket is probed")
+}

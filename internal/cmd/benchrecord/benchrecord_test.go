@@ -110,3 +110,15 @@ func TestCPUInfo(t *testing.T) {
 	assert.Equal(t, "AMD EPYC 9654", model)
 	assert.Equal(t, 2, cores)
 }
+
+// The upload row takes the median of the per-round ratios when the
+// benchmark reports it, against issue #15's 0.85.
+func TestRenderUpload(t *testing.T) {
+	const out = "BenchmarkUploadVsImport-2   	       3	4301504077 ns/op	  62.41 MB/s	       177.9 direct-MB/s	        96.12 http-MB/s	         0.5402 ratio	0.9 median-ratio\n"
+	res, err := parse(strings.NewReader(out))
+	require.NoError(t, err)
+	assert.Contains(t, render(res, machine{}), "| HTTP upload / direct `Import`, same package | 0.90 (96 vs 178 MB/s) | ≥ 0.85 (met) |")
+	res, err = parse(strings.NewReader(strings.Replace(out, "\t0.9 median-ratio", "", 1)))
+	require.NoError(t, err)
+	assert.Contains(t, render(res, machine{}), "| HTTP upload / direct `Import`, same package | 0.54 (96 vs 178 MB/s) | ≥ 0.85 (missed) |")
+}

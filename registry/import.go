@@ -64,7 +64,9 @@ func (r *Registry) Import(ctx context.Context, name string, src io.Reader, opts 
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	size, err := io.Copy(f, ctxio.Reader(ctx, src))
+	// 256 KiB writes: io.Copy would hand the copy to the file's ReadFrom,
+	// which writes whatever each read of src returns (often 4-32 KiB).
+	size, err := io.CopyBuffer(struct{ io.Writer }{f}, ctxio.Reader(ctx, src), make([]byte, spoolBufferSize))
 	if err != nil {
 		return nil, fmt.Errorf("import %s: spool: %w", name, err)
 	}
@@ -76,8 +78,9 @@ func (r *Registry) Import(ctx context.Context, name string, src io.Reader, opts 
 // same directory, once older than spoolMaxAge. On Unix removing a file
 // still open elsewhere is harmless.
 const (
-	spoolPattern = "modelvault-import-*.zip"
-	spoolMaxAge  = 24 * time.Hour
+	spoolPattern    = "modelvault-import-*.zip"
+	spoolMaxAge     = 24 * time.Hour
+	spoolBufferSize = 256 << 10
 )
 
 // sweepSpools removes stale spool files in dir, once per directory per

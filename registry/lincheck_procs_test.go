@@ -271,7 +271,7 @@ func (ph *procHistory) run(t *testing.T, clean func(context.Context) int) {
 	}
 
 	// Quiesce: restore tampered files, then observe every client's view.
-	tamper.restore(t, ph.base)
+	restored := tamper.restore(t, ph.base)
 	fresh := openReg(t, ph.base, opts())
 	for i, r := range []*registry.Registry{fresh, reg} {
 		call := ph.rec.now()
@@ -321,7 +321,7 @@ func (ph *procHistory) run(t *testing.T, clean func(context.Context) int) {
 	}
 	// The invariants, after a repair with every lease expired: claims and
 	// files of killed importers are removed, nothing else.
-	rep := linInvariants(t, ph.base, fresh)
+	rep := linInvariants(t, ph.base, fresh, restored)
 
 	ph.fig.mu.Lock()
 	ph.fig.histories++

@@ -459,14 +459,17 @@ func runHistory(t *testing.T, c linConfig, base storage.Store, seed uint64, zips
 // checkInvariants: a repair with every lease expired, then no claim, no
 // key outside a registered version, every file matching). Packages
 // placed by hand that no scan registered may be partial (a placement cut
-// short): the operator finishes the copies first. Versions whose
+// short, or a scan that found it incomplete): the operator finishes the
+// copies first. Versions whose
 // tampered files were restored may have been judged invalid meanwhile;
 // the final scan may register them again.
 func linInvariants(t *testing.T, base storage.Store, r *registry.Registry, restored []string) *invariantReport {
 	t.Helper()
 	ctx := context.Background()
 	for _, v := range linPlaced {
-		if _, err := r.Get(v); errors.Is(err, registry.ErrNotFound) {
+		// Unregistered, or registered as invalid by a scan that ran
+		// while the copy was under way (or cut short by a kill).
+		if got, err := r.Get(v); errors.Is(err, registry.ErrNotFound) || (err == nil && !got.Valid) {
 			(&linClient{store: &nemesisStore{inner: base}}).doPlace(ctx, v)
 		}
 	}

@@ -55,10 +55,10 @@ import (
 // a repair (so claims and files of killed importers are repaired).
 
 const (
-	procKillEnv = "MODELVAULT_LINPROC_RATE" // the children's store fault rate
+	procRateEnv = "MODELVAULT_LINPROC_RATE" // the children's store fault rate
 	// procLease is the claim lease of every client: short, so that
 	// repairs during the run take over the claims of killed importers,
-	// yet eight heartbeats long, so that a live import stalled by the
+	// yet four heartbeats long, so that a live import stalled by the
 	// machine's load is rarely fenced (which orphans files until
 	// TestFencedImportLeavesNoOrphans is fixed).
 	procLease = 2 * time.Second
@@ -386,7 +386,7 @@ func (ph *procHistory) startChild(t *testing.T) *procChild {
 	ph.fig.processes++
 	ph.fig.mu.Unlock()
 	return &procChild{child: startProcChild(t, childStoreEnv+"="+ph.target, childPkgsEnv+"="+ph.pkgs,
-		procKillEnv+"="+strconv.Itoa(ph.c.rate))}
+		procRateEnv+"="+strconv.Itoa(ph.c.rate))}
 }
 
 // startProcChild is startChild with the child's stdout on a pipe of our
@@ -727,7 +727,7 @@ func linProcChild() error {
 	if _, err := fmt.Sscan(in.Text(), &id, &seed, &nops); err != nil {
 		return fmt.Errorf("start line %q: %w", in.Text(), err)
 	}
-	rate, err := strconv.Atoi(os.Getenv(procKillEnv))
+	rate, err := strconv.Atoi(os.Getenv(procRateEnv))
 	if err != nil {
 		return err
 	}

@@ -55,10 +55,10 @@ import (
 // a repair (so claims and files of killed importers are repaired).
 
 const (
-	procKillEnv = "MODELVAULT_LINPROC_RATE" // the children's store fault rate
+	procRateEnv = "MODELVAULT_LINPROC_RATE" // the children's store fault rate
 	// procLease is the claim lease of every client: short, so that
 	// repairs during the run take over the claims of killed importers,
-	// yet eight heartbeats long, so that a live import stalled by the
+	// yet four heartbeats long, so that a live import stalled by the
 	// machine's load is rarely fenced (which orphans files until
 	// TestFencedImportLeavesNoOrphans is fixed).
 	procLease = 2 * time.Second
@@ -271,7 +271,7 @@ func (ph *procHistory) run(t *testing.T, clean func(context.Context) int) {
 	}
 
 	// Quiesce: restore tampered files, then observe every client's view.
-	tamper.restore(t, ph.base)
+	restored := tamper.restore(t, ph.base)
 	fresh := openReg(t, ph.base, opts())
 	for i, r := range []*registry.Registry{fresh, reg} {
 		call := ph.rec.now()
@@ -321,7 +321,7 @@ func (ph *procHistory) run(t *testing.T, clean func(context.Context) int) {
 	}
 	// The invariants, after a repair with every lease expired: claims and
 	// files of killed importers are removed, nothing else.
-	rep := linInvariants(t, ph.base, fresh)
+	rep := linInvariants(t, ph.base, fresh, restored)
 
 	ph.fig.mu.Lock()
 	ph.fig.histories++
@@ -386,7 +386,7 @@ func (ph *procHistory) startChild(t *testing.T) *procChild {
 	ph.fig.processes++
 	ph.fig.mu.Unlock()
 	return &procChild{child: startProcChild(t, childStoreEnv+"="+ph.target, childPkgsEnv+"="+ph.pkgs,
-		procKillEnv+"="+strconv.Itoa(ph.c.rate))}
+		procRateEnv+"="+strconv.Itoa(ph.c.rate))}
 }
 
 // startProcChild is startChild with the child's stdout on a pipe of our
@@ -727,7 +727,7 @@ func linProcChild() error {
 	if _, err := fmt.Sscan(in.Text(), &id, &seed, &nops); err != nil {
 		return fmt.Errorf("start line %q: %w", in.Text(), err)
 	}
-	rate, err := strconv.Atoi(os.Getenv(procKillEnv))
+	rate, err := strconv.Atoi(os.Getenv(procRateEnv))
 	if err != nil {
 		return err
 	}

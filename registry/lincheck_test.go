@@ -121,8 +121,13 @@ func runLincheck(t *testing.T, c linConfig, newStore func(t *testing.T) storage.
 		zips[v] = zipOf(t, pkgFiles(v, ""))
 	}
 	for h := 0; h < c.histories; h++ {
+		hc := c
+		// Until TestFencedImportLeavesNoOrphans is fixed, every other
+		// history runs without clock jumps, so that the store invariants
+		// are checked after it (see runHistory).
+		hc.clockJumps = c.clockJumps && (h%2 == 1 || os.Getenv(expectFixedEnv) != "")
 		ok := t.Run(fmt.Sprintf("history%d", h), func(t *testing.T) {
-			runHistory(t, c, newStore(t), seed+uint64(h)*1000, zips, fig)
+			runHistory(t, hc, newStore(t), seed+uint64(h)*1000, zips, fig)
 		})
 		if !ok {
 			break
@@ -414,7 +419,7 @@ func runHistory(t *testing.T, c linConfig, base storage.Store, seed uint64, zips
 		s.enabled.Store(false)
 	}
 	// Quiesce: restore tampered files, then observe every client's view.
-	tamper.restore(t, base)
+	restored := tamper.restore(t, base)
 	fresh := openReg(t, base, linOptions(clock))
 	observers := append([]*registry.Registry{fresh}, func() []*registry.Registry {
 		var rs []*registry.Registry
@@ -440,7 +445,7 @@ func runHistory(t *testing.T, c linConfig, base storage.Store, seed uint64, zips
 	// until that is fixed, the store invariants are checked after
 	// histories without a jump only.
 	if clock.offset.Load() == 0 || os.Getenv(expectFixedEnv) != "" {
-		linInvariants(t, base, fresh)
+		linInvariants(t, base, fresh, restored)
 		fig.invariants++
 	}
 
@@ -454,16 +459,21 @@ func runHistory(t *testing.T, c linConfig, base storage.Store, seed uint64, zips
 // checkInvariants: a repair with every lease expired, then no claim, no
 // key outside a registered version, every file matching). Packages
 // placed by hand that no scan registered may be partial (a placement cut
-// short): the operator finishes the copies first.
-func linInvariants(t *testing.T, base storage.Store, r *registry.Registry) *invariantReport {
+// short, or a scan that found it incomplete): the operator finishes the
+// copies first. Versions whose
+// tampered files were restored may have been judged invalid meanwhile;
+// the final scan may register them again.
+func linInvariants(t *testing.T, base storage.Store, r *registry.Registry, restored []string) *invariantReport {
 	t.Helper()
 	ctx := context.Background()
 	for _, v := range linPlaced {
-		if _, err := r.Get(v); errors.Is(err, registry.ErrNotFound) {
+		// Unregistered, or registered as invalid by a scan that ran
+		// while the copy was under way (or cut short by a kill).
+		if got, err := r.Get(v); errors.Is(err, registry.ErrNotFound) || (err == nil && !got.Valid) {
 			(&linClient{store: &nemesisStore{inner: base}}).doPlace(ctx, v)
 		}
 	}
-	rep, err := checkInvariants(ctx, base, linPlaced...)
+	rep, err := checkInvariants(ctx, base, append(slices.Clone(linPlaced), restored...)...)
 	require.NoError(t, err, "invariants")
 	return rep
 }
@@ -663,10 +673,12 @@ func (c *linClient) doTamper(ctx context.Context, v string) {
 	_ = storage.WriteAll(ctx, c.store.inner, key, []byte("tampered\n"), nil)
 }
 
-// restore puts back every tampered file whose version still has files.
-func (ts *tamperSet) restore(t *testing.T, s storage.Store) {
+// restore puts back every tampered file whose version still has files,
+// and returns the versions whose files it restored.
+func (ts *tamperSet) restore(t *testing.T, s storage.Store) []string {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	var versions []string
 	for key, data := range ts.files {
 		// A file whose version was deleted since stays deleted: putting
 		// it back would leave a file of no version.
@@ -674,9 +686,14 @@ func (ts *tamperSet) restore(t *testing.T, s storage.Store) {
 		require.NoError(t, err)
 		if ok {
 			require.NoError(t, storage.WriteAll(context.Background(), s, key, data, nil))
+			dir, _, _ := strings.Cut(key, "/")
+			if v, err := modelpkg.ParseDirName(dir); err == nil {
+				versions = append(versions, v)
+			}
 		}
 	}
 	ts.files = map[string][]byte{}
+	return versions
 }
 
 // checkHistory checks the history with porcupine; a failure is written as

@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,34 +19,36 @@ import (
 	"github.com/modelvault/modelvault/storage"
 )
 
-// expectFixedEnv runs regression tests of defects found by the
-// linearizability check that are not fixed yet; without it they skip.
-const expectFixedEnv = "MODELVAULT_EXPECT_FIXED"
-
-// spareFileDeletes: until the defect TestFailedImportCleanupLeavesNoOrphans
-// shows is fixed, the linearizability checks' nemesis does not fail
-// deletes of package files (an import whose cleanup could not delete a
-// file releases its claim anyway, and the store invariants then find the
-// orphan); with MODELVAULT_EXPECT_FIXED=1 it does.
-func spareFileDeletes() bool { return os.Getenv(expectFixedEnv) == "" }
-
 // abortFailStore fails the Put of one package file (so the import fails
-// after writing others) and the first Delete of a package file (so the
-// import's cleanup cannot remove everything it wrote: that file's
-// deletes fail every time).
+// after writing others: that Put waits until another package file is
+// stored, as extraction writes files concurrently) and the first Delete
+// of a package file (so the import's cleanup cannot remove everything it
+// wrote: that file's deletes fail every time).
 type abortFailStore struct {
 	storage.Store
 	failPut   string
 	failedDel atomic.Bool
 	stuck     atomic.Pointer[string] // the package file that cannot be deleted
+
+	once, closeOnce sync.Once
+	stored          chan struct{} // closed once a package file is stored
 }
 
 func (s *abortFailStore) Put(ctx context.Context, key string, r io.Reader, opts *storage.PutOptions) error {
+	s.once.Do(func() { s.stored = make(chan struct{}) })
 	if strings.HasSuffix(key, "/"+s.failPut) {
 		_, _ = io.Copy(io.Discard, r)
+		select {
+		case <-s.stored:
+		case <-ctx.Done():
+		}
 		return errors.New("injected put failure")
 	}
-	return s.Store.Put(ctx, key, r, opts)
+	err := s.Store.Put(ctx, key, r, opts)
+	if err == nil && !strings.HasPrefix(key, "_registry/") {
+		s.closeOnce.Do(func() { close(s.stored) })
+	}
+	return err
 }
 
 func (s *abortFailStore) Delete(ctx context.Context, key string) error {
@@ -70,9 +72,6 @@ func (s *abortFailStore) Delete(ctx context.Context, key string) error {
 // registers as an invalid version. Found by TestLinearizableProcessesDisk
 // ("key model_4.0/validate_model.py belongs to no registered version").
 func TestFailedImportCleanupLeavesNoOrphans(t *testing.T) {
-	if os.Getenv(expectFixedEnv) == "" {
-		t.Skipf("known defect (registry/import.go: a failed cleanup still releases the claim); set %s=1 to run", expectFixedEnv)
-	}
 	ctx := context.Background()
 	base := memStore()
 	s := &abortFailStore{Store: base, failPut: modelpkg.DefaultModelFile}
@@ -101,9 +100,6 @@ func TestFailedImportCleanupLeavesNoOrphans(t *testing.T) {
 // store invariants checked after every history ("key
 // model_3.0/README.md belongs to no registered version").
 func TestFencedImportLeavesNoOrphans(t *testing.T) {
-	if os.Getenv(expectFixedEnv) == "" {
-		t.Skipf("known defect (registry/import.go: a failed import whose claim was removed leaves its later files); set %s=1 to run", expectFixedEnv)
-	}
 	ctx := context.Background()
 	base := memStore()
 	clock := &jumpClock{}

@@ -122,10 +122,6 @@ func runLincheck(t *testing.T, c linConfig, newStore func(t *testing.T) storage.
 	}
 	for h := 0; h < c.histories; h++ {
 		hc := c
-		// Until TestFencedImportLeavesNoOrphans is fixed, every other
-		// history runs without clock jumps, so that the store invariants
-		// are checked after it (see runHistory).
-		hc.clockJumps = c.clockJumps && (h%2 == 1 || os.Getenv(expectFixedEnv) != "")
 		ok := t.Run(fmt.Sprintf("history%d", h), func(t *testing.T) {
 			runHistory(t, hc, newStore(t), seed+uint64(h)*1000, zips, fig)
 		})
@@ -393,7 +389,6 @@ func runHistory(t *testing.T, c linConfig, base storage.Store, seed uint64, zips
 	clients := make([]*linClient, c.clients)
 	for i := range clients {
 		stores[i] = newNemesisStore(base, seed+uint64(i)+1, c.rate, &fig.faults)
-		stores[i].spareFileDeletes = spareFileDeletes()
 		reg := openReg(t, stores[i], linOptions(clock))
 		live, err := registry.NewLive(ctx, reg, testLoader(nil, nil, nil), linLiveOptions())
 		require.NoError(t, err)
@@ -440,14 +435,8 @@ func runHistory(t *testing.T, c linConfig, base storage.Store, seed uint64, zips
 	checkHistory(t, rec)
 	checkFiles(t, base, fresh)
 	checkLives(t, fresh, clients)
-	// A clock jump can fence an import in progress, which then orphans
-	// the files it writes after the repair (TestFencedImportLeavesNoOrphans):
-	// until that is fixed, the store invariants are checked after
-	// histories without a jump only.
-	if clock.offset.Load() == 0 || os.Getenv(expectFixedEnv) != "" {
-		linInvariants(t, base, fresh, restored)
-		fig.invariants++
-	}
+	linInvariants(t, base, fresh, restored)
+	fig.invariants++
 
 	fig.histories++
 	fig.ops += len(rec.raw)

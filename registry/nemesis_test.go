@@ -93,9 +93,6 @@ type nemesisStore struct {
 	rng     *rand.Rand
 	// rate is the chance in percent that a call gets a fault.
 	rate int
-	// spareFileDeletes: no error-before faults on deletes of package
-	// files (see TestFailedImportCleanupLeavesNoOrphans).
-	spareFileDeletes bool
 }
 
 var _ storage.Store = (*nemesisStore)(nil)
@@ -215,9 +212,6 @@ func (s *nemesisStore) Delete(ctx context.Context, key string) error {
 	case "":
 		return s.inner.Delete(ctx, key)
 	case faultErrorBefore:
-		if s.spareFileDeletes && !strings.HasPrefix(key, "_registry/") {
-			return s.inner.Delete(ctx, key)
-		}
 		s.counts.add(k)
 		return nemesisErr(k, "delete", key)
 	}

@@ -8,9 +8,11 @@ import (
 )
 
 // setProcessGroup starts cmd in its own process group, so that stopping
-// it also stops the children it spawns.
+// it also stops the children it spawns, and (on Linux) so that it dies
+// with the test process.
 func setProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setDeathSignal(cmd.SysProcAttr)
 }
 
 // terminateGroup sends SIGTERM to cmd's process group.

@@ -283,17 +283,7 @@ func migrateModel(ctx context.Context, store storage.Store, old, name string, ve
 // copyVerified copies key from src to dst unless dst holds it already,
 // checking the bytes against f; a copy a previous run left is checked too.
 func copyVerified(ctx context.Context, src, dst storage.Store, key string, f File) error {
-	check := func(r io.Reader) error {
-		h := sha256.New()
-		n, err := io.Copy(h, r)
-		if err != nil {
-			return err
-		}
-		if n != f.Size || hex.EncodeToString(h.Sum(nil)) != f.SHA256 {
-			return fmt.Errorf("%w: %s does not match its recorded SHA-256", modelpkg.ErrHashMismatch, key)
-		}
-		return nil
-	}
+	mismatch := fmt.Errorf("%w: %s does not match its recorded SHA-256", modelpkg.ErrHashMismatch, key)
 	obj, err := src.Get(ctx, key)
 	if err != nil {
 		return err
@@ -302,19 +292,25 @@ func copyVerified(ctx context.Context, src, dst storage.Store, key string, f Fil
 	h := sha256.New()
 	err = dst.Put(ctx, key, io.TeeReader(obj, h), &storage.PutOptions{IfNotExist: true})
 	if errors.Is(err, storage.ErrExist) {
-		have, err := dst.Get(ctx, key)
+		// A copy an earlier run left, or our own write that a store
+		// client retried: either way its bytes decide.
+		have, err := hashObject(ctx, dst, key)
 		if err != nil {
 			return err
 		}
-		defer have.Close()
-		return check(have)
+		if have != f {
+			return mismatch
+		}
+		return nil
 	}
 	if err != nil {
-		return err
+		return err // a rerun finds what landed and checks it
 	}
 	if hex.EncodeToString(h.Sum(nil)) != f.SHA256 {
+		// The source no longer matches its record: take back the copy
+		// (nothing refers to it yet) so a rerun does not accept it.
 		_ = dst.Delete(context.WithoutCancel(ctx), key)
-		return fmt.Errorf("%w: %s does not match its recorded SHA-256", modelpkg.ErrHashMismatch, key)
+		return mismatch
 	}
 	return nil
 }

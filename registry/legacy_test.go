@@ -168,3 +168,16 @@ func TestMigrateRefusesCorruptFiles(t *testing.T) {
 	_, err := Migrate(ctx, store, nil)
 	require.ErrorIs(t, err, modelpkg.ErrHashMismatch)
 }
+
+// A copy already at the destination (an earlier run's, or a store
+// client's retried write) is accepted only with the recorded bytes.
+func TestMigrateChecksCopiesItFinds(t *testing.T) {
+	ctx := context.Background()
+	store := legacyStore(t, []legacyVersion{
+		{"1.0", "LogisticRegression", "fraud"},
+		{"3.0", "RandomForestClassifier", "churn"},
+	}, nil)
+	require.NoError(t, storage.WriteAll(ctx, store, "models/churn/model_3.0/README.md", []byte("not the recorded bytes"), nil))
+	_, err := Migrate(ctx, store, nil)
+	require.ErrorIs(t, err, modelpkg.ErrHashMismatch)
+}

@@ -2,11 +2,7 @@ package registry_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -19,37 +15,22 @@ import (
 	"github.com/modelvault/modelvault/storage/blobstore"
 )
 
-// ignoringProxy forwards to an S3 server and answers every conditional
-// PUT that the server refused (412, or 409) with 200, as an S3-compatible
-// server that does not implement If-None-Match does.
+// ignoringProxy answers every conditional PUT that the server refused
+// (412, or 409) with 200, as an S3-compatible server that does not
+// implement If-None-Match does.
 type ignoringProxy struct {
-	target  *url.URL
 	ignored atomic.Int32
 }
 
-func (p *ignoringProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *ignoringProxy) intercept(w http.ResponseWriter, r *http.Request, resp *http.Response) bool {
 	conditional := r.Method == http.MethodPut && r.Header.Get("If-None-Match") != ""
-	out := r.Clone(r.Context())
-	out.URL.Scheme, out.URL.Host = p.target.Scheme, p.target.Host
-	out.RequestURI = ""
-	out.Host = r.Host // SigV4 signed the proxy's host
-	resp, err := http.DefaultTransport.RoundTrip(out)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
 	if conditional && (resp.StatusCode == http.StatusPreconditionFailed || resp.StatusCode == http.StatusConflict) {
 		p.ignored.Add(1)
 		w.Header().Set("ETag", `"0"`)
 		w.WriteHeader(http.StatusOK)
-		return
+		return true
 	}
-	for k, v := range resp.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
+	return false
 }
 
 // Item 10 of issue #11: Open detects an S3-compatible server that ignores
@@ -57,14 +38,8 @@ func (p *ignoringProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestOpenRefusesS3IgnoringIfNoneMatch(t *testing.T) {
 	srv := testservers.StartVersityGW(t)
 	srv.Setenv(t)
-	target, err := url.Parse("http://" + srv.Addr)
-	require.NoError(t, err)
-	proxy := &ignoringProxy{target: target}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	hs := &http.Server{Handler: proxy}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
+	proxy := &ignoringProxy{}
+	px := srv.StartProxy(t, proxy.intercept)
 	bucket := srv.NewBucket(t)
 	ctx := context.Background()
 
@@ -75,7 +50,7 @@ func TestOpenRefusesS3IgnoringIfNoneMatch(t *testing.T) {
 	require.NoError(t, err, "the server itself honours If-None-Match")
 	require.NoError(t, r.Close())
 
-	proxied, err := blobstore.Open(ctx, strings.Replace(bucket, "http://"+srv.Addr, "http://"+ln.Addr().String(), 1), nil)
+	proxied, err := blobstore.Open(ctx, px.URL(bucket), nil)
 	require.NoError(t, err)
 	defer proxied.Close()
 	_, err = registry.Open(ctx, proxied, &registry.Options{SkipOpenScan: true})

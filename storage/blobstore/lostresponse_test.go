@@ -2,11 +2,7 @@ package blobstore_test
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"testing"
 
@@ -17,30 +13,19 @@ import (
 	"github.com/modelvault/modelvault/storage/blobstore"
 )
 
-// lossyProxy forwards to an S3 server and, for the first conditional PUT
-// of each key, lets the server commit, then drops the response by
-// closing the client's connection: the AWS SDK retries the PUT and gets
-// 412 for the caller's own object (scenario 1 of issue #11, end to end).
+// lossyProxy lets the server commit the first conditional PUT of each
+// key, then drops the response by closing the client's connection: the
+// AWS SDK retries the PUT and gets 412 for the caller's own object
+// (scenario 1 of issue #11, end to end).
 type lossyProxy struct {
-	target *url.URL
 	mu     sync.Mutex
 	lost   map[string]bool
 	drops  int
 	refuse int // conditional PUTs answered 412
 }
 
-func (p *lossyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *lossyProxy) intercept(w http.ResponseWriter, r *http.Request, resp *http.Response) bool {
 	conditional := r.Method == http.MethodPut && r.Header.Get("If-None-Match") != ""
-	out := r.Clone(r.Context())
-	out.URL.Scheme, out.URL.Host = p.target.Scheme, p.target.Host
-	out.RequestURI = ""
-	out.Host = r.Host // SigV4 signed the proxy's host
-	resp, err := http.DefaultTransport.RoundTrip(out)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
 	p.mu.Lock()
 	drop := conditional && resp.StatusCode == http.StatusOK && !p.lost[r.URL.Path]
 	if drop {
@@ -56,28 +41,15 @@ func (p *lossyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			conn.Close() // committed; the answer is lost
 		}
-		return
 	}
-	for k, v := range resp.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
+	return drop
 }
 
 func TestOwnWriteAfterLostResponseS3(t *testing.T) {
 	srv := testservers.StartVersityGW(t)
 	srv.Setenv(t)
-	target, err := url.Parse("http://" + srv.Addr)
-	require.NoError(t, err)
-	proxy := &lossyProxy{target: target, lost: map[string]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	hs := &http.Server{Handler: proxy}
-	go hs.Serve(ln)
-	t.Cleanup(func() { hs.Close() })
-
-	bucketURL := strings.Replace(srv.NewBucket(t), "http://"+srv.Addr, "http://"+ln.Addr().String(), 1)
+	proxy := &lossyProxy{lost: map[string]bool{}}
+	bucketURL := srv.StartProxy(t, proxy.intercept).URL(srv.NewBucket(t))
 	s, err := blobstore.Open(t.Context(), bucketURL, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })

@@ -147,7 +147,9 @@ type MigratedModel struct {
 // version's files, checking each against its recorded SHA-256, registers
 // the versions with their original records (import method, time,
 // findings, signer) and deploys the version that model had deployed, which
-// re-verifies it. Rollback history is not carried over.
+// re-verifies it. The model's earlier deployments are deployed first, in
+// order, so that rollbacks walk back through them as before; versions
+// that failed validation are skipped (they are no deploy target).
 //
 // Migrate only adds: the old log and files stay until the caller removes
 // them (the model_*/ and _registry/ keys at the top of the store). It can
@@ -163,7 +165,7 @@ func Migrate(ctx context.Context, store storage.Store, opts *MigrateOptions) ([]
 	l := eventLog{store: store}
 	st := newState()
 	st.legacyOK = true
-	deployed := map[string]string{} // old model name -> its deployed version
+	stacks := map[string][]string{} // old model name -> its rollback stack
 	for seq := int64(1); ; seq++ {
 		e, hash, err := l.read(ctx, seq)
 		if errors.Is(err, storage.ErrNotExist) {
@@ -181,12 +183,10 @@ func Migrate(ctx context.Context, store storage.Store, opts *MigrateOptions) ([]
 			if name == "" {
 				name = st.Legacy[e.To].Name
 			}
-			deployed[name] = e.To
+			stacks[name] = nextRollbacks(slices.Clone(stacks[name]), e.Type, e.To)
 		case EventDeleted:
-			for m, v := range deployed {
-				if v == e.Version {
-					delete(deployed, m)
-				}
+			for m, st := range stacks {
+				stacks[m] = slices.DeleteFunc(slices.Clone(st), func(v string) bool { return v == e.Version })
 			}
 		}
 	}
@@ -219,7 +219,7 @@ func Migrate(ctx context.Context, store storage.Store, opts *MigrateOptions) ([]
 	}
 	var out []MigratedModel
 	for _, old := range slices.Sorted(maps.Keys(groups)) {
-		m, err := migrateModel(ctx, store, old, names[old], groups[old], deployed[old], &o)
+		m, err := migrateModel(ctx, store, old, names[old], groups[old], stacks[old], &o)
 		if err != nil {
 			return out, fmt.Errorf("migrate %s: %w", old, err)
 		}
@@ -229,7 +229,7 @@ func Migrate(ctx context.Context, store storage.Store, opts *MigrateOptions) ([]
 }
 
 // migrateModel moves one old model's versions under models/name/.
-func migrateModel(ctx context.Context, store storage.Store, old, name string, versions []*Version, deployed string, o *MigrateOptions) (*MigratedModel, error) {
+func migrateModel(ctx context.Context, store storage.Store, old, name string, versions []*Version, stack []string, o *MigrateOptions) (*MigratedModel, error) {
 	sub, err := ModelStore(store, name)
 	if err != nil {
 		return nil, err
@@ -271,11 +271,29 @@ func migrateModel(ctx context.Context, store storage.Store, old, name string, ve
 		}
 		m.Versions = append(m.Versions, v.Version)
 	}
-	if deployed != "" {
-		if _, err := reg.Deploy(ctx, deployed, &o.Caller); err != nil {
+	if len(stack) == 0 {
+		return m, nil
+	}
+	// Deploy the model's deployments again in order, so that rollbacks
+	// walk back through them as before; a run that got to the end before
+	// is not repeated.
+	var targets []string
+	for _, v := range stack {
+		if rec, err := reg.Get(v); err == nil && rec.Valid {
+			targets = append(targets, v) // an invalid version is no deploy target
+		}
+	}
+	if len(targets) == 0 {
+		return m, nil
+	}
+	m.Deployed = targets[len(targets)-1]
+	if d, err := reg.Deployed(); err == nil && d.Version == m.Deployed {
+		return m, nil
+	}
+	for _, v := range targets {
+		if _, err := reg.Deploy(ctx, v, &o.Caller); err != nil {
 			return nil, err
 		}
-		m.Deployed = deployed
 	}
 	return m, nil
 }

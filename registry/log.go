@@ -189,18 +189,7 @@ func (s *state) apply(e *Event, hash string) error {
 			return fmt.Errorf("%w: event %d: %s of unknown version %q", ErrCorruptLog, e.Seq, e.Type, e.To)
 		}
 		s.setDeployed(e.To)
-		stack := s.Rollbacks
-		if e.Type == EventDeployed {
-			stack = append(stack, e.To)
-		} else if i := lastIndexBelowTop(stack, e.To); i >= 0 {
-			stack = stack[:i+1]
-		} else {
-			stack = append(stack, e.To)
-		}
-		if len(stack) > maxRollbackStack {
-			stack = slices.Clone(stack[len(stack)-maxRollbackStack:])
-		}
-		s.Rollbacks = stack
+		s.Rollbacks = nextRollbacks(s.Rollbacks, e.Type, e.To)
 	case EventDeleted:
 		if s.Versions[e.Version] == nil {
 			return fmt.Errorf("%w: event %d: deleted unknown version %q", ErrCorruptLog, e.Seq, e.Version)
@@ -238,6 +227,23 @@ func (s *state) alias(version string) string {
 		}
 	}
 	return ""
+}
+
+// nextRollbacks returns the rollback stack after a deploy or rollback
+// (typ) to version to: a deploy pushes it, a rollback to a version below
+// the top returns to it, and at most maxRollbackStack deployments are
+// kept.
+func nextRollbacks(stack []string, typ EventType, to string) []string {
+	if typ == EventRolledBack {
+		if i := lastIndexBelowTop(stack, to); i >= 0 {
+			return stack[:i+1]
+		}
+	}
+	stack = append(stack, to)
+	if len(stack) > maxRollbackStack {
+		stack = slices.Clone(stack[len(stack)-maxRollbackStack:])
+	}
+	return stack
 }
 
 // lastIndexBelowTop returns the last index of v in stack, not counting the

@@ -16,8 +16,8 @@ func cmdMigrate() *command {
 		help: `Splits a store whose log was written when a registry grouped versions by
 model name (opening it fails with legacy_layout) into one registry per model
 under models/NAME/: each version's files are copied and checked against their
-SHA-256, registered with their original records, and the version each model
-had deployed is deployed again. The old log and files are left in place:
+SHA-256, registered with their original records, and each model's
+deployments are made again in order (so rollbacks walk back as before). The old log and files are left in place:
 check the result ('modelctl --model NAME list'), then remove the model_*/ and
 _registry/ keys at the top of the store. Running it again resumes.
 
@@ -60,7 +60,11 @@ are 1-64 characters of a-z, 0-9, '.', '_', '-').`,
 				if deployed == "" {
 					deployed = "nothing"
 				}
-				fmt.Fprintf(e.stdout, "%s -> models/%s/: %d versions, %s deployed\n", safe(m.From), m.Name, len(m.Versions), safe(deployed))
+				plural := "s"
+				if len(m.Versions) == 1 {
+					plural = ""
+				}
+				fmt.Fprintf(e.stdout, "%s -> models/%s/: %d version%s, %s deployed\n", safe(m.From), m.Name, len(m.Versions), plural, safe(deployed))
 			}
 			fmt.Fprintln(e.stdout, "the old log and files are still in place: check the models, then remove model_*/ and _registry/ at the top of the store")
 			return nil

@@ -1,15 +1,12 @@
 package modelpkg
 
 import (
-	"archive/zip"
 	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"hash/crc32"
 	"io"
 	"slices"
 	"strings"
@@ -169,7 +166,6 @@ func (p *Package) Extract(ctx context.Context, dst Destination, opts *ExtractOpt
 	}
 
 	conc := cmp.Or(max(opts.Concurrency, 0), defaultConcurrency)
-	x.pool = make(chan []byte, conc*ringLen)
 	order := slices.Clone(p.files) // largest first, for a shorter makespan
 	slices.SortStableFunc(order, func(a, b *entry) int { return cmp.Compare(b.usize, a.usize) })
 
@@ -222,12 +218,15 @@ func (p *Package) Extract(ctx context.Context, dst Destination, opts *ExtractOpt
 	return res, nil
 }
 
+// chunkPool recycles the ring buffers of large files across files and
+// extractions.
+var chunkPool = sync.Pool{New: func() any { return new([chunkSize]byte) }}
+
 type extractor struct {
 	p        *Package
 	dst      Destination
 	opts     *ExtractOptions
 	limits   Limits
-	pool     chan []byte
 	total    atomic.Int64 // bytes produced, for MaxTotalSize
 	declared int64
 	progMu   sync.Mutex
@@ -254,9 +253,9 @@ func (x *extractor) progress(n int) {
 //
 //	read+decompress --toHash--> SHA-256 --toWrite--> dst.WriteFile
 //
-// over a ring of ringLen buffers. The CRC-32 is computed by whichever of
-// the first two stages has more slack: the reader for stored files, the
-// hasher for deflated ones.
+// over a ring of ringLen buffers, each owned by one stage at a time, so
+// no byte is copied between the stages. The entry reader checks the size
+// and the CRC-32 in the first stage.
 func (x *extractor) extractOne(ctx context.Context, e *entry, want string, check bool) (string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -274,25 +273,17 @@ func (x *extractor) extractOne(ctx context.Context, e *entry, want string, check
 		free <- bufs[0]
 	} else {
 		for i := range bufs {
-			select {
-			case bufs[i] = <-x.pool:
-			default:
-				bufs[i] = make([]byte, chunkSize)
-			}
+			bufs[i] = chunkPool.Get().(*[chunkSize]byte)[:]
 			free <- bufs[i]
 		}
 		defer func() {
 			for _, b := range bufs {
-				select {
-				case x.pool <- b:
-				default:
-				}
+				chunkPool.Put((*[chunkSize]byte)(b))
 			}
 		}()
 	}
 	toHash := make(chan []byte, ringLen)
 	toWrite := make(chan []byte, ringLen)
-	stored := e.method == zip.Store
 
 	// Written before close(toHash) / close(toWrite), read after.
 	var srcErr, finalErr error
@@ -303,7 +294,7 @@ func (x *extractor) extractOne(ctx context.Context, e *entry, want string, check
 	go func() { // read and decompress
 		defer wg.Done()
 		defer close(toHash)
-		r := x.p.newEntryReader(e, &x.limits, &x.total, stored)
+		r := x.p.newEntryReader(e, &x.limits, &x.total)
 		defer r.Close()
 		for {
 			var b []byte
@@ -336,15 +327,8 @@ func (x *extractor) extractOne(ctx context.Context, e *entry, want string, check
 		defer wg.Done()
 		defer close(toWrite)
 		h := sha256.New()
-		var c hash.Hash32
-		if !stored {
-			c = crc32.NewIEEE()
-		}
 		for b := range toHash {
 			h.Write(b)
-			if c != nil {
-				c.Write(b)
-			}
 			select {
 			case toWrite <- b:
 			case <-ctx.Done():
@@ -357,8 +341,6 @@ func (x *extractor) extractOne(ctx context.Context, e *entry, want string, check
 		switch {
 		case srcErr != nil:
 			finalErr = srcErr
-		case c != nil && c.Sum32() != e.crc:
-			finalErr = crcError(e)
 		default:
 			digest = hex.EncodeToString(h.Sum(nil))
 			if check && digest != want {

@@ -37,7 +37,7 @@ func (p *Package) Open(name string) (fs.File, error) {
 	if e.isDir {
 		return &dirFile{e: e}, nil
 	}
-	return &file{e: e, r: p.newEntryReader(e, &p.limits, nil, true)}, nil
+	return &file{e: e, r: p.newEntryReader(e, &p.limits, nil)}, nil
 }
 
 // ReadDir lists the named directory, sorted by name.

@@ -499,7 +499,7 @@ func (p *Package) openNamed(name string) (io.ReadCloser, error) {
 	if !ok || e.isDir {
 		return nil, fmt.Errorf("%w: %s", ErrMissingFile, name)
 	}
-	return p.newEntryReader(e, &p.limits, nil, true), nil
+	return p.newEntryReader(e, &p.limits, nil), nil
 }
 
 // inflater is a pooled deflate decompressor with its input buffer.

@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -12,15 +11,15 @@ import (
 )
 
 // entryReader produces the bytes of one file exactly once, enforcing the
-// limits on the bytes it actually produces, the declared size, and (unless
-// the caller checks it itself) the CRC-32.
+// limits on the bytes it actually produces, the declared size and the
+// CRC-32.
 type entryReader struct {
 	p        *Package
 	e        *entry
 	lim      *Limits
 	src      io.Reader
 	inf      *inflater
-	crc      hash.Hash32 // nil when the caller checks the CRC
+	crc      uint32
 	sec      trackingReader
 	n        int64
 	total    *atomic.Int64 // shared across an extraction; may be nil
@@ -29,7 +28,7 @@ type entryReader struct {
 	released bool
 }
 
-func (p *Package) newEntryReader(e *entry, lim *Limits, total *atomic.Int64, checkCRC bool) *entryReader {
+func (p *Package) newEntryReader(e *entry, lim *Limits, total *atomic.Int64) *entryReader {
 	r := &entryReader{p: p, e: e, lim: lim, total: total}
 	r.sec.r = io.NewSectionReader(p.ra, e.dataOff, e.csize)
 	sec := &r.sec
@@ -38,9 +37,6 @@ func (p *Package) newEntryReader(e *entry, lim *Limits, total *atomic.Int64, che
 		r.src = r.inf.fr
 	} else {
 		r.src = sec
-	}
-	if checkCRC {
-		r.crc = crc32.NewIEEE()
 	}
 	return r
 }
@@ -55,9 +51,7 @@ func (r *entryReader) Read(b []byte) (int, error) {
 			r.fail(err)
 			return 0, err
 		}
-		if r.crc != nil {
-			r.crc.Write(b[:n])
-		}
+		r.crc = crc32.Update(r.crc, crc32.IEEETable, b[:n])
 	}
 	switch {
 	case err == io.EOF:
@@ -117,7 +111,7 @@ func (r *entryReader) finish() error {
 	if r.n != r.e.usize {
 		return fmt.Errorf("%w: entry %q: %d bytes, the archive declares %d", ErrInvalidArchive, r.e.name, r.n, r.e.usize)
 	}
-	if r.crc != nil && r.crc.Sum32() != r.e.crc {
+	if r.crc != r.e.crc {
 		return crcError(r.e)
 	}
 	return nil

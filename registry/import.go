@@ -62,8 +62,16 @@ func (r *Registry) Import(ctx context.Context, name string, src io.Reader, opts 
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", name, err)
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
+	// Unlinked at once where an open file can be (Unix): it lives while
+	// it is open, so a killed process leaves nothing behind. Elsewhere
+	// (Windows) the deferred removal and sweepSpools do.
+	unlinked := os.Remove(f.Name()) == nil
+	defer func() {
+		f.Close()
+		if !unlinked {
+			os.Remove(f.Name())
+		}
+	}()
 	// 256 KiB writes: io.Copy would hand the copy to the file's ReadFrom,
 	// which writes whatever each read of src returns (often 4-32 KiB).
 	size, err := io.CopyBuffer(struct{ io.Writer }{f}, ctxio.Reader(ctx, src), make([]byte, spoolBufferSize))
@@ -73,10 +81,11 @@ func (r *Registry) Import(ctx context.Context, name string, src io.Reader, opts 
 	return r.ImportReaderAt(ctx, name, f, size, opts)
 }
 
-// Spool files of imports that died (a killed process never runs its
-// deferred removal) are removed by the next import that spools into the
-// same directory, once older than spoolMaxAge. On Unix removing a file
-// still open elsewhere is harmless.
+// Where a spool file cannot be unlinked while open (Windows), the spool
+// files of imports that died (a killed process never runs its deferred
+// removal) are removed by the next import that spools into the same
+// directory, once older than spoolMaxAge. On Unix removing a file still
+// open elsewhere is harmless.
 const (
 	spoolPattern    = "modelvault-import-*.zip"
 	spoolMaxAge     = 24 * time.Hour

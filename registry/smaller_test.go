@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,30 @@ func TestSmallerFindings(t *testing.T) {
 		assert.ErrorIs(t, err, registry.ErrNotFound)
 	})
 
+	t.Run("a spool file has no name while the import runs", func(t *testing.T) {
+		if runtime.GOOS == "windows" {
+			t.Skip("an open file cannot be unlinked on Windows; the sweep covers it")
+		}
+		dir := t.TempDir()
+		r := openReg(t, memStore(), &registry.Options{SkipOpenScan: true})
+		data := zipOf(t, pkgFiles("1.0", ""))
+		stall := &stallReader{reached: make(chan struct{}), resume: make(chan struct{})}
+		src := io.MultiReader(bytes.NewReader(data[:len(data)/2]), stall, bytes.NewReader(data[len(data)/2:]))
+		done := make(chan error, 1)
+		go func() {
+			_, err := r.Import(ctx, modelpkg.FileName("1.0"), src, &registry.ImportOptions{TempDir: dir})
+			done <- err
+		}()
+		<-stall.reached // half the package is spooled: a SIGKILL now must leave nothing
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		assert.Empty(t, entries, "the spool of a running import is already unlinked")
+		close(stall.resume)
+		require.NoError(t, <-done)
+		_, err = r.Get("1.0")
+		require.NoError(t, err)
+	})
+
 	t.Run("stale spool files of dead imports are removed", func(t *testing.T) {
 		dir := t.TempDir()
 		stale := filepath.Join(dir, "modelvault-import-123.zip")
@@ -88,4 +113,16 @@ func (s ignoringStore) Put(ctx context.Context, key string, r io.Reader, opts *s
 func TestOpenRefusesStoreIgnoringConditionalCreates(t *testing.T) {
 	_, err := registry.Open(context.Background(), ignoringStore{memStore()}, &registry.Options{SkipOpenScan: true})
 	require.ErrorIs(t, err, storage.ErrNoConditionalCreate)
+}
+
+// stallReader reports io.EOF once, after signalling reached and waiting
+// for resume: in an io.MultiReader it stalls a stream at a chosen point.
+type stallReader struct {
+	reached, resume chan struct{}
+}
+
+func (s *stallReader) Read([]byte) (int, error) {
+	close(s.reached)
+	<-s.resume
+	return 0, io.EOF
 }

@@ -114,13 +114,16 @@
 //
 // A [Handler] is safe for concurrent use; the registry serialises
 // changes (see the registry package). Each upload is spooled to its own
-// temporary file, removed before the request ends, except a dry run's,
-// which is staged for its confirmation (POST /staged/{token}) until
-// Options.StageTTL passes, then removed. A confirmation uses the token up
-// only on a definite outcome: the import committed, or refused the
-// package (422); after a conflict, a store fault or a cancelled request
-// the token stays valid for another try, and the staged file with it; staged files a previous process
-// left are removed at start-up once older than StageTTL. GET /events streams
+// temporary file, closed before the request ends, except a dry run's,
+// which is kept open, staged for its confirmation (POST /staged/{token}),
+// until Options.StageTTL passes. On Unix a spool file is unlinked as soon
+// as it is created, so it has no name in TempDir and a killed server
+// leaves nothing behind; elsewhere the handler removes it, and removes
+// what a previous process left at start-up once older than StageTTL. A
+// confirmation uses the token up only on a definite outcome: the import
+// committed, or refused the package (422); after a conflict, a store
+// fault or a cancelled request the token stays valid for another try,
+// and the staged package with it. GET /events streams
 // run until the client leaves, the registry is closed, or [Handler.Close]
 // is called; register Close with http.Server.RegisterOnShutdown so that a
 // graceful shutdown does not wait for them.

@@ -51,8 +51,9 @@ type Options struct {
 	// (default [DefaultMaxUploadSize]); larger uploads fail with 413.
 	// It cannot be unlimited.
 	MaxUploadSize int64
-	// TempDir is where uploads are spooled (default os.TempDir()). The
-	// handler removes its temporary files before the request ends.
+	// TempDir is where uploads are spooled (default os.TempDir()). On
+	// Unix a spool file is unlinked as soon as it is created; elsewhere
+	// the handler removes its files when it is done with them.
 	TempDir string
 	// Heartbeat is how often GET /events writes a keep-alive comment
 	// (default [DefaultHeartbeat]).

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -50,17 +51,28 @@ func startUpload(t *testing.T, c net.Conn, auth string, contentLength int) {
 	require.NoError(t, err)
 }
 
-// spooling waits until n upload spool files exist in the env's TempDir.
+// openSpools counts this process's open upload spool files in dir, named
+// or not (Linux: from /proc/self/fd).
+func openSpools(t *testing.T, dir string) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	n := 0
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err == nil && strings.HasPrefix(target, filepath.Join(dir, "modelvault-upload-")) {
+			n++
+		}
+	}
+	return n
+}
+
+// spooling waits until n uploads are being received.
 func spooling(t *testing.T, e *env, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		k := 0
-		for _, name := range dirEntries(t, e) {
-			if strings.HasPrefix(name, "modelvault-upload-") {
-				k++
-			}
-		}
-		return k >= n
+		uploads, _ := registryhttp.SpoolState(e.h)
+		return uploads >= n
 	}, safety, 5*time.Millisecond)
 }
 
@@ -104,6 +116,12 @@ func TestHostileUploadsAreCapped(t *testing.T) {
 		stalled := rawConn(t, e)
 		startUpload(t, stalled, "Authorization: Bearer "+testToken+"\r\n", 1<<20)
 		spooling(t, e, 1)
+		if runtime.GOOS == "linux" {
+			// The upload's spool is open, and has no name a killed
+			// server could leave behind.
+			require.Eventually(t, func() bool { return openSpools(t, e.tmp) == 1 }, safety, 5*time.Millisecond)
+			assert.Empty(t, dirEntries(t, e), "the spool is unlinked")
+		}
 		resp, body := e.upload("", "model_1.0_deployment.zip", validZip(t, "1.0"))
 		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "%s", body)
 		assert.Equal(t, "busy", errorOf(t, body).Error.Code)
@@ -326,6 +344,7 @@ func TestStagedUpload(t *testing.T) {
 		require.NotEmpty(t, hist)
 		assert.Equal(t, "ship it", hist[len(hist)-1].Reason)
 		assert.Empty(t, dirEntries(t, e), "the staged file is gone")
+		assert.Zero(t, registryhttp.StagedCount(e.h))
 	})
 	t.Run("a token is used once", func(t *testing.T) {
 		resp, body := e.call("POST", "/staged/"+tok)
@@ -354,8 +373,11 @@ func TestStagedUploadExpires(t *testing.T) {
 	resp, body := e.upload("?dry_run=true", "model_1.0_deployment.zip", validZip(t, "1.0"))
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
 	tok := string(bytes.Trim(extract(t, body, "staged", "token"), `"`))
-	require.Eventually(t, func() bool { return len(dirEntries(t, e)) == 0 }, safety, 5*time.Millisecond,
-		"the staged file is removed when it expires")
+	require.Eventually(t, func() bool { return registryhttp.StagedCount(e.h) == 0 }, safety, 5*time.Millisecond,
+		"the staged package is dropped when it expires")
+	_, reserved := registryhttp.SpoolState(e.h)
+	assert.Zero(t, reserved, "its bytes are released")
+	assert.Empty(t, dirEntries(t, e))
 	resp, body = e.call("POST", "/staged/"+tok)
 	assert.Equal(t, http.StatusGone, resp.StatusCode, "%s", body)
 	assert.Equal(t, "token_expired", errorOf(t, body).Error.Code)

@@ -10,8 +10,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/modelvault/modelvault/internal/httpguard"
@@ -106,16 +104,16 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 		h.writeError(w, r, err)
 		return 0
 	}
-	f, err := os.CreateTemp(h.opts.TempDir, spoolPattern)
+	sp, err := newSpool(h.opts.TempDir)
 	if err != nil {
 		h.writeError(w, r, fmt.Errorf("spool upload: %w", err))
 		return 0
 	}
-	keep := false
+	f := sp.f
+	keep := false // a staged package keeps the spool
 	defer func() {
-		f.Close()
 		if !keep {
-			os.Remove(f.Name())
+			sp.close()
 		}
 	}()
 	started := time.Now()
@@ -146,21 +144,39 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 		h.writeError(w, r, err)
 		return 0
 	}
-	// Keep the verified package for its confirmation, which then sends
-	// no bytes again.
-	resp := versionResponse{Version: versionJSON(v), DryRun: true}
-	stagedPath := filepath.Join(filepath.Dir(f.Name()), strings.Replace(filepath.Base(f.Name()), "upload", "staged", 1))
-	if err := os.Rename(f.Name(), stagedPath); err == nil {
-		keep = true
-		s := &staged{path: stagedPath, name: name, size: min(size, reserved), actor: opts.Actor, validate: !opts.SkipValidation}
-		tok := h.stage.add(s)
-		resp.Staged = &stagedJSON{Token: tok, ExpiresAt: s.expires}
-		kept = s.size
-	} else {
-		h.log.Warn("registryhttp: cannot stage an upload", "err", err)
+	// Keep the verified package, its spool still open, for its
+	// confirmation, which then sends no bytes again.
+	keep = true
+	s := &staged{spool: sp, name: name, size: min(size, reserved), actor: opts.Actor, validate: !opts.SkipValidation}
+	tok := h.stage.add(s)
+	writeJSON(w, http.StatusOK, versionResponse{Version: versionJSON(v), DryRun: true, Staged: &stagedJSON{Token: tok, ExpiresAt: s.expires}})
+	return s.size
+}
+
+// spool is an upload's temporary file. Where an open file can be
+// unlinked (Unix) it is unlinked as soon as it is created: it lives while
+// it is open, so a killed server leaves nothing behind. Elsewhere
+// (Windows) close removes it, and removeLeftovers removes what a killed
+// server left.
+type spool struct {
+	f     *os.File
+	named bool // still has its name in TempDir
+}
+
+func newSpool(dir string) (*spool, error) {
+	f, err := os.CreateTemp(dir, spoolPattern)
+	if err != nil {
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, resp)
-	return kept
+	return &spool{f: f, named: os.Remove(f.Name()) != nil}, nil
+}
+
+// close closes the file and, if it still has a name, removes it.
+func (sp *spool) close() {
+	sp.f.Close()
+	if sp.named {
+		os.Remove(sp.f.Name())
+	}
 }
 
 // importSpooled imports a spooled package and answers with the version;

@@ -40,9 +40,10 @@ const (
 	stagedPattern = "modelvault-staged-*.zip"
 )
 
-// staged is a dry run's verified package kept for its confirmation.
+// staged is a dry run's verified package kept for its confirmation: its
+// spool, still open.
 type staged struct {
-	path     string
+	spool    *spool
 	name     string
 	size     int64
 	actor    string
@@ -50,6 +51,7 @@ type staged struct {
 	expires  time.Time
 	timer    *time.Timer
 	busy     bool // a confirmation is importing it
+	dropped  bool // removed by closeAll while busy: done closes the spool
 }
 
 // stager keeps staged packages, bounded in number and age.
@@ -135,14 +137,14 @@ func (st *stager) take(tok, actor string) (*staged, error) {
 // its file and gate bytes; any other stays staged under the same token
 // until it expires, so that the client can confirm again without a new
 // upload. An entry that expired or was closed meanwhile goes now.
-func (st *stager) done(tok string, consumed bool) {
+func (st *stager) done(tok string, s *staged, consumed bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	s, ok := st.entries[tok]
-	if !ok {
-		return // removed by closeAll
-	}
 	s.busy = false
+	if s.dropped {
+		s.spool.close() // removed by closeAll meanwhile
+		return
+	}
 	switch {
 	case consumed:
 		st.dropLocked(tok, false)
@@ -167,19 +169,24 @@ func (st *stager) sweepLocked() {
 	}
 }
 
-// dropLocked removes tok's entry and file, remembering it as expired.
+// dropLocked removes tok's entry and closes its spool (or leaves that
+// to done, if a confirmation is reading it), remembering it as expired.
 func (st *stager) dropLocked(tok string, expired bool) {
 	s := st.entries[tok]
 	delete(st.entries, tok)
 	s.timer.Stop()
-	os.Remove(s.path)
+	if s.busy {
+		s.dropped = true
+	} else {
+		s.spool.close()
+	}
 	st.gate.releaseBytes(s.size)
 	if expired && len(st.expired) < 4*st.max {
 		st.expired[tok] = time.Now()
 	}
 }
 
-// closeAll removes every staged file.
+// closeAll removes every staged package.
 func (st *stager) closeAll() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -224,20 +231,13 @@ func (h *Handler) serveCommit(rw http.ResponseWriter, r *http.Request, actor str
 		h.writeError(w, r, err)
 		return
 	}
-	f, err := os.Open(s.path)
-	if err != nil {
-		h.stage.done(tok, true) // the file is gone: nothing to retry
-		h.writeError(w, r, err)
-		return
-	}
 	opts := &registry.ImportOptions{
 		Caller:         caller(r, actor),
 		SkipValidation: !s.validate,
 		TempDir:        h.opts.TempDir,
 	}
-	err = h.importSpooled(w, r, f, s.name, s.size, opts)
-	f.Close()
-	h.stage.done(tok, consumes(err))
+	err = h.importSpooled(w, r, s.spool.f, s.name, s.size, opts)
+	h.stage.done(tok, s, consumes(err))
 }
 
 // consumes reports whether an import's outcome uses up its staged

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/modelvault/modelvault/internal/ctxio"
+	"github.com/modelvault/modelvault/internal/spoolfile"
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/storage"
 	"github.com/modelvault/modelvault/validate"
@@ -58,20 +59,13 @@ func (r *Registry) Import(ctx context.Context, name string, src io.Reader, opts 
 		dir = opts.TempDir
 	}
 	r.sweepSpools(dir)
-	f, err := os.CreateTemp(dir, spoolPattern)
+	// Without a name where the system allows (Unix); elsewhere Close
+	// and sweepSpools remove it.
+	f, err := spoolfile.Create(dir, spoolPattern)
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", name, err)
 	}
-	// Unlinked at once where an open file can be (Unix): it lives while
-	// it is open, so a killed process leaves nothing behind. Elsewhere
-	// (Windows) the deferred removal and sweepSpools do.
-	unlinked := os.Remove(f.Name()) == nil
-	defer func() {
-		f.Close()
-		if !unlinked {
-			os.Remove(f.Name())
-		}
-	}()
+	defer f.Close()
 	// 256 KiB writes: io.Copy would hand the copy to the file's ReadFrom,
 	// which writes whatever each read of src returns (often 4-32 KiB).
 	size, err := io.CopyBuffer(struct{ io.Writer }{f}, ctxio.Reader(ctx, src), make([]byte, spoolBufferSize))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/modelvault/modelvault/internal/httpguard"
+	"github.com/modelvault/modelvault/internal/spoolfile"
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/registry"
 )
@@ -104,16 +105,16 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 		h.writeError(w, r, err)
 		return 0
 	}
-	sp, err := newSpool(h.opts.TempDir)
+	sp, err := spoolfile.Create(h.opts.TempDir, spoolPattern)
 	if err != nil {
 		h.writeError(w, r, fmt.Errorf("spool upload: %w", err))
 		return 0
 	}
-	f := sp.f
+	f := sp.File
 	keep := false // a staged package keeps the spool
 	defer func() {
 		if !keep {
-			sp.close()
+			sp.Close()
 		}
 	}()
 	started := time.Now()
@@ -151,32 +152,6 @@ func (h *Handler) importPart(w http.ResponseWriter, r *http.Request, part *multi
 	tok := h.stage.add(s)
 	writeJSON(w, http.StatusOK, versionResponse{Version: versionJSON(v), DryRun: true, Staged: &stagedJSON{Token: tok, ExpiresAt: s.expires}})
 	return s.size
-}
-
-// spool is an upload's temporary file. Where an open file can be
-// unlinked (Unix) it is unlinked as soon as it is created: it lives while
-// it is open, so a killed server leaves nothing behind. Elsewhere
-// (Windows) close removes it, and removeLeftovers removes what a killed
-// server left.
-type spool struct {
-	f     *os.File
-	named bool // still has its name in TempDir
-}
-
-func newSpool(dir string) (*spool, error) {
-	f, err := os.CreateTemp(dir, spoolPattern)
-	if err != nil {
-		return nil, err
-	}
-	return &spool{f: f, named: os.Remove(f.Name()) != nil}, nil
-}
-
-// close closes the file and, if it still has a name, removes it.
-func (sp *spool) close() {
-	sp.f.Close()
-	if sp.named {
-		os.Remove(sp.f.Name())
-	}
 }
 
 // importSpooled imports a spooled package and answers with the version;

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modelvault/modelvault/internal/spoolfile"
 	"github.com/modelvault/modelvault/modelpkg"
 	"github.com/modelvault/modelvault/registry"
 )
@@ -43,7 +44,7 @@ const (
 // staged is a dry run's verified package kept for its confirmation: its
 // spool, still open.
 type staged struct {
-	spool    *spool
+	spool    *spoolfile.File
 	name     string
 	size     int64
 	actor    string
@@ -142,7 +143,7 @@ func (st *stager) done(tok string, s *staged, consumed bool) {
 	defer st.mu.Unlock()
 	s.busy = false
 	if s.dropped {
-		s.spool.close() // removed by closeAll meanwhile
+		s.spool.Close() // removed by closeAll meanwhile
 		return
 	}
 	switch {
@@ -178,7 +179,7 @@ func (st *stager) dropLocked(tok string, expired bool) {
 	if s.busy {
 		s.dropped = true
 	} else {
-		s.spool.close()
+		s.spool.Close()
 	}
 	st.gate.releaseBytes(s.size)
 	if expired && len(st.expired) < 4*st.max {
@@ -236,7 +237,7 @@ func (h *Handler) serveCommit(rw http.ResponseWriter, r *http.Request, actor str
 		SkipValidation: !s.validate,
 		TempDir:        h.opts.TempDir,
 	}
-	err = h.importSpooled(w, r, s.spool.f, s.name, s.size, opts)
+	err = h.importSpooled(w, r, s.spool.File, s.name, s.size, opts)
 	h.stage.done(tok, s, consumes(err))
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/modelvault/modelvault/internal/spoolfile"
 )
 
 // A staged package is an open spool file with no name (on Unix), so a
@@ -18,9 +20,9 @@ func TestStagedSpoolLifetime(t *testing.T) {
 	dir := t.TempDir()
 	gate := &spoolGate{maxUploads: 1, maxBytes: 1 << 20}
 	st := &stager{entries: map[string]*staged{}, expired: map[string]time.Time{}, ttl: time.Hour, max: 2, gate: gate}
-	sp, err := newSpool(dir)
+	sp, err := spoolfile.Create(dir, spoolPattern)
 	require.NoError(t, err)
-	_, err = sp.f.WriteString("package bytes")
+	_, err = sp.WriteString("package bytes")
 	require.NoError(t, err)
 	if runtime.GOOS != "windows" {
 		left, err := filepath.Glob(filepath.Join(dir, "*"))
@@ -36,12 +38,12 @@ func TestStagedSpoolLifetime(t *testing.T) {
 	require.NoError(t, err)
 	st.closeAll() // Handler.Close while the confirmation reads the spool
 	buf := make([]byte, 7)
-	_, err = got.spool.f.ReadAt(buf, 0)
+	_, err = got.spool.ReadAt(buf, 0)
 	require.NoError(t, err, "the spool stays open for the confirmation")
 	assert.Equal(t, "package", string(buf))
 	assert.Zero(t, gate.bytes, "its bytes are released with the entry")
 
 	st.done(tok, got, false)
-	_, err = got.spool.f.ReadAt(buf, 0)
+	_, err = got.spool.ReadAt(buf, 0)
 	assert.ErrorIs(t, err, os.ErrClosed, "closed once the confirmation ends")
 }

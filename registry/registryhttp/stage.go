@@ -35,7 +35,9 @@ var (
 		"registryhttp: the staged upload is being imported by another request; retry to learn its outcome")
 )
 
-// File name patterns in TempDir.
+// File name patterns in TempDir. Staged packages are open spools now;
+// stagedPattern names the files earlier releases renamed them to, which
+// removeLeftovers still sweeps.
 const (
 	spoolPattern  = "modelvault-upload-*.zip"
 	stagedPattern = "modelvault-staged-*.zip"
@@ -197,7 +199,9 @@ func (st *stager) closeAll() {
 }
 
 // removeLeftovers removes spool and staged files older than the TTL that
-// a previous process left in dir (it cannot have confirmed them).
+// a previous process left in dir (it cannot have confirmed them): named
+// spools where an open file cannot be unlinked (Windows), and the files
+// of earlier releases.
 func removeLeftovers(dir string, ttl time.Duration) {
 	if dir == "" {
 		dir = os.TempDir()

@@ -197,7 +197,22 @@ func checkInvariants(ctx context.Context, store storage.Store, placed ...string)
 		}
 	}
 	if len(res.Invalid) > 0 {
-		return nil, fmt.Errorf("scan after repair registered %d and found %d invalid: leftovers", len(res.Registered), len(res.Invalid))
+		var why []string
+		for _, v := range res.Invalid {
+			var keys, events []string
+			for obj, err := range storage.All(ctx, store, &storage.ListOptions{Prefix: v.Dir()}) {
+				if err == nil {
+					keys = append(keys, strings.TrimPrefix(obj.Key, v.Dir()))
+				}
+			}
+			for _, e := range hist {
+				if e.Version == v.Version || e.From == v.Version || e.To == v.Version {
+					events = append(events, fmt.Sprintf("%d:%s", e.Seq, e.Type))
+				}
+			}
+			why = append(why, fmt.Sprintf("%s: %v; keys %v; events %v", v.Version, v.Findings, keys, events))
+		}
+		return nil, fmt.Errorf("scan after repair registered %d and found %d invalid: leftovers: %s", len(res.Registered), len(res.Invalid), strings.Join(why, "; "))
 	}
 	return rep, nil
 }

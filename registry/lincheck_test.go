@@ -664,21 +664,39 @@ func (c *linClient) doTamper(ctx context.Context, v string) {
 
 // restore puts back every tampered file whose version still has files,
 // and returns the versions whose files it restored.
+//
+// The nemesis changes files; it must never add one. But its check that
+// the file exists and its write are two calls, and a deletion of the
+// version (or the cleanup of a failed import) can fall in between: the
+// write then recreates a file of a version that no longer has any, which
+// a scan would rightly find to be an incomplete package placed by hand.
+// Such a file, alone in its directory, is removed instead of restored.
 func (ts *tamperSet) restore(t *testing.T, s storage.Store) []string {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	ctx := context.Background()
 	var versions []string
 	for key, data := range ts.files {
 		// A file whose version was deleted since stays deleted: putting
 		// it back would leave a file of no version.
-		ok, err := storage.Exists(context.Background(), s, key)
+		ok, err := storage.Exists(ctx, s, key)
 		require.NoError(t, err)
-		if ok {
-			require.NoError(t, storage.WriteAll(context.Background(), s, key, data, nil))
-			dir, _, _ := strings.Cut(key, "/")
-			if v, err := modelpkg.ParseDirName(dir); err == nil {
-				versions = append(versions, v)
-			}
+		if !ok {
+			continue
+		}
+		dir, _, _ := strings.Cut(key, "/")
+		files := 0
+		for _, err := range storage.All(ctx, s, &storage.ListOptions{Prefix: dir + "/"}) {
+			require.NoError(t, err)
+			files++
+		}
+		if files == 1 {
+			require.NoError(t, s.Delete(ctx, key))
+			continue
+		}
+		require.NoError(t, storage.WriteAll(ctx, s, key, data, nil))
+		if v, err := modelpkg.ParseDirName(dir); err == nil {
+			versions = append(versions, v)
 		}
 	}
 	ts.files = map[string][]byte{}

@@ -67,8 +67,10 @@ func startServeStore(t *testing.T, store string, args ...string) *served {
 		select {
 		case code := <-exit:
 			return code
-		case <-time.After(5 * time.Second):
-			t.Fatal("serve did not stop within 5s")
+		case <-time.After(shutdownGrace + 20*time.Second):
+			// A safety net only: a shutdown held up by a request fails
+			// after shutdownGrace and exits non-zero.
+			t.Fatal("serve did not stop")
 			return -1
 		}
 	}
@@ -132,9 +134,10 @@ func TestServe(t *testing.T) {
 	defer resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
 
-	start := time.Now()
+	// A stream that held it up would run out shutdownGrace and fail the
+	// shutdown, which exits non-zero: the exit status is the check, not
+	// a guess at how long a stop takes on a loaded machine.
 	assert.Equal(t, 0, s.stop())
-	assert.Less(t, time.Since(start), 3*time.Second)
 	_, err = io.ReadAll(resp.Body)
 	assert.NoError(t, err, "the stream ends cleanly")
 }

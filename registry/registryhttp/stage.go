@@ -145,7 +145,9 @@ func (st *stager) done(tok string, s *staged, consumed bool) {
 	defer st.mu.Unlock()
 	s.busy = false
 	if s.dropped {
-		s.spool.Close() // removed by closeAll meanwhile
+		// Removed by closeAll meanwhile: its file and bytes go now.
+		s.spool.Close()
+		st.gate.releaseBytes(s.size)
 		return
 	}
 	switch {
@@ -172,8 +174,10 @@ func (st *stager) sweepLocked() {
 	}
 }
 
-// dropLocked removes tok's entry and closes its spool (or leaves that
-// to done, if a confirmation is reading it), remembering it as expired.
+// dropLocked removes tok's entry, closes its spool and returns its bytes
+// to the gate (or leaves both to done, if a confirmation is reading it:
+// the bytes stay counted while the file holds them), remembering it as
+// expired.
 func (st *stager) dropLocked(tok string, expired bool) {
 	s := st.entries[tok]
 	delete(st.entries, tok)
@@ -182,8 +186,8 @@ func (st *stager) dropLocked(tok string, expired bool) {
 		s.dropped = true
 	} else {
 		s.spool.Close()
+		st.gate.releaseBytes(s.size)
 	}
-	st.gate.releaseBytes(s.size)
 	if expired && len(st.expired) < 4*st.max {
 		st.expired[tok] = time.Now()
 	}

@@ -15,7 +15,8 @@ import (
 
 // A staged package is an open spool file with no name (on Unix), so a
 // killed server leaves nothing; closing the handler while a confirmation
-// reads it leaves the file open until that confirmation ends.
+// reads it leaves the file open, its bytes counted, until that
+// confirmation ends.
 func TestStagedSpoolLifetime(t *testing.T) {
 	dir := t.TempDir()
 	gate := &spoolGate{maxUploads: 1, maxBytes: 1 << 20}
@@ -41,9 +42,10 @@ func TestStagedSpoolLifetime(t *testing.T) {
 	_, err = got.spool.ReadAt(buf, 0)
 	require.NoError(t, err, "the spool stays open for the confirmation")
 	assert.Equal(t, "package", string(buf))
-	assert.Zero(t, gate.bytes, "its bytes are released with the entry")
+	assert.EqualValues(t, 13, gate.bytes, "its bytes stay counted while its file is open")
 
 	st.done(tok, got, false)
 	_, err = got.spool.ReadAt(buf, 0)
 	assert.ErrorIs(t, err, os.ErrClosed, "closed once the confirmation ends")
+	assert.Zero(t, gate.bytes, "and its bytes released with it")
 }

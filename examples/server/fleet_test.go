@@ -3,11 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
-	"log/slog"
-	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -52,35 +48,10 @@ func TestServerModels(t *testing.T) {
 	}
 	store.Close()
 
-	sctx, cancel := context.WithCancel(ctx)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- serve(sctx, ln, dir, "secret", slog.New(slog.DiscardHandler)) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(15 * time.Second):
-			t.Error("server did not stop")
-		}
-	}()
-	base := "http://" + ln.Addr().String()
+	base := "http://" + startService(t, &config{store: dir})
 	do := func(method, path, ctype string, body io.Reader) (int, map[string]any) {
 		t.Helper()
-		req, err := http.NewRequest(method, base+path, body)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer secret")
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var m map[string]any
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
-		return resp.StatusCode, m
+		return sendJSON(t, base, method, path, ctype, body)
 	}
 	infer := func(name string) (int, map[string]any) {
 		return do("POST", "/v2/models/"+name+"/infer", "application/json",
@@ -141,14 +112,8 @@ func TestServerModels(t *testing.T) {
 		assert.Equal(t, http.StatusOK, code, "%v", body)
 	})
 	t.Run("a model created through the API is served", func(t *testing.T) {
-		var form bytes.Buffer
-		mw := multipart.NewWriter(&form)
-		fw, err := mw.CreateFormFile("file", modelpkg.FileName("3.0"))
-		require.NoError(t, err)
-		_, err = fw.Write(irisZip(t, "3.0"))
-		require.NoError(t, err)
-		require.NoError(t, mw.Close())
-		code, body := do("POST", "/registry/m/pricing/models/import", mw.FormDataContentType(), &form)
+		form, ctype := uploadForm(t, modelpkg.FileName("3.0"), irisZip(t, "3.0"))
+		code, body := do("POST", "/registry/m/pricing/models/import", ctype, form)
 		require.Equal(t, http.StatusCreated, code, "%v", body)
 		code, body = infer("pricing")
 		assert.Equal(t, http.StatusServiceUnavailable, code, "nothing deployed yet: %v", body)
@@ -195,31 +160,11 @@ func TestServerPredictDefaultModel(t *testing.T) {
 	reg.Close()
 	store.Close()
 
-	sctx, cancel := context.WithCancel(ctx)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- serve(sctx, ln, dir, "secret", slog.New(slog.DiscardHandler)) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(15 * time.Second):
-			t.Error("server did not stop")
-		}
-	}()
+	base := "http://" + startService(t, &config{store: dir})
 	post := func(path, ctype string, body io.Reader) (int, string) {
-		req, err := http.NewRequest("POST", "http://"+ln.Addr().String()+path, body)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer secret")
-		req.Header.Set("Content-Type", ctype)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		data, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp.StatusCode, string(data)
+		t.Helper()
+		code, data := send(t, base, "POST", path, ctype, body)
+		return code, string(data)
 	}
 	predict := func() (int, string) {
 		return post("/predict", "application/json", strings.NewReader(`{"features":[5.1,3.5,1.4,0.2]}`))
@@ -229,14 +174,8 @@ func TestServerPredictDefaultModel(t *testing.T) {
 	code, body = post("/predict?model=nope", "application/json", strings.NewReader(`{"features":[5.1,3.5,1.4,0.2]}`))
 	assert.Equal(t, http.StatusNotFound, code, body)
 
-	var form bytes.Buffer
-	mw := multipart.NewWriter(&form)
-	fw, err := mw.CreateFormFile("file", modelpkg.FileName("2.0"))
-	require.NoError(t, err)
-	_, err = fw.Write([]byte("not a zip"))
-	require.NoError(t, err)
-	require.NoError(t, mw.Close())
-	code, body = post("/registry/m/ghost/models/import", mw.FormDataContentType(), &form)
+	form, ctype := uploadForm(t, modelpkg.FileName("2.0"), []byte("not a zip"))
+	code, body = post("/registry/m/ghost/models/import", ctype, form)
 	require.Equal(t, http.StatusUnprocessableEntity, code, body)
 
 	code, body = predict()

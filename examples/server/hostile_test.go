@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,58 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// safety bounds raw reads so that a broken server fails a test instead of
-// hanging it; no test waits for it to pass.
-const safety = 20 * time.Second
-
-// startService runs the service with cfg on a free loopback port.
-func startService(t *testing.T, cfg *config) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	if cfg.store == "" {
-		cfg.store = t.TempDir()
-	}
-	if cfg.token == "" {
-		cfg.token = "secret"
-	}
-	cfg.logger = slog.New(slog.DiscardHandler)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, ln, cfg) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(safety):
-			t.Error("server did not stop")
-		}
-	})
-	return ln.Addr().String()
-}
-
-func dial(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	require.NoError(t, c.SetDeadline(time.Now().Add(safety)))
-	return c
-}
-
-// roundTrip sends a raw request on c and reads the response.
-func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader, req string) (*http.Response, string) {
-	t.Helper()
-	_, err := io.WriteString(c, req)
-	require.NoError(t, err)
-	resp, err := http.ReadResponse(br, nil)
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, string(body)
-}
 
 func TestHostileIdleConnectionIsClosed(t *testing.T) {
 	addr := startService(t, &config{idle: 50 * time.Millisecond})

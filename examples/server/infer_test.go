@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -53,16 +52,10 @@ func inferServer(t *testing.T, model []byte, modelType string) *httptest.Server 
 	return srv
 }
 
+// call sends body to srv, the inference API alone.
 func call(t *testing.T, srv *httptest.Server, method, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-	require.NoError(t, err)
-	resp, err := srv.Client().Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var m map[string]any
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
-	return resp.StatusCode, m
+	return sendJSON(t, srv.URL, method, path, "", strings.NewReader(body))
 }
 
 func TestOpenInferenceProtocol(t *testing.T) {

@@ -129,11 +129,6 @@ type config struct {
 	allModels bool
 }
 
-// serve runs the service on ln until ctx is done, with the default limits.
-func serve(ctx context.Context, ln net.Listener, storeTarget, token string, logger *slog.Logger) error {
-	return run(ctx, ln, &config{store: storeTarget, token: token, logger: logger})
-}
-
 // run runs the service on ln until ctx is done.
 func run(ctx context.Context, ln net.Listener, cfg *config) error {
 	logger := cfg.logger

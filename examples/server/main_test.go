@@ -3,11 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
-	"log/slog"
-	"mime/multipart"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -23,34 +19,11 @@ import (
 // TestServer starts the service on a free port, uploads and deploys a
 // package through the REST API as a user would, and predicts.
 func TestServer(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, t.TempDir(), "secret", slog.New(slog.DiscardHandler)) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(15 * time.Second):
-			t.Error("server did not stop")
-		}
-	}()
-	base := "http://" + ln.Addr().String()
+	ctx := context.Background()
+	base := "http://" + startService(t, &config{})
 	do := func(method, path, ctype string, body io.Reader) (int, map[string]any) {
-		req, err := http.NewRequest(method, base+path, body)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer secret")
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var m map[string]any
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
-		return resp.StatusCode, m
+		t.Helper()
+		return sendJSON(t, base, method, path, ctype, body)
 	}
 	predict := func() (int, map[string]any) {
 		return do("POST", "/predict", "application/json", strings.NewReader(`{"features":[5.1,3.5,1.4,0.2]}`))
@@ -60,16 +33,10 @@ func TestServer(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, code, "nothing is deployed yet")
 
 	var pkg bytes.Buffer
-	_, err = modelpkg.Build(ctx, &pkg, irispkg.PackageFiles("1.0"), nil)
+	_, err := modelpkg.Build(ctx, &pkg, irispkg.PackageFiles("1.0"), nil)
 	require.NoError(t, err)
-	var form bytes.Buffer
-	mw := multipart.NewWriter(&form)
-	fw, err := mw.CreateFormFile("file", "model_1.0_deployment.zip")
-	require.NoError(t, err)
-	_, err = io.Copy(fw, &pkg)
-	require.NoError(t, err)
-	require.NoError(t, mw.Close())
-	code, body := do("POST", "/registry/models/import", mw.FormDataContentType(), &form)
+	form, ctype := uploadForm(t, "model_1.0_deployment.zip", pkg.Bytes())
+	code, body := do("POST", "/registry/models/import", ctype, form)
 	require.Equal(t, http.StatusCreated, code, "%v", body)
 
 	code, body = do("POST", "/registry/models/1.0/deploy", "", nil)
